@@ -1,0 +1,403 @@
+"""The data contract: every table a platform export may hold, its columns, types, units and keys.
+
+The contract is data (``TABLES``); the pandera schemas, the loader's type parsing, the header
+matching and ``docs/data-contract.md`` are all derived from it, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import polars as pl
+
+# NOTE: logical types, not storage types. The loader maps each to a polars dtype and knows how
+# to parse it from text (thousand separators, percent signs, Chinese dates ...).
+STRING, INT, FLOAT, MONEY, RATE, DATE, DATETIME, BOOL = (
+    "string", "int", "float", "money", "rate", "date", "datetime", "bool",
+)
+
+POLARS_DTYPES: dict[str, pl.DataType] = {
+    STRING: pl.String(),
+    INT: pl.Int64(),
+    FLOAT: pl.Float64(),
+    MONEY: pl.Float64(),
+    RATE: pl.Float64(),
+    DATE: pl.Date(),
+    DATETIME: pl.Datetime("us"),
+    BOOL: pl.Boolean(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract table."""
+
+    name: str
+    type: str
+    description: str
+    unit: str = ""
+    required: bool = True  # the column must be present in the file
+    nullable: bool = False  # a present column may hold empty cells
+    allowed: tuple[str, ...] = ()  # closed vocabulary for categorical strings
+    min: float | None = None  # inclusive lower bound (data-quality check)
+    personal: bool = False  # personal data: masked in every report by default
+    aliases: tuple[str, ...] = ()  # other headers platforms use, Chinese included
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return POLARS_DTYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a platform export."""
+
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    aliases: tuple[str, ...] = ()  # other file names (stem) platforms use
+    norms: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+C = Column
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "platform",
+        "The platform's published disclosures: one row per disclosure version (usually one).",
+        key=("platform_id",),
+        aliases=("disclosures", "disclosure", "平台信息", "平台披露"),
+        norms=("N3", "N4", "N5", "R1", "R4", "R5"),
+        columns=(
+            C("platform_id", STRING, "Platform identifier.", aliases=("平台编号",)),
+            C("platform_name", STRING, "Legal name of the platform.", aliases=("平台名称", "name")),
+            C("disclosed_at", DATE, "Date this disclosure was published.", nullable=True,
+              aliases=("披露日期", "published_at")),
+            C("initial_margin", RATE, "Initial margin rate: own equity / position value at open.",
+              unit="fraction (0.5 = 50%)", nullable=True, min=0, aliases=("初始保证金比例",)),
+            C("maintenance_margin", RATE, "Maintenance margin rate m: equity / position value below "
+              "which a margin call is due.", unit="fraction", nullable=True, min=0,
+              aliases=("维持保证金比例",)),
+            C("margin_call_ratio", FLOAT, "Collateral ratio (assets / debt) at or below which a "
+              "margin call is issued (警戒线).", unit="ratio (1.5 = 150%)", nullable=True, min=0,
+              aliases=("警戒线", "追保线", "warning_line")),
+            C("liquidation_ratio", FLOAT, "Collateral ratio at or below which positions may be "
+              "force-sold (平仓线).", unit="ratio", nullable=True, min=0,
+              aliases=("平仓线", "强平线")),
+            C("call_response_hours", FLOAT, "Hours within which a margin call is issued after the "
+              "ratio crosses the call line.", unit="hours", nullable=True, min=0,
+              aliases=("追保通知时限",)),
+            C("notice_period_hours", FLOAT, "Hours between a margin call and the earliest forced "
+              "liquidation (grace period).", unit="hours", nullable=True, min=0,
+              aliases=("宽限期", "grace_period_hours")),
+            C("interest_rate_annual", RATE, "Published annual financing interest rate.",
+              unit="fraction per year", nullable=True, min=0, aliases=("融资年利率", "年利率")),
+            C("commission_rate", RATE, "Published commission rate on traded value.",
+              unit="fraction", nullable=True, min=0, aliases=("佣金费率",)),
+            C("day_count", INT, "Day-count basis for interest (360 or 365).", unit="days",
+              nullable=True, min=1, aliases=("计息天数",)),
+            C("leverage_cap_retail", FLOAT, "Maximum leverage (position / equity) for retail "
+              "clients.", unit="x", nullable=True, min=0, aliases=("零售杠杆上限",)),
+            C("leverage_cap_professional", FLOAT, "Maximum leverage for professional clients.",
+              unit="x", nullable=True, min=0, aliases=("专业杠杆上限",)),
+            C("custodian", STRING, "Bank or custodian holding client money.", nullable=True,
+              aliases=("存管银行", "托管人")),
+            C("capital_buffer_min", MONEY, "Minimum net capital the platform commits to hold.",
+              unit="currency", nullable=True, min=0, aliases=("最低资本",)),
+            C("liquidity_buffer_min", MONEY, "Minimum liquid assets the platform commits to hold.",
+              unit="currency", nullable=True, min=0, aliases=("最低流动性",)),
+            C("clearing_chain", STRING, "Clearing chain: broker, clearing member, CCP.",
+              nullable=True, aliases=("清算链条",)),
+            C("ccp_exposure_disclosed", BOOL, "Whether exposure to the central counterparty is "
+              "disclosed.", nullable=True, aliases=("披露中央对手方敞口",)),
+            C("last_audit_date", DATE, "Date of the last third-party audit report.", nullable=True,
+              aliases=("最近审计日期",)),
+        ),
+    ),
+    Table(
+        "clients",
+        "Know-your-customer records: one row per client.",
+        key=("client_id",),
+        aliases=("customers", "kyc", "客户", "客户信息"),
+        norms=("N1", "N4"),
+        columns=(
+            C("client_id", STRING, "Client identifier.", aliases=("客户编号", "客户号", "customer_id")),
+            C("name", STRING, "Client's legal name.", personal=True, nullable=True,
+              aliases=("姓名", "客户姓名", "client_name")),
+            C("category", STRING, "Client category for leverage caps.",
+              allowed=("retail", "professional"), aliases=("客户类别", "投资者类别")),
+            C("id_type", STRING, "Identity document type.",
+              allowed=("cn_resident_id", "passport", "uscc", "lei", "other"),
+              aliases=("证件类型",)),
+            C("id_number", STRING, "Identity document number.", personal=True, nullable=True,
+              aliases=("证件号码", "身份证号")),
+            C("phone", STRING, "Phone number.", personal=True, nullable=True, required=False,
+              aliases=("手机号", "电话")),
+            C("bank_account", STRING, "Client's bank account number.", personal=True,
+              nullable=True, required=False, aliases=("银行账号", "银行卡号")),
+            C("onboarded_at", DATE, "Date the relationship began.", aliases=("开户日期",)),
+            C("verification_status", STRING, "Identity verification status.",
+              allowed=("verified", "pending", "rejected"), aliases=("核验状态", "实名状态")),
+            C("verified_at", DATE, "Date identity was verified.", nullable=True,
+              aliases=("核验日期",)),
+            C("risk_tolerance", STRING, "Suitability level from the risk-tolerance assessment.",
+              allowed=("C1", "C2", "C3", "C4", "C5"), nullable=True, aliases=("风险承受能力",)),
+            C("risk_assessed_at", DATE, "Date of the risk-tolerance assessment.", nullable=True,
+              aliases=("风险测评日期",)),
+            C("risk_disclosure_signed_at", DATE, "Date the risk disclosure was signed.",
+              nullable=True, aliases=("风险揭示书签署日期",)),
+            C("screening_result", STRING, "AML / sanctions / PEP screening result.",
+              allowed=("clear", "hit", "not_screened"), aliases=("筛查结果",)),
+            C("screened_at", DATE, "Date of the screening.", nullable=True, aliases=("筛查日期",)),
+            C("screening_resolved_at", DATE, "Date a screening hit was resolved.", nullable=True,
+              aliases=("筛查处置日期",)),
+            C("pep", BOOL, "Politically exposed person.", aliases=("是否政要",)),
+            C("risk_rating", STRING, "AML risk rating.", allowed=("low", "medium", "high"),
+              aliases=("风险等级",)),
+            C("last_review_at", DATE, "Date of the last periodic KYC review.", nullable=True,
+              aliases=("最近复核日期",)),
+        ),
+    ),
+    Table(
+        "accounts",
+        "Daily account snapshots: one row per account per trading day.",
+        key=("account_id", "date"),
+        aliases=("account_snapshots", "账户", "账户日终"),
+        norms=("N2", "N3", "N4"),
+        columns=(
+            C("date", DATE, "Snapshot date (close of business).", aliases=("日期", "交易日")),
+            C("account_id", STRING, "Account identifier.", aliases=("账户编号", "资金账号")),
+            C("client_id", STRING, "Owner of the account.", aliases=("客户编号",)),
+            C("cash", MONEY, "Client cash held for the account.", unit="currency",
+              aliases=("现金", "可用资金")),
+            C("market_value", MONEY, "Market value of positions.", unit="currency", min=0,
+              aliases=("持仓市值", "市值")),
+            C("debt", MONEY, "Financing owed by the client.", unit="currency", min=0,
+              aliases=("负债", "融资余额")),
+            C("equity", MONEY, "Own equity: cash + market value - debt.", unit="currency",
+              aliases=("权益", "净资产")),
+            C("leverage", FLOAT, "Reported leverage: market value / equity.", unit="x",
+              nullable=True, aliases=("杠杆", "杠杆倍数")),
+        ),
+    ),
+    Table(
+        "positions",
+        "Daily holdings: one row per account, instrument and day.",
+        key=("account_id", "instrument_id", "date"),
+        aliases=("holdings", "持仓"),
+        norms=("N4",),
+        columns=(
+            C("date", DATE, "Holding date.", aliases=("日期",)),
+            C("account_id", STRING, "Account identifier.", aliases=("账户编号", "资金账号")),
+            C("instrument_id", STRING, "Instrument identifier.", aliases=("证券代码", "代码")),
+            C("quantity", FLOAT, "Units held.", unit="units", min=0, aliases=("数量", "持仓数量")),
+            C("price", FLOAT, "Closing price.", unit="currency per unit", min=0,
+              aliases=("价格", "收盘价")),
+            C("market_value", MONEY, "quantity x price.", unit="currency", min=0,
+              aliases=("市值",)),
+        ),
+    ),
+    Table(
+        "instruments",
+        "Instrument reference data.",
+        key=("instrument_id",),
+        aliases=("securities", "证券"),
+        norms=("N4",),
+        columns=(
+            C("instrument_id", STRING, "Instrument identifier.", aliases=("证券代码", "代码")),
+            C("name", STRING, "Instrument name.", nullable=True, aliases=("证券名称",)),
+            C("asset_class", STRING, "Asset class.",
+              allowed=("equity", "etf", "bond", "gold", "fx", "commodity", "index", "crypto",
+                       "other"), aliases=("资产类别",)),
+            C("exchange", STRING, "Listing exchange.", nullable=True, aliases=("交易所",)),
+            C("adv", FLOAT, "Average daily traded volume.", unit="units per day", min=0,
+              nullable=True, aliases=("日均成交量",)),
+        ),
+    ),
+    Table(
+        "financings",
+        "Financing contracts and draws.",
+        key=("financing_id",),
+        aliases=("contracts", "loans", "融资合约", "配资合约"),
+        norms=("N1", "N4"),
+        columns=(
+            C("financing_id", STRING, "Contract or draw identifier.", aliases=("合约编号",)),
+            C("account_id", STRING, "Account financed.", aliases=("账户编号", "资金账号")),
+            C("client_id", STRING, "Client financed.", aliases=("客户编号",)),
+            C("opened_at", DATETIME, "When the financing was opened.", aliases=("开仓时间", "放款时间")),
+            C("amount", MONEY, "Amount lent.", unit="currency", min=0, aliases=("融资金额",)),
+            C("equity_at_open", MONEY, "Client's own equity at open.", unit="currency", min=0,
+              aliases=("保证金", "自有资金")),
+            C("leverage_at_open", FLOAT, "Position value / own equity at open.", unit="x", min=0,
+              aliases=("开仓杠杆", "杠杆倍数")),
+            C("rate_annual", RATE, "Contracted annual interest rate.", unit="fraction per year",
+              min=0, aliases=("年利率",)),
+            C("term_days", INT, "Contract term.", unit="days", nullable=True, min=0,
+              aliases=("期限",)),
+            C("product_risk_level", STRING, "Risk level of the financing product.",
+              allowed=("R1", "R2", "R3", "R4", "R5"), nullable=True, aliases=("产品风险等级",)),
+        ),
+    ),
+    Table(
+        "margin_events",
+        "Margin calls, forced liquidations and recourse (debt collection) records.",
+        key=("event_id",),
+        aliases=("events", "risk_events", "强平记录", "风控事件"),
+        norms=("N3", "N5", "R3"),
+        columns=(
+            C("event_id", STRING, "Event identifier.", aliases=("事件编号",)),
+            C("account_id", STRING, "Account concerned.", aliases=("账户编号", "资金账号")),
+            C("event_type", STRING, "Kind of event.",
+              allowed=("margin_call", "liquidation", "recourse"), aliases=("事件类型",)),
+            C("event_at", DATETIME, "When the event happened.", aliases=("事件时间", "时间")),
+            C("collateral_ratio", FLOAT, "Collateral ratio (assets / debt) at the event.",
+              unit="ratio", nullable=True, min=0, aliases=("维持担保比例",)),
+            C("amount", MONEY, "Amount called, sold or claimed.", unit="currency", nullable=True,
+              aliases=("金额",)),
+            C("equity_after", MONEY, "Account equity after the event (negative: a shortfall).",
+              unit="currency", nullable=True, aliases=("事后权益",)),
+            C("clearing_ref", STRING, "Clearing record of a liquidation.", nullable=True,
+              aliases=("清算编号",)),
+            C("related_event_id", STRING, "The event this one follows up (recourse -> "
+              "liquidation).", nullable=True, aliases=("关联事件编号",)),
+        ),
+    ),
+    Table(
+        "ledger",
+        "Client-money movements.",
+        key=("entry_id",),
+        aliases=("cash_movements", "资金流水"),
+        norms=("N2", "R2"),
+        columns=(
+            C("entry_id", STRING, "Movement identifier.", aliases=("流水号",)),
+            C("date", DATE, "Value date.", aliases=("日期",)),
+            C("account_id", STRING, "Client account the money belongs to.",
+              aliases=("账户编号", "资金账号")),
+            C("amount", MONEY, "Signed amount: positive into client money, negative out.",
+              unit="currency", aliases=("金额", "发生额")),
+            C("counterparty_type", STRING, "Where the money came from or went.",
+              allowed=("client_bank", "custodian", "exchange", "platform_own", "client_account",
+                       "fee"), aliases=("对手方类型",)),
+            C("description", STRING, "Free text.", nullable=True, required=False,
+              aliases=("摘要", "备注")),
+        ),
+    ),
+    Table(
+        "custody",
+        "The custodian's daily statement of client money held.",
+        key=("date",),
+        aliases=("custodian_statements", "存管对账单"),
+        norms=("N2", "R2"),
+        columns=(
+            C("date", DATE, "Statement date.", aliases=("日期",)),
+            C("custodian", STRING, "Custodian.", nullable=True, aliases=("存管银行",)),
+            C("statement_balance", MONEY, "Client money held per the custodian.", unit="currency",
+              aliases=("存管余额", "对账单余额")),
+        ),
+    ),
+    Table(
+        "fees",
+        "Fees and interest charged.",
+        key=("fee_id",),
+        aliases=("charges", "费用"),
+        norms=("N3",),
+        columns=(
+            C("fee_id", STRING, "Charge identifier.", aliases=("费用编号",)),
+            C("date", DATE, "Date charged.", aliases=("日期",)),
+            C("account_id", STRING, "Account charged.", aliases=("账户编号", "资金账号")),
+            C("financing_id", STRING, "Financing the charge relates to.", nullable=True,
+              aliases=("合约编号",)),
+            C("fee_type", STRING, "Kind of charge.", allowed=("interest", "commission", "service"),
+              aliases=("费用类型",)),
+            C("base_amount", MONEY, "Amount the rate applies to.", unit="currency", min=0,
+              aliases=("计费基数",)),
+            C("rate", RATE, "Rate applied.", unit="fraction (per year for interest)", min=0,
+              aliases=("费率",)),
+            C("days", INT, "Days charged (interest).", unit="days", nullable=True, min=0,
+              aliases=("天数",)),
+            C("charged", MONEY, "Amount charged.", unit="currency", aliases=("收费金额", "金额")),
+        ),
+    ),
+    Table(
+        "audits",
+        "Third-party audit reports.",
+        key=("audit_id",),
+        aliases=("audit_reports", "审计报告"),
+        norms=("N5",),
+        columns=(
+            C("audit_id", STRING, "Report identifier.", aliases=("报告编号",)),
+            C("auditor", STRING, "Audit firm.", aliases=("审计机构",)),
+            C("period_start", DATE, "First day audited.", aliases=("审计期间起",)),
+            C("period_end", DATE, "Last day audited.", aliases=("审计期间止",)),
+            C("report_date", DATE, "Date the report was signed.", aliases=("报告日期",)),
+            C("opinion", STRING, "Audit opinion.",
+              allowed=("unqualified", "qualified", "adverse", "disclaimer"),
+              aliases=("审计意见",)),
+        ),
+    ),
+    Table(
+        "capital",
+        "The platform's own capital and liquidity, daily or periodic.",
+        key=("date",),
+        aliases=("capital_adequacy", "资本"),
+        norms=("N4", "R1", "R4"),
+        columns=(
+            C("date", DATE, "Reporting date.", aliases=("日期",)),
+            C("net_capital", MONEY, "Net capital.", unit="currency", aliases=("净资本",)),
+            C("liquid_assets", MONEY, "Liquid assets available for margin calls.",
+              unit="currency", aliases=("流动资产",)),
+        ),
+    ),
+)
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    """Return the contract table called ``name`` (raises KeyError naming the known tables)."""
+    try:
+        return TABLES_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES_BY_NAME)}") from None
+
+
+def personal_columns() -> set[str]:
+    """Names of every column that holds personal data, in any table."""
+    return {c.name for t in TABLES for c in t.columns if c.personal}
+
+
+@lru_cache(maxsize=None)
+def pandera_schema(table_name: str):
+    """The pandera (polars backend) schema that checks a loaded table against the contract.
+
+    Types are already enforced by the loader (a cell that will not parse is reported there),
+    so the schema checks what typing cannot: nullability, closed vocabularies, bounds and keys.
+    """
+    import pandera.polars as pa
+
+    t = table(table_name)
+    columns = {}
+    for col in t.columns:
+        checks = []
+        if col.allowed:
+            checks.append(pa.Check.isin(list(col.allowed), name=f"allowed values"))
+        if col.min is not None:
+            checks.append(pa.Check.ge(col.min, name=f">= {col.min:g}"))
+        columns[col.name] = pa.Column(
+            col.dtype, checks=checks, nullable=col.nullable, required=col.required, coerce=False
+        )
+    return pa.DataFrameSchema(
+        columns, unique=list(t.key), strict=False, name=t.name, report_duplicates="all"
+    )

@@ -1,0 +1,425 @@
+"""Rule packs and profiles: load the YAML, validate it against a versioned model, lint it.
+
+A pack is a folder ``rules/<pack>/`` holding ``pack.yaml`` (metadata and parameters with
+defaults) and one ``<ID>.yaml`` per rule. A profile (``rules/profiles/<name>.yaml`` or any
+path) chooses packs, overrides parameters and enables or disables rules. Everything is read
+with ``yaml`` safe loading and validated by pydantic before anything runs; a problem is
+reported as ``file:line: problem`` so the author can go straight to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from audit import contract
+from audit.expr import ExprError, names_used
+
+SCHEMA_VERSION = 1
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+PROFILES_DIR = RULES_DIR / "profiles"
+NORM_IDS = ("N1", "N2", "N3", "N4", "N5", "R1", "R2", "R3", "R4", "R5")
+RULE_ID = re.compile(r"^[A-Z]{2,5}-\d{3}$")
+SEVERITIES = ("critical", "high", "medium", "low")
+BUILTIN_PARAMS = {"as_of": "The audit's reference date: the last date in the accounts table "
+                           "unless --as-of is given."}
+
+
+class RuleFileError(ValueError):
+    """A rule pack, rule or profile file that is malformed; the message names file and line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Reference(_Strict):
+    source: str  # regulation, standard or seed document
+    clause: str | None = None
+    url: str | None = None
+    confidence: Literal["primary", "secondary", "unconfirmed"] = "primary"
+
+
+class AsOf(_Strict):
+    by: list[str] = Field(min_length=1)  # exact-match columns (same name on both sides)
+    left: str  # expression over the left frame
+    right: str  # column of the joined table
+    direction: Literal["backward", "forward", "nearest"] = "backward"
+
+
+class Join(_Strict):
+    table: str
+    # NOTE: not `on`: YAML 1.1 reads a bare `on` key as the boolean True.
+    keys: dict[str, str] | list[str] | None = None  # left column -> right column
+    filter: str | None = None  # applied to the joined table first
+    aggregate: dict[str, str] | None = None  # name -> aggregate expression, grouped by `on`
+    select: dict[str, str] | None = None  # name -> column of the joined table
+    asof: AsOf | None = None
+
+    @model_validator(mode="after")
+    def _one_join_kind(self) -> "Join":
+        if (self.keys is None) == (self.asof is None):
+            raise ValueError("a join needs exactly one of `keys` or `asof`")
+        if self.asof is not None and self.aggregate:
+            raise ValueError("an `asof` join picks one row: use `select`, not `aggregate`")
+        if not (self.aggregate or self.select):
+            raise ValueError("a join must `select` columns or `aggregate` them")
+        return self
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        if isinstance(self.keys, dict):
+            return list(self.keys.items())
+        return [(c, c) for c in (self.keys or [])]
+
+
+class Example(_Strict):
+    tables: dict[str, list[dict[str, Any]]]
+    params: dict[str, Any] = Field(default_factory=dict)
+    violations: int | None = None  # expected count (fail examples; pass examples expect 0)
+
+
+class Examples(_Strict):
+    pass_: Example = Field(alias="pass")
+    fail: Example
+
+    @model_validator(mode="after")
+    def _fail_has_violations(self) -> "Examples":
+        if self.fail.violations is not None and self.fail.violations < 1:
+            raise ValueError("a fail example must expect at least one violation")
+        return self
+
+
+class Rule(_Strict):
+    schema_version: Literal[1]
+    id: str
+    title: str
+    title_zh: str | None = None
+    norms: list[str] = Field(min_length=1)
+    references: list[Reference] = Field(min_length=1)
+    severity: Literal["critical", "high", "medium", "low"]
+    status: Literal["stable", "preview", "deprecated", "removed"] = "stable"
+    since: str
+    aliases: list[str] = Field(default_factory=list)
+    rationale: str
+    remediation: str
+    table: str
+    when_missing: Literal["not_applicable", "fail"] = "not_applicable"
+    group_by: list[str] | None = None  # aggregate the base table first ([] = whole table)
+    aggregate: dict[str, str] | None = None
+    joins: list[Join] = Field(default_factory=list)
+    derive: dict[str, str] = Field(default_factory=dict)  # name -> row expression
+    filter: str | None = None  # which rows the rule applies to (after joins and derive)
+    assert_: str = Field(alias="assert")
+    key: list[str] | None = None  # identifies a violating record; default: table key
+    evidence: list[str] = Field(default_factory=list)  # extra columns shown with a violation
+    examples: Examples
+    pack: str = ""  # set by the loader
+    path: str = ""  # set by the loader
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not RULE_ID.match(v):
+            raise ValueError(f"rule id {v!r} must look like KYC-001 (2-5 capitals, dash, 3 digits)")
+        return v
+
+    @field_validator("norms")
+    @classmethod
+    def _known_norms(cls, v: list[str]) -> list[str]:
+        unknown = [n for n in v if n not in NORM_IDS]
+        if unknown:
+            raise ValueError(f"unknown norm id(s) {unknown}; known: {', '.join(NORM_IDS)}")
+        return v
+
+    @field_validator("table")
+    @classmethod
+    def _known_table(cls, v: str) -> str:
+        contract.table(v)
+        return v
+
+    @model_validator(mode="after")
+    def _aggregate_pairs(self) -> "Rule":
+        if (self.group_by is None) != (self.aggregate is None):
+            raise ValueError("`group_by` and `aggregate` go together")
+        return self
+
+    @property
+    def key_columns(self) -> list[str]:
+        if self.key is not None:
+            return self.key
+        if self.group_by is not None:
+            return list(self.group_by)
+        return list(contract.table(self.table).key)
+
+    @property
+    def tables(self) -> list[str]:
+        return [self.table] + [j.table for j in self.joins]
+
+
+class Parameter(_Strict):
+    default: Any
+    description: str
+    unit: str | None = None
+
+
+class Pack(_Strict):
+    schema_version: Literal[1]
+    name: str
+    title: str
+    version: str
+    description: str
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)  # filled by the loader, not the file
+    sha256: str = ""
+
+
+class Profile(_Strict):
+    schema_version: Literal[1]
+    name: str
+    description: str
+    packs: list[str] | Literal["all"] = "all"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    disable: list[str] = Field(default_factory=list)
+    enable_only: list[str] | None = None
+    path: str = ""
+
+
+class RuleSet(BaseModel):
+    """What a run evaluates: the packs and rules a profile selects, with resolved parameters."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    profile: Profile
+    packs: list[Pack]
+    rules: list[Rule]
+    params: dict[str, Any]
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id or rule_id in r.aliases:
+                return r
+        raise KeyError(f"no rule {rule_id!r}; run `audit rules list` to see them")
+
+
+# --- YAML with line numbers -----------------------------------------------------------------
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Safe-load ``path`` and keep its node tree so validation errors can name a line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RuleFileError(f"{path}: cannot read ({err}); save it as UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise RuleFileError(f"{path}{line}: invalid YAML: {problem}") from None
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (1-based) of the deepest node on ``loc`` that exists in the YAML tree."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                key_node = next((k for k, _ in node.value if k.value == part), None)
+                return key_node.start_mark.line + 1 if key_node else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _validated(model: type[BaseModel], source: Path, **extra: Any) -> Any:
+    data, node = _read_yaml(source)
+    if not isinstance(data, dict):
+        raise RuleFileError(f"{source}:1: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return model.model_validate({**data, **extra})
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = tuple("pass" if p == "pass_" else p for p in first["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(node, loc)
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key; allowed keys: {', '.join(sorted(_aliases(model)))}"
+        if first["type"] == "literal_error":
+            msg = f"{msg} (got {first.get('input')!r})"
+        more = f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""
+        raise RuleFileError(f"{source}:{line or 1}: {where}: {msg}{more}") from None
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()
+            if name not in ("pack", "path", "rules", "sha256")]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def load_pack(folder: Path) -> Pack:
+    """Load and lint one pack folder."""
+    pack_file = folder / "pack.yaml"
+    if not pack_file.is_file():
+        raise RuleFileError(f"{folder}: not a rule pack (no pack.yaml)")
+    pack = _validated(Pack, pack_file)
+    digest = hashlib.sha256(pack_file.read_bytes())
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "pack.yaml":
+            continue
+        rule = _validated(Rule, path, pack=pack.name, path=str(path))
+        if path.stem != rule.id:
+            raise RuleFileError(f"{path}:1: file name must be the rule id ({rule.id}.yaml)")
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        pack.rules.append(rule)
+    pack.sha256 = digest.hexdigest()
+    return pack
+
+
+def load_packs(rules_dir: Path = RULES_DIR) -> list[Pack]:
+    """Every pack under ``rules_dir`` (folders holding a pack.yaml), linted as a whole."""
+    packs = [load_pack(p.parent) for p in sorted(rules_dir.glob("*/pack.yaml"))]
+    seen: dict[str, str] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            for name in [rule.id, *rule.aliases]:
+                if name in seen:
+                    raise RuleFileError(f"{rule.path}:1: id {name} is already used by {seen[name]}")
+                seen[name] = rule.path
+            lint_rule(rule, pack)
+    return packs
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A built-in profile by name (``seed``) or a profile YAML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILES_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+            raise RuleFileError(f"unknown profile {name_or_path!r}; built-in profiles: {known}, "
+                                "or give the path of a profile .yaml file")
+    elif not path.is_file():
+        raise RuleFileError(f"{path}: profile file not found")
+    return _validated(Profile, path, path=str(path))
+
+
+def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | None = None) -> RuleSet:
+    """Apply a profile to the packs: select packs and rules, resolve parameters."""
+    by_name = {p.name: p for p in packs}
+    names = list(by_name) if profile.packs == "all" else profile.packs
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise RuleFileError(f"{profile.path}: unknown pack(s) {missing}; known: {sorted(by_name)}")
+    chosen = [by_name[n] for n in names]
+    defaults = {k: p.default for pack in chosen for k, p in pack.parameters.items()}
+    params = dict(defaults)
+    for k, v in {**profile.parameters, **(overrides or {})}.items():
+        if k not in defaults:
+            raise RuleFileError(f"{profile.path}: parameter {k!r} is not defined by any selected "
+                                f"pack; known: {', '.join(sorted(defaults))}")
+        params[k] = v
+    all_ids = {r.id for p in chosen for r in p.rules}
+    for rid in [*profile.disable, *(profile.enable_only or [])]:
+        if rid not in all_ids:
+            raise RuleFileError(f"{profile.path}: unknown rule {rid!r} in disable/enable_only")
+    rules = [
+        r for p in chosen for r in p.rules
+        if r.status != "removed" and r.id not in profile.disable
+        and (profile.enable_only is None or r.id in profile.enable_only)
+    ]
+    return RuleSet(profile=profile, packs=chosen, rules=rules, params=params)
+
+
+def load_ruleset(profile: str = "seed", rules_dir: Path = RULES_DIR,
+                 overrides: dict[str, Any] | None = None) -> RuleSet:
+    """Load every pack, apply ``profile``: the one call the CLI makes."""
+    return resolve(load_profile(profile), load_packs(rules_dir), overrides)
+
+
+# --- lint: every name an expression uses must exist --------------------------------------
+
+def lint_rule(rule: Rule, pack: Pack) -> None:
+    """Check a rule's expressions against the contract columns and the pack's parameters."""
+    known_params = set(pack.parameters) | set(BUILTIN_PARAMS)
+    disclosure = set(contract.table("platform").column_names)
+    base = set(contract.table(rule.table).column_names)
+
+    def check(text: str | None, columns: set[str], where: str, aggregate: bool = False) -> None:
+        if text is None:
+            return
+        try:
+            cols, params, disc = names_used(text)
+        except ExprError as err:
+            raise RuleFileError(f"{rule.path}:1: {where}: {err}") from None
+        problems = [f"unknown column {c!r}" for c in sorted(cols - columns)]
+        problems += [f"unknown parameter @{p}" for p in sorted(params - known_params)]
+        problems += [f"platform has no column {d!r}" for d in sorted(disc - disclosure)]
+        if problems:
+            raise RuleFileError(
+                f"{rule.path}:1: {where}: {'; '.join(problems)} in {text!r}; "
+                f"columns here: {', '.join(sorted(columns))}"
+            )
+
+    columns = set(base)
+    if rule.group_by is not None:
+        for name, text in (rule.aggregate or {}).items():
+            check(text, base, f"aggregate.{name}", aggregate=True)
+        missing = set(rule.group_by) - base
+        if missing:
+            raise RuleFileError(f"{rule.path}:1: group_by: unknown column(s) {sorted(missing)}")
+        columns = set(rule.group_by) | set(rule.aggregate or {})
+    for i, join in enumerate(rule.joins):
+        try:
+            right = set(contract.table(join.table).column_names)
+        except KeyError as err:
+            raise RuleFileError(f"{rule.path}:1: joins.{i}.table: {err.args[0]}") from None
+        check(join.filter, right, f"joins.{i}.filter")
+        for left_col, right_col in join.pairs:
+            if left_col not in columns or right_col not in right:
+                raise RuleFileError(f"{rule.path}:1: joins.{i}.keys: {left_col} -> {right_col} "
+                                    "names a column that does not exist")
+        if join.asof:
+            check(join.asof.left, columns, f"joins.{i}.asof.left")
+            if join.asof.right not in right or not set(join.asof.by) <= (columns & right):
+                raise RuleFileError(f"{rule.path}:1: joins.{i}.asof: unknown column")
+        for name, text in (join.aggregate or {}).items():
+            check(text, right, f"joins.{i}.aggregate.{name}", aggregate=True)
+        for name, col in (join.select or {}).items():
+            if col not in right:
+                raise RuleFileError(f"{rule.path}:1: joins.{i}.select.{name}: {join.table} has "
+                                    f"no column {col!r}")
+        columns |= set(join.aggregate or {}) | set(join.select or {})
+    for name, text in rule.derive.items():
+        check(text, columns, f"derive.{name}")
+        columns.add(name)
+    check(rule.filter, columns, "filter")
+    check(rule.assert_, columns, "assert")
+    for col in [*rule.key_columns, *rule.evidence]:
+        if col not in columns:
+            raise RuleFileError(f"{rule.path}:1: key/evidence column {col!r} is not available; "
+                                f"columns here: {', '.join(sorted(columns))}")
+    for kind in ("pass", "fail"):
+        example = getattr(rule.examples, "pass_" if kind == "pass" else kind)
+        for table_name in example.tables:
+            if table_name not in contract.TABLES_BY_NAME:
+                raise RuleFileError(f"{rule.path}:1: examples.{kind}.tables: unknown table "
+                                    f"{table_name!r}")
+
+
+def pack_hash(packs: list[Pack]) -> str:
+    """One fingerprint for the rule packs of a run."""
+    return hashlib.sha256("".join(p.sha256 for p in packs).encode()).hexdigest()
