@@ -18,7 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from audit import contract
-from audit.expr import ExprError, names_used
+import polars as pl
+
+from audit.expr import ExprError, Scope, compile_expr
 
 SCHEMA_VERSION = 1
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -250,7 +252,9 @@ def _validated(model: type[BaseModel], source: Path, **extra: Any) -> Any:
     try:
         return model.model_validate({**data, **extra})
     except ValidationError as err:
-        first = err.errors()[0]
+        # NOTE: a misspelt key shows up twice (unknown key + missing field); name the typo.
+        errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         loc = tuple("pass" if p == "pass_" else p for p in first["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_of(node, loc)
@@ -359,20 +363,16 @@ def lint_rule(rule: Rule, pack: Pack) -> None:
     base = set(contract.table(rule.table).column_names)
 
     def check(text: str | None, columns: set[str], where: str, aggregate: bool = False) -> None:
+        """Compile ``text`` against placeholder columns: names, functions and arity."""
         if text is None:
             return
+        scope = Scope(columns={c: pl.Float64() for c in columns},
+                      params={p: 0 for p in known_params}, disclosure=None,
+                      disclosure_columns=frozenset(disclosure), aggregate=aggregate)
         try:
-            cols, params, disc = names_used(text)
+            compile_expr(text, scope)
         except ExprError as err:
-            raise RuleFileError(f"{rule.path}:1: {where}: {err}") from None
-        problems = [f"unknown column {c!r}" for c in sorted(cols - columns)]
-        problems += [f"unknown parameter @{p}" for p in sorted(params - known_params)]
-        problems += [f"platform has no column {d!r}" for d in sorted(disc - disclosure)]
-        if problems:
-            raise RuleFileError(
-                f"{rule.path}:1: {where}: {'; '.join(problems)} in {text!r}; "
-                f"columns here: {', '.join(sorted(columns))}"
-            )
+            raise RuleFileError(f"{rule.path}:{_line_in_file(rule.path, where)}: {where}: {err}") from None
 
     columns = set(base)
     if rule.group_by is not None:
@@ -418,6 +418,16 @@ def lint_rule(rule: Rule, pack: Pack) -> None:
             if table_name not in contract.TABLES_BY_NAME:
                 raise RuleFileError(f"{rule.path}:1: examples.{kind}.tables: unknown table "
                                     f"{table_name!r}")
+
+
+def _line_in_file(path: str, where: str) -> int:
+    """Line of the key ``where`` (dotted path) in a rule file, for error messages."""
+    try:
+        _, node = _read_yaml(Path(path))
+    except RuleFileError:
+        return 1
+    loc = tuple(int(p) if p.isdigit() else p for p in where.split("."))
+    return _line_of(node, loc) or 1
 
 
 def pack_hash(packs: list[Pack]) -> str:

@@ -1,0 +1,47 @@
+"""Shared CLI pieces: exit codes, error output, reusable options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """One line on stderr, then exit: the user sees what is wrong and what to do."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def info(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def parse_params(values: list[str] | None) -> dict[str, object]:
+    """`--param name=value` pairs; values parse as YAML scalars (numbers, dates, true)."""
+    import yaml
+
+    params: dict[str, object] = {}
+    for item in values or []:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--param {item!r}: write it as name=value, e.g. --param audit_max_age_days=365")
+        params[name.strip()] = yaml.safe_load(raw)
+    return params
+
+
+DataDir = typer.Argument(..., help="Folder holding the platform's export files.",
+                         exists=False, file_okay=False)
+ProfileOpt = typer.Option("seed", "--profile", "-p",
+                          help="Built-in profile name or a profile YAML file.")
+MappingOpt = typer.Option(None, "--mapping", "-m",
+                          help="Column-mapping YAML (default: mapping.yaml in DATA_DIR).")
+
+
+def require_dir(path: Path) -> None:
+    if not path.is_dir():
+        fail(f"{path}: no such folder; give the folder that holds the export files")

@@ -1,0 +1,73 @@
+"""`audit rules ...`: list, explain and self-test the rule packs."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, ProfileOpt, fail, info
+
+app = typer.Typer(help="List, explain and test the rule packs.", no_args_is_help=True)
+
+
+def _ruleset(profile: str):
+    from audit.rules import RuleFileError, load_ruleset
+
+    try:
+        return load_ruleset(profile)
+    except RuleFileError as err:
+        fail(str(err), EXIT_ERROR)
+
+
+@app.command("list")
+def list_rules(profile: str = ProfileOpt,
+               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the rules a profile runs, with norms and severity."""
+    ruleset = _ruleset(profile)
+    rows = [{"id": r.id, "title": r.title, "title_zh": r.title_zh, "pack": r.pack,
+             "norms": r.norms, "severity": r.severity, "status": r.status, "table": r.table}
+            for r in ruleset.rules]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:8} {r['severity']:8} {','.join(r['norms']):10} {r['title']}")
+
+
+@app.command("explain")
+def explain(rule_id: str, profile: str = ProfileOpt) -> None:
+    """Show one rule: what it checks, why, where the requirement comes from, how to fix."""
+    ruleset = _ruleset(profile)
+    try:
+        rule = ruleset.rule(rule_id)
+    except KeyError as err:
+        fail(err.args[0])
+    typer.echo(f"{rule.id}: {rule.title}" + (f" / {rule.title_zh}" if rule.title_zh else ""))
+    typer.echo(f"norms: {', '.join(rule.norms)}   severity: {rule.severity}   pack: {rule.pack}")
+    typer.echo(f"\nWhy: {rule.rationale.strip()}")
+    typer.echo(f"\nChecks table {rule.table}" + (f" where {rule.filter}" if rule.filter else ""))
+    typer.echo(f"  assert: {rule.assert_.strip()}")
+    typer.echo("\nReferences:")
+    for ref in rule.references:
+        typer.echo(f"  - {ref.source}" + (f", {ref.clause}" if ref.clause else "")
+                   + f" [{ref.confidence}]")
+    typer.echo(f"\nRemediation: {rule.remediation.strip()}")
+
+
+@app.command("test")
+def test_rules(profile: str = ProfileOpt) -> None:
+    """Run every rule's pass and fail examples; exit 1 if any example misbehaves."""
+    from audit.evaluate import check_examples
+
+    ruleset = _ruleset(profile)
+    problems = []
+    for rule in ruleset.rules:
+        found = check_examples(rule, ruleset.params)
+        info(f"{'ok  ' if not found else 'FAIL'} {rule.id}")
+        problems += found
+    for p in problems:
+        info(f"  {p}")
+    info(f"{len(ruleset.rules) - len({p.split(':')[0] for p in problems})} of "
+         f"{len(ruleset.rules)} rules' examples behave")
+    raise typer.Exit(EXIT_FINDINGS if problems else 0)

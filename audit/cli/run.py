@@ -1,0 +1,75 @@
+"""`audit run`: the full audit of one export."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from audit.cli.common import (
+    EXIT_ERROR, SEVERITIES, DataDir, MappingOpt, ProfileOpt, fail, info, parse_params,
+    require_dir,
+)
+
+
+def run(
+    data_dir: Path = DataDir,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for findings.json, violations.csv "
+                             "and data_issues.csv (created if missing)."),
+    profile: str = ProfileOpt,
+    mapping: Optional[Path] = MappingOpt,
+    fail_on: str = typer.Option("high", help="Exit 1 when a rule of this severity or above "
+                                "fails: critical, high, medium or low."),
+    as_of: Optional[str] = typer.Option(None, help="Reference date YYYY-MM-DD (default: the "
+                                        "last snapshot date in the export)."),
+    param: Optional[list[str]] = typer.Option(None, "--param", help="Override a rule parameter: "
+                                              "name=value (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
+) -> None:
+    """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
+
+    Exit code: 0 no finding at or above `--fail-on`, 1 at least one, 2 bad usage or unreadable
+    input.
+    """
+    from audit.findings import write_outputs
+    from audit.load import LoadError
+    from audit.pipeline import run_audit
+    from audit.rules import RuleFileError
+
+    require_dir(data_dir)
+    if fail_on not in SEVERITIES:
+        fail(f"--fail-on {fail_on!r}: use one of {', '.join(SEVERITIES)}")
+    reference = _parse_date(as_of) if as_of else None
+    try:
+        result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
+                           fail_on=fail_on, params=parse_params(param),
+                           progress=None if quiet else info)
+    except (LoadError, RuleFileError) as err:
+        fail(str(err), EXIT_ERROR)
+    paths = write_outputs(result, out)
+    _print_summary(result, paths, quiet)
+    raise typer.Exit(result.exit_code())
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--as-of {text!r}: write the date as YYYY-MM-DD")
+
+
+def _print_summary(result, paths, quiet: bool) -> None:
+    from audit.findings import summary
+
+    s = summary(result)
+    if not quiet:
+        for r in result.results:
+            mark = {"passed": "PASS", "failed": "FAIL", "error": "ERROR",
+                    "not_applicable": "N/A"}[r.status]
+            detail = f"{r.violations}/{r.checked}" if r.checked else (r.message or "")
+            info(f"  {mark:5} {r.rule.id:8} {r.rule.severity:8} {r.rule.title} [{detail}]")
+    info(f"{s['rules']} rules: {s['passed']} passed, {s['failed']} failed, {s['error']} error, "
+         f"{s['not_applicable']} not applicable; {s['violations']} violation(s), "
+         f"{s['data_issues']} data issue(s); findings in {paths['findings'].parent}")

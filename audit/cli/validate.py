@@ -1,0 +1,42 @@
+"""`audit validate`: check an export against the data contract only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, fail, info, require_dir
+
+
+def validate(
+    data_dir: Path = DataDir,
+    mapping: Optional[Path] = MappingOpt,
+    show: int = typer.Option(20, help="How many issues to print."),
+) -> None:
+    """Load DATA_DIR and check every table against the data contract (no rules).
+
+    Exit code: 0 clean, 1 data-quality issues, 2 unreadable input.
+    """
+    from audit.load import LoadError, load_export
+    from audit.validate import check_contract
+
+    require_dir(data_dir)
+    try:
+        export = load_export(data_dir, mapping)
+    except LoadError as err:
+        fail(str(err), EXIT_ERROR)
+    issues = list(export.issues) + check_contract(export)
+    for name, t in sorted(export.tables.items()):
+        info(f"{name:14} {t.path.name:28} rows read {t.rows_read:>10,}  checked "
+             f"{t.frame.height:>10,}  unreadable {t.rows_unreadable:>8,}")
+    for issue in issues[:show]:
+        where = f"{Path(issue.file).name}, row {issue.row}, column {issue.column}"
+        info(f"  {where}: {issue.problem}" + (f" (value {issue.value!r})" if issue.value else ""))
+    if len(issues) > show:
+        info(f"  ... and {len(issues) - show} more")
+    if export.unrecognised_files:
+        info(f"not recognised as any table: {', '.join(export.unrecognised_files)}")
+    info(f"{len(export.tables)} table(s), {len(issues)} data-quality issue(s)")
+    raise typer.Exit(EXIT_FINDINGS if issues else 0)

@@ -1,0 +1,242 @@
+"""Findings: the machine-readable outputs of a run (findings.json, violations.csv, data_issues.csv).
+
+Outputs are deterministic for the same inputs, rules and profile: the run id is a hash of those,
+rows are sorted, and the only clock reading honours SOURCE_DATE_EPOCH (reproducible builds).
+Personal data never enters these files: evidence columns flagged personal in the contract are
+dropped by the evaluator, and keys are identifiers, not names or document numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from audit import __version__, contract
+from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, RuleResult
+from audit.load import DataIssue, Export
+from audit.rules import RuleSet, pack_hash
+
+FINDINGS_SCHEMA_VERSION = 1
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+DATA_ISSUE_SAMPLE = 200
+# Key columns of violations.csv, in a fixed order: the union of every table's key.
+KEY_COLUMNS = tuple(dict.fromkeys(k for t in contract.TABLES for k in t.key))
+
+
+@dataclass
+class Run:
+    """Everything a run produced, ready to be written or rendered."""
+
+    export: Export
+    ruleset: RuleSet
+    results: list[RuleResult]
+    data_issues: list[DataIssue]  # unreadable cells and contract failures
+    as_of: date | None
+    fail_on: str = "high"
+
+    @property
+    def run_id(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.export.tables):
+            digest.update(self.export.tables[name].sha256.encode())
+        digest.update(pack_hash(self.ruleset.packs).encode())
+        digest.update(json.dumps(self.ruleset.params, sort_keys=True, default=str).encode())
+        digest.update(str(self.as_of).encode())
+        return digest.hexdigest()[:16]
+
+    def exit_code(self) -> int:
+        """1 when a rule at or above ``fail_on`` failed or could not be evaluated, else 0."""
+        threshold = SEVERITY_ORDER.index(self.fail_on)
+        for r in self.results:
+            if r.status in (FAILED, ERROR) and SEVERITY_ORDER.index(r.rule.severity) <= threshold:
+                return 1
+        return 0
+
+
+def generated_at() -> str:
+    """Now, or SOURCE_DATE_EPOCH when set, in UTC ISO form."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (datetime.fromtimestamp(int(epoch), tz=timezone.utc) if epoch and epoch.isdigit()
+              else datetime.now(tz=timezone.utc))
+    return moment.replace(microsecond=0).isoformat()
+
+
+def summary(run: Run) -> dict[str, Any]:
+    counts = {s: 0 for s in (PASSED, FAILED, ERROR, NOT_APPLICABLE)}
+    by_severity = {s: 0 for s in SEVERITY_ORDER}
+    for r in run.results:
+        counts[r.status] += 1
+        if r.status == FAILED:
+            by_severity[r.rule.severity] += 1
+    return {
+        "rules": len(run.results),
+        **counts,
+        "failed_by_severity": by_severity,
+        "violations": sum(r.violations for r in run.results),
+        "data_issues": len(run.data_issues),
+        "rows_unreadable": sum(t.rows_unreadable for t in run.export.tables.values()),
+        "fail_on": run.fail_on,
+        "exit_code": run.exit_code(),
+    }
+
+
+def findings_document(run: Run) -> dict[str, Any]:
+    """The findings.json document (schema: docs/findings-schema.md)."""
+    ruleset = run.ruleset
+    return {
+        "schema_version": FINDINGS_SCHEMA_VERSION,
+        "tool": {"name": "platform-audit", "version": __version__},
+        "run": {
+            "id": run.run_id,
+            "generated_at": generated_at(),
+            "as_of": run.as_of.isoformat() if run.as_of else None,
+            "profile": {"name": ruleset.profile.name, "path": _relative(ruleset.profile.path)},
+            "parameters": {k: _plain(v) for k, v in sorted(ruleset.params.items())},
+        },
+        "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],
+        "unrecognised_files": sorted(run.export.unrecognised_files),
+        "rule_packs": {
+            "sha256": pack_hash(ruleset.packs),
+            "packs": [{"name": p.name, "version": p.version, "sha256": p.sha256,
+                       "rules": len(p.rules)} for p in ruleset.packs],
+        },
+        "summary": summary(run),
+        "data_quality": _data_quality(run.data_issues),
+        "rules": [_rule_entry(r) for r in run.results],
+    }
+
+
+def _input(t) -> dict[str, Any]:
+    return {
+        "table": t.name,
+        "path": t.path.name,
+        "format": t.format,
+        "encoding": t.encoding,
+        "sha256": t.sha256,
+        "rows_read": t.rows_read,
+        "rows_checked": t.frame.height,
+        "rows_unreadable": t.rows_unreadable,
+        "extra_columns": list(t.extra_columns),
+    }
+
+
+def _data_quality(issues: list[DataIssue]) -> dict[str, Any]:
+    by_table: dict[str, int] = {}
+    by_problem: dict[str, int] = {}
+    for i in issues:
+        by_table[i.table] = by_table.get(i.table, 0) + 1
+        kind = i.problem.split("'")[0].strip()
+        by_problem[kind] = by_problem.get(kind, 0) + 1
+    return {
+        "issues": len(issues),
+        "by_table": dict(sorted(by_table.items())),
+        "sample": [_issue_row(i) for i in sorted(issues, key=_issue_order)[:DATA_ISSUE_SAMPLE]],
+        "complete_list": "data_issues.csv" if issues else None,
+    }
+
+
+def _rule_entry(r: RuleResult) -> dict[str, Any]:
+    rule = r.rule
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "title_zh": rule.title_zh,
+        "pack": rule.pack,
+        "norms": rule.norms,
+        "severity": rule.severity,
+        "status": r.status,
+        "checked": r.checked,
+        "violations": r.violations,
+        "rate": None if r.rate is None else round(r.rate, 6),
+        "message": r.message or None,
+        "table": rule.table,
+        "key": rule.key_columns,
+        "references": [ref.model_dump(exclude_none=True) for ref in rule.references],
+        "sample": r.sample(),
+    }
+
+
+def _issue_order(i: DataIssue) -> tuple:
+    return (i.table, i.row if i.row is not None else -1, i.column or "", i.problem)
+
+
+def _issue_row(i: DataIssue) -> dict[str, Any]:
+    return {"file": Path(i.file).name, "table": i.table, "row": i.row, "column": i.column,
+            "value": i.value, "problem": i.problem}
+
+
+def _relative(path: str) -> str:
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return p.name
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def violation_rows(results: list[RuleResult]) -> list[dict[str, Any]]:
+    """One row per violating record, keyed for follow-up."""
+    rows = []
+    for r in results:
+        if r.records is None or r.status != FAILED:
+            continue
+        key_cols = r.rule.key_columns
+        for rec in r.sample(size=r.records.height):
+            row = {"rule_id": r.rule.id, "severity": r.rule.severity, "table": r.rule.table,
+                   "source_row": rec.get("_row")}
+            row.update({k: rec.get(k) if k in key_cols else None for k in KEY_COLUMNS})
+            detail = {k: v for k, v in rec.items() if k not in key_cols and k != "_row"}
+            row["detail"] = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+            rows.append(row)
+    return rows
+
+
+def write_outputs(run: Run, out_dir: Path) -> dict[str, Path]:
+    """Write findings.json, violations.csv and data_issues.csv into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "findings": out_dir / "findings.json",
+        "violations": out_dir / "violations.csv",
+        "data_issues": out_dir / "data_issues.csv",
+    }
+    document = findings_document(run)
+    paths["findings"].write_text(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    fields = ["rule_id", "severity", "table", "source_row", *KEY_COLUMNS, "detail"]
+    _write_csv(paths["violations"], fields, violation_rows(run.results))
+    issue_fields = ["file", "table", "row", "column", "value", "problem"]
+    _write_csv(paths["data_issues"], issue_fields,
+               [_issue_row(i) for i in sorted(run.data_issues, key=_issue_order)])
+    return paths
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_safe(row.get(k)) for k in fields})
+
+
+def _csv_safe(value: Any) -> Any:
+    # NOTE: a value from a hostile export such as "=HYPERLINK(...)" must not become a live
+    # formula when an auditor opens the CSV in a spreadsheet (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value

@@ -1,0 +1,90 @@
+"""Rule packs: every rule is well-formed, its examples behave, and malformed files are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audit.evaluate import check_examples
+from audit.rules import NORM_IDS, RuleFileError, load_packs, load_profile, load_ruleset, resolve
+
+RULESET = load_ruleset("seed")
+
+
+@pytest.mark.parametrize("rule", RULESET.rules, ids=lambda r: r.id)
+def test_rule_examples_pass_and_fail_as_declared(rule):
+    assert check_examples(rule, RULESET.params) == []
+
+
+@pytest.mark.parametrize("rule", RULESET.rules, ids=lambda r: r.id)
+def test_rule_has_the_metadata_an_auditor_needs(rule):
+    assert rule.rationale.strip() and rule.remediation.strip()
+    assert rule.references and all(ref.source.strip() for ref in rule.references)
+    assert rule.title_zh
+    assert Path(rule.path).stem == rule.id
+
+
+def test_every_norm_and_risk_source_has_a_rule():
+    covered = {n for r in RULESET.rules for n in r.norms}
+    assert covered == set(NORM_IDS)
+
+
+def test_rule_ids_are_unique():
+    ids = [r.id for r in RULESET.rules]
+    assert len(ids) == len(set(ids))
+
+
+def _break(rules_dir: Path, rule_file: str, old: str, new: str) -> None:
+    path = next(rules_dir.glob(f"*/{rule_file}"))
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("rule_file, old, new, expected", [
+    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:10: severity"),
+    ("CON-001.yaml", "table: margin_events", "tabel: margin_events", "unknown key"),
+    ("KYC-001.yaml", "norms: [N1]", "norms: [N9]", "unknown norm id"),
+    ("SEG-002.yaml", "amount < 0", "amount < __import__('os')", "unknown function"),
+    ("SEG-002.yaml", "amount < 0", "amonut < 0", "unknown column 'amonut'"),
+    ("SEG-001.yaml", "@money_tolerance", "@money_tolerence", "unknown parameter @money_tolerence"),
+    ("CLR-001.yaml", "title: Every", "title: [Every", "invalid YAML"),
+    ("CON-004.yaml", "id: CON-004", "id: con4", "must look like KYC-001"),
+])
+def test_malformed_rule_files_name_file_line_and_problem(rules_copy, rule_file, old, new, expected):
+    _break(rules_copy, rule_file, old, new)
+    with pytest.raises(RuleFileError) as err:
+        load_packs(rules_copy)
+    message = str(err.value)
+    assert rule_file in message and expected in message
+    assert message.count("\n") == 0
+
+
+def test_yaml_is_never_executed(rules_copy):
+    _break(rules_copy, "CLR-004.yaml", "severity: medium",
+           "severity: !!python/object/apply:os.system ['touch /tmp/pwned']")
+    with pytest.raises(RuleFileError):
+        load_packs(rules_copy)
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_profile_overrides_parameters_without_editing_packs(tmp_path):
+    profile = tmp_path / "strict.yaml"
+    profile.write_text("schema_version: 1\nname: strict\ndescription: test\n"
+                       "parameters: {audit_max_age_days: 30}\ndisable: [KYC-004]\n")
+    ruleset = resolve(load_profile(str(profile)), load_packs())
+    assert ruleset.params["audit_max_age_days"] == 30
+    assert "KYC-004" not in {r.id for r in ruleset.rules}
+
+
+def test_profile_with_unknown_parameter_is_refused(tmp_path):
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("schema_version: 1\nname: bad\ndescription: x\nparameters: {nope: 1}\n")
+    with pytest.raises(RuleFileError, match="parameter 'nope' is not defined"):
+        resolve(load_profile(str(profile)), load_packs())
+
+
+def test_unknown_profile_name_lists_built_ins():
+    with pytest.raises(RuleFileError, match="built-in profiles: seed"):
+        load_profile("nosuch")
