@@ -124,6 +124,12 @@ TABLES: tuple[Table, ...] = (
               "disclosed.", nullable=True, aliases=("披露中央对手方敞口",)),
             C("last_audit_date", DATE, "Date of the last third-party audit report.", nullable=True,
               aliases=("最近审计日期",)),
+            C("rehypothecation_limit", RATE, "Disclosed ceiling on re-pledged client securities, "
+              "as a multiple of the client's debt (1.4 = 140%, the US 15c3-3 line).", unit="x debt",
+              nullable=True, required=False, min=0, aliases=("再质押上限",)),
+            C("risk_warning_pct", RATE, "Published share of retail accounts that lost money "
+              "(ESMA risk warning).", unit="fraction", nullable=True, required=False, min=0,
+              aliases=("亏损客户比例",)),
         ),
     ),
     Table(
@@ -168,6 +174,8 @@ TABLES: tuple[Table, ...] = (
               aliases=("风险等级",)),
             C("last_review_at", DATE, "Date of the last periodic KYC review.", nullable=True,
               aliases=("最近复核日期",)),
+            C("pep_approved_at", DATE, "Date senior management approved a politically exposed "
+              "client.", nullable=True, required=False, aliases=("政要审批日期",)),
         ),
     ),
     Table(
@@ -190,6 +198,12 @@ TABLES: tuple[Table, ...] = (
               aliases=("权益", "净资产")),
             C("leverage", FLOAT, "Reported leverage: market value / equity.", unit="x",
               nullable=True, aliases=("杠杆", "杠杆倍数")),
+            C("pledged_value", MONEY, "Market value of the client's securities re-pledged "
+              "(rehypothecated) by the platform.", unit="currency", nullable=True, required=False,
+              min=0, aliases=("再质押市值",)),
+            C("day_trades_5d", INT, "Day trades in the last 5 business days (US pattern day "
+              "trader rule).", unit="trades", nullable=True, required=False, min=0,
+              aliases=("五日日内交易次数",)),
         ),
     ),
     Table(
@@ -248,6 +262,20 @@ TABLES: tuple[Table, ...] = (
               aliases=("期限",)),
             C("product_risk_level", STRING, "Risk level of the financing product.",
               allowed=("R1", "R2", "R3", "R4", "R5"), nullable=True, aliases=("产品风险等级",)),
+            C("underlying_asset_class", STRING, "Asset class of the financed underlying (ESMA "
+              "caps differ by underlying).", allowed=("equity", "etf", "bond", "gold", "fx_major",
+              "fx", "commodity", "index_major", "index", "crypto", "other"), nullable=True,
+              required=False, aliases=("标的类别",)),
+            C("account_holder_id", STRING, "Client in whose name the trading account is held "
+              "(differs from client_id when the account is a third party's).", nullable=True,
+              required=False, aliases=("账户持有人编号",)),
+            C("funder_controls_password", BOOL, "The funder holds or can change the trading "
+              "password.", nullable=True, required=False, aliases=("资金方控制密码",)),
+            C("warning_line", FLOAT, "Collateral-ratio warning line written into this contract.",
+              unit="ratio", nullable=True, required=False, min=0, aliases=("合同警戒线",)),
+            C("liquidation_line", FLOAT, "Collateral-ratio liquidation line written into this "
+              "contract.", unit="ratio", nullable=True, required=False, min=0,
+              aliases=("合同平仓线",)),
         ),
     ),
     Table(
@@ -305,6 +333,9 @@ TABLES: tuple[Table, ...] = (
             C("custodian", STRING, "Custodian.", nullable=True, aliases=("存管银行",)),
             C("statement_balance", MONEY, "Client money held per the custodian.", unit="currency",
               aliases=("存管余额", "对账单余额")),
+            C("ack_letter_signed_at", DATE, "Date the custodian countersigned the client-money "
+              "acknowledgement letter (UK CASS 7.18).", nullable=True, required=False,
+              aliases=("确认函签署日期",)),
         ),
     ),
     Table(
@@ -362,15 +393,47 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+# Tables the toolkit derives itself (never loaded from files), which rules may read.
+DERIVED: tuple[Table, ...] = (
+    Table(
+        "stress",
+        "Stress-test results computed by `audit stress` on the export: one row per scenario.",
+        key=("scenario",),
+        norms=("N4", "R1", "R4"),
+        columns=(
+            C("scenario", STRING, "Scenario name."),
+            C("title", STRING, "Scenario title.", nullable=True),
+            C("kind", STRING, "uniform, asset_class or historical.", nullable=True),
+            C("severe", BOOL, "The scenario is the severe one capital must cover."),
+            C("accounts", INT, "Accounts in the book."),
+            C("accounts_in_call", INT, "Accounts in margin call after the shock."),
+            C("accounts_wiped_out", INT, "Accounts with negative equity after the shock."),
+            C("shortfall", MONEY, "Static loss falling on the platform (negative equity).",
+              unit="currency"),
+            C("spiral_shortfall", MONEY, "Loss after the deleveraging spiral.", unit="currency"),
+            C("amplification", FLOAT, "Spiral loss over static loss.", unit="x", nullable=True),
+            C("spiral_rounds", INT, "Rounds until no new account was liquidated."),
+            C("net_capital", MONEY, "Platform net capital at the as-of date.", unit="currency",
+              nullable=True),
+            C("liquid_assets", MONEY, "Platform liquid assets at the as-of date.",
+              unit="currency", nullable=True),
+            C("max_days_to_liquidate", FLOAT, "Most days of average volume any instrument needs "
+              "to absorb the spiral's forced sales.", unit="days", nullable=True),
+        ),
+    ),
+)
+
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+DERIVED_BY_NAME: dict[str, Table] = {t.name: t for t in DERIVED}
 
 
 def table(name: str) -> Table:
-    """Return the contract table called ``name`` (raises KeyError naming the known tables)."""
-    try:
-        return TABLES_BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES_BY_NAME)}") from None
+    """Return the contract (or derived) table called ``name``; KeyError names the known ones."""
+    found = TABLES_BY_NAME.get(name) or DERIVED_BY_NAME.get(name)
+    if found is None:
+        known = ", ".join([*TABLES_BY_NAME, *DERIVED_BY_NAME])
+        raise KeyError(f"unknown table {name!r}; known: {known}")
+    return found
 
 
 def personal_columns() -> set[str]:

@@ -20,6 +20,8 @@ from audit.expr import ExprError, Scope, compile_expr, names_used
 from audit.rules import Example, Join, Rule, RuleSet
 
 ROW = "_row"  # source row number carried from the loader, shown as evidence
+SEVERITY = "_severity"  # per-record severity after escalation
+SEVERITIES = ("critical", "high", "medium", "low")
 SAMPLE_SIZE = 20
 PASSED, FAILED, ERROR, NOT_APPLICABLE = "passed", "failed", "error", "not_applicable"
 
@@ -38,6 +40,14 @@ class RuleResult:
     violations: int = 0
     message: str = ""
     records: pl.DataFrame | None = None  # every violating record: key + evidence columns
+
+    @property
+    def severity(self) -> str:
+        """The finding's severity: the rule's, or the most severe escalation a record met."""
+        if self.records is None or SEVERITY not in self.records.columns or not self.records.height:
+            return self.rule.severity
+        present = set(self.records[SEVERITY].to_list())
+        return next(s for s in SEVERITIES if s in present)
 
     @property
     def rate(self) -> float | None:
@@ -166,11 +176,27 @@ def records_for(rule: Rule, ctx: Context) -> pl.LazyFrame:
         lf = lf.with_columns(_compile(ctx, text, lf).alias(name))
     if rule.filter:
         lf = lf.filter(_compile(ctx, rule.filter, lf).fill_null(False))
+    if rule.effective:
+        lf = lf.filter(_in_force(rule, lf))
     return lf
+
+
+def _in_force(rule: Rule, lf: pl.LazyFrame) -> pl.Expr:
+    """Records whose effective-date column falls inside the rule's dates (inclusive)."""
+    eff = rule.effective
+    when = pl.col(eff.column).cast(pl.Date)
+    keep = pl.lit(True)
+    if eff.from_:
+        keep = keep & (when >= eff.from_)
+    if eff.to:
+        keep = keep & (when <= eff.to)
+    return keep.fill_null(False)
 
 
 def _output_columns(rule: Rule, available: list[str], personal: set[str]) -> list[str]:
     used, _, _ = names_used(rule.assert_)
+    for esc in rule.escalate:
+        used |= names_used(esc.when)[0]
     wanted = [*rule.key_columns, ROW, *rule.evidence, *sorted(used)]
     seen: list[str] = []
     for col in wanted:
@@ -209,12 +235,30 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return RuleResult(rule, ERROR, message=f"cannot evaluate on this data: {first}")
     if frame.height == 0:
-        return RuleResult(rule, NOT_APPLICABLE, message="no records this rule applies to")
+        why = " inside its effective dates" if rule.effective else ""
+        return RuleResult(rule, NOT_APPLICABLE, message=f"no records this rule applies to{why}")
+    try:
+        failing = _with_severity(rule, failing, ctx)
+    except (ExprError, pl.exceptions.PolarsError) as err:
+        return RuleResult(rule, ERROR, message=f"escalation: {err}")
     shown = _output_columns(rule, frame.columns, ctx.personal)
+    shown += [SEVERITY] if rule.escalate else []
     records = failing.select(shown).sort([c for c in rule.key_columns if c in shown] or shown)
     status = FAILED if records.height else PASSED
     return RuleResult(rule, status, checked=frame.height, violations=records.height,
                       records=records)
+
+
+def _with_severity(rule: Rule, failing: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """Tag each violating record with its severity: the first escalation it meets, else the rule's."""
+    if not rule.escalate:
+        return failing
+    scope = ctx.scope(failing.schema)
+    chain = None
+    for esc in rule.escalate:
+        cond = compile_expr(esc.when, scope).fill_null(False)
+        chain = pl.when(cond).then(pl.lit(esc.to)) if chain is None else chain.when(cond).then(pl.lit(esc.to))
+    return failing.with_columns(chain.otherwise(pl.lit(rule.severity)).alias(SEVERITY))
 
 
 def _run_pandera(rule: Rule, assertion: pl.Expr, frame: pl.DataFrame) -> pl.DataFrame:

@@ -280,6 +280,8 @@ SCALAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {
     "hours_between": ((2, 2), _hours_between),
     "days_between": ((2, 2), _days_between),
     "valid_id": ((2, 2), _valid_id),
+    # 'C3' -> 3, 'R4' -> 4: suitability levels of clients (C1-C5) and products (R1-R5).
+    "level": ((1, 1), lambda x: x.cast(pl.String).str.extract(r"(\d+)\s*$", 1).cast(pl.Int64, strict=False)),
 }
 
 AGGREGATE_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {

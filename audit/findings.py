@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import __version__, contract
-from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, RuleResult
+from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, SEVERITY, RuleResult
 from audit.load import DataIssue, Export
 from audit.rules import RuleSet, pack_hash
 
@@ -26,7 +26,7 @@ FINDINGS_SCHEMA_VERSION = 1
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 DATA_ISSUE_SAMPLE = 200
 # Key columns of violations.csv, in a fixed order: the union of every table's key.
-KEY_COLUMNS = tuple(dict.fromkeys(k for t in contract.TABLES for k in t.key))
+KEY_COLUMNS = tuple(dict.fromkeys(k for t in (*contract.TABLES, *contract.DERIVED) for k in t.key))
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Run:
         """1 when a rule at or above ``fail_on`` failed or could not be evaluated, else 0."""
         threshold = SEVERITY_ORDER.index(self.fail_on)
         for r in self.results:
-            if r.status in (FAILED, ERROR) and SEVERITY_ORDER.index(r.rule.severity) <= threshold:
+            if r.status in (FAILED, ERROR) and SEVERITY_ORDER.index(r.severity) <= threshold:
                 return 1
         return 0
 
@@ -73,7 +73,7 @@ def summary(run: Run) -> dict[str, Any]:
     for r in run.results:
         counts[r.status] += 1
         if r.status == FAILED:
-            by_severity[r.rule.severity] += 1
+            by_severity[r.severity] += 1
     return {
         "rules": len(run.results),
         **counts,
@@ -149,7 +149,9 @@ def _rule_entry(r: RuleResult) -> dict[str, Any]:
         "title_zh": rule.title_zh,
         "pack": rule.pack,
         "norms": rule.norms,
-        "severity": rule.severity,
+        "severity": r.severity,
+        "base_severity": rule.severity,
+        "confidence": rule.confidence,
         "status": r.status,
         "checked": r.checked,
         "violations": r.violations,
@@ -193,10 +195,11 @@ def violation_rows(results: list[RuleResult]) -> list[dict[str, Any]]:
             continue
         key_cols = r.rule.key_columns
         for rec in r.sample(size=r.records.height):
-            row = {"rule_id": r.rule.id, "severity": r.rule.severity, "table": r.rule.table,
-                   "source_row": rec.get("_row")}
+            row = {"rule_id": r.rule.id, "severity": rec.get(SEVERITY) or r.rule.severity,
+                   "table": r.rule.table, "source_row": rec.get("_row")}
             row.update({k: rec.get(k) if k in key_cols else None for k in KEY_COLUMNS})
-            detail = {k: v for k, v in rec.items() if k not in key_cols and k != "_row"}
+            detail = {k: v for k, v in rec.items()
+                      if k not in key_cols and k not in ("_row", SEVERITY)}
             row["detail"] = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
             rows.append(row)
     return rows

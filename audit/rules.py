@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from audit import contract
-import polars as pl
-
 from audit.expr import ExprError, Scope, compile_expr
 
 SCHEMA_VERSION = 1
@@ -80,6 +80,21 @@ class Join(_Strict):
         return [(c, c) for c in (self.keys or [])]
 
 
+class Effective(_Strict):
+    """The dates a requirement is in force; records outside them are not checked."""
+
+    column: str  # date or datetime column of the records (after joins and derive)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None  # inclusive
+
+
+class Escalation(_Strict):
+    """A more severe finding for material violations (a missing million is not a rounding cent)."""
+
+    to: Literal["critical", "high", "medium", "low"]
+    when: str  # row expression over the violating records
+
+
 class Example(_Strict):
     tables: dict[str, list[dict[str, Any]]]
     params: dict[str, Any] = Field(default_factory=dict)
@@ -112,6 +127,8 @@ class Rule(_Strict):
     remediation: str
     table: str
     when_missing: Literal["not_applicable", "fail"] = "not_applicable"
+    effective: Effective | None = None
+    escalate: list[Escalation] = Field(default_factory=list)  # first match wins
     group_by: list[str] | None = None  # aggregate the base table first ([] = whole table)
     aggregate: dict[str, str] | None = None
     joins: list[Join] = Field(default_factory=list)
@@ -162,6 +179,12 @@ class Rule(_Strict):
     @property
     def tables(self) -> list[str]:
         return [self.table] + [j.table for j in self.joins]
+
+    @property
+    def confidence(self) -> str:
+        """The weakest confidence among the rule's sources."""
+        order = ("unconfirmed", "secondary", "primary")
+        return min((r.confidence for r in self.references), key=order.index)
 
 
 class Parameter(_Strict):
@@ -408,6 +431,11 @@ def lint_rule(rule: Rule, pack: Pack) -> None:
         columns.add(name)
     check(rule.filter, columns, "filter")
     check(rule.assert_, columns, "assert")
+    for i, esc in enumerate(rule.escalate):
+        check(esc.when, columns, f"escalate.{i}.when")
+    if rule.effective and rule.effective.column not in columns:
+        raise RuleFileError(f"{rule.path}:{_line_in_file(rule.path, 'effective.column')}: "
+                            f"effective.column: unknown column {rule.effective.column!r}")
     for col in [*rule.key_columns, *rule.evidence]:
         if col not in columns:
             raise RuleFileError(f"{rule.path}:1: key/evidence column {col!r} is not available; "
@@ -415,7 +443,7 @@ def lint_rule(rule: Rule, pack: Pack) -> None:
     for kind in ("pass", "fail"):
         example = getattr(rule.examples, "pass_" if kind == "pass" else kind)
         for table_name in example.tables:
-            if table_name not in contract.TABLES_BY_NAME:
+            if table_name not in contract.TABLES_BY_NAME and table_name not in contract.DERIVED_BY_NAME:
                 raise RuleFileError(f"{rule.path}:1: examples.{kind}.tables: unknown table "
                                     f"{table_name!r}")
 

@@ -40,6 +40,7 @@ def values(text: str, frame: pl.DataFrame = FRAME) -> list:
     ("if(b > 2, 1, 0)", [0, 1, 1]),
     ("trim(s) <> ''", [True, True, None]),
     ("b % 2 = 1 OR a IS NULL", [True, True, True]),
+    ("level('C3') >= level('R2')", [True, True, True]),
 ])
 def test_expressions_compute_sql_semantics(text, expected):
     result = values(text)
