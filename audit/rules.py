@@ -121,6 +121,8 @@ class Rule(_Strict):
     references: list[Reference] = Field(min_length=1)
     severity: Literal["critical", "high", "medium", "low"]
     status: Literal["stable", "preview", "deprecated", "removed"] = "stable"
+    enabled: bool = True  # false: runs only where a profile enables it (jurisdiction rules)
+    jurisdictions: list[str] = Field(default_factory=list)  # informational: cn, us, eu, uk
     since: str
     aliases: list[str] = Field(default_factory=list)
     rationale: str
@@ -210,6 +212,7 @@ class Profile(_Strict):
     description: str
     packs: list[str] | Literal["all"] = "all"
     parameters: dict[str, Any] = Field(default_factory=dict)
+    enable: list[str] = Field(default_factory=list)  # rules off by default to switch on
     disable: list[str] = Field(default_factory=list)
     enable_only: list[str] | None = None
     path: str = ""
@@ -360,12 +363,13 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
                                 f"pack; known: {', '.join(sorted(defaults))}")
         params[k] = v
     all_ids = {r.id for p in chosen for r in p.rules}
-    for rid in [*profile.disable, *(profile.enable_only or [])]:
+    for rid in [*profile.enable, *profile.disable, *(profile.enable_only or [])]:
         if rid not in all_ids:
-            raise RuleFileError(f"{profile.path}: unknown rule {rid!r} in disable/enable_only")
+            raise RuleFileError(f"{profile.path}: unknown rule {rid!r} in enable/disable/enable_only")
     rules = [
         r for p in chosen for r in p.rules
         if r.status != "removed" and r.id not in profile.disable
+        and (r.enabled or r.id in profile.enable)
         and (profile.enable_only is None or r.id in profile.enable_only)
     ]
     return RuleSet(profile=profile, packs=chosen, rules=rules, params=params)

@@ -10,14 +10,17 @@ from audit.evaluate import check_examples
 from audit.rules import NORM_IDS, RuleFileError, load_packs, load_profile, load_ruleset, resolve
 
 RULESET = load_ruleset("seed")
+PACKS = load_packs()
+ALL_RULES = [r for pack in PACKS for r in pack.rules]
+DEFAULTS = {k: p.default for pack in PACKS for k, p in pack.parameters.items()}
 
 
-@pytest.mark.parametrize("rule", RULESET.rules, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
 def test_rule_examples_pass_and_fail_as_declared(rule):
-    assert check_examples(rule, RULESET.params) == []
+    assert check_examples(rule, DEFAULTS) == []
 
 
-@pytest.mark.parametrize("rule", RULESET.rules, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
 def test_rule_has_the_metadata_an_auditor_needs(rule):
     assert rule.rationale.strip() and rule.remediation.strip()
     assert rule.references and all(ref.source.strip() for ref in rule.references)
@@ -25,13 +28,29 @@ def test_rule_has_the_metadata_an_auditor_needs(rule):
     assert Path(rule.path).stem == rule.id
 
 
-def test_every_norm_and_risk_source_has_a_rule():
-    covered = {n for r in RULESET.rules for n in r.norms}
+@pytest.mark.parametrize("profile", ["seed", "cn", "us", "eu"])
+def test_every_norm_and_risk_source_has_a_rule_in_every_profile(profile):
+    covered = {n for r in load_ruleset(profile).rules for n in r.norms}
     assert covered == set(NORM_IDS)
 
 
+def test_profiles_select_different_rules_and_parameters():
+    seed, cn, us, eu = (load_ruleset(p) for p in ("seed", "cn", "us", "eu"))
+    ids = {name: {r.id for r in rs.rules} for name, rs in
+           (("seed", seed), ("cn", cn), ("us", us), ("eu", eu))}
+    assert "LEV-011" in ids["cn"] and "LEV-011" not in ids["seed"]
+    assert "LEV-007" in ids["us"] and "LEV-007" not in ids["eu"]
+    assert "CLR-006" in ids["eu"] and "CLR-002" not in ids["eu"]
+    assert us.params["rehypothecation_limit"] == 1.4 and cn.params["rehypothecation_limit"] == 0
+
+
+def test_rules_with_unconfirmed_sources_say_so():
+    pdt = next(r for r in ALL_RULES if r.id == "LEV-009")
+    assert pdt.confidence == "unconfirmed"
+
+
 def test_rule_ids_are_unique():
-    ids = [r.id for r in RULESET.rules]
+    ids = [r.id for r in ALL_RULES]
     assert len(ids) == len(set(ids))
 
 
@@ -86,5 +105,5 @@ def test_profile_with_unknown_parameter_is_refused(tmp_path):
 
 
 def test_unknown_profile_name_lists_built_ins():
-    with pytest.raises(RuleFileError, match="built-in profiles: seed"):
+    with pytest.raises(RuleFileError, match="built-in profiles: cn, eu, seed, us"):
         load_profile("nosuch")

@@ -26,7 +26,10 @@ def list_rules(profile: str = ProfileOpt,
     """List the rules a profile runs, with norms and severity."""
     ruleset = _ruleset(profile)
     rows = [{"id": r.id, "title": r.title, "title_zh": r.title_zh, "pack": r.pack,
-             "norms": r.norms, "severity": r.severity, "status": r.status, "table": r.table}
+             "norms": r.norms, "severity": r.severity, "status": r.status, "table": r.table,
+             "confidence": r.confidence, "jurisdictions": r.jurisdictions,
+             "effective_from": str(r.effective.from_) if r.effective and r.effective.from_ else None,
+             "effective_to": str(r.effective.to) if r.effective and r.effective.to else None}
             for r in ruleset.rules]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -44,7 +47,13 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     except KeyError as err:
         fail(err.args[0])
     typer.echo(f"{rule.id}: {rule.title}" + (f" / {rule.title_zh}" if rule.title_zh else ""))
-    typer.echo(f"norms: {', '.join(rule.norms)}   severity: {rule.severity}   pack: {rule.pack}")
+    typer.echo(f"norms: {', '.join(rule.norms)}   severity: {rule.severity}   pack: {rule.pack}"
+               f"   confidence: {rule.confidence}")
+    if rule.effective:
+        typer.echo(f"in force: {rule.effective.from_ or '...'} to {rule.effective.to or '...'} "
+                   f"(by {rule.effective.column})")
+    for esc in rule.escalate:
+        typer.echo(f"escalates to {esc.to} when {esc.when}")
     typer.echo(f"\nWhy: {rule.rationale.strip()}")
     typer.echo(f"\nChecks table {rule.table}" + (f" where {rule.filter}" if rule.filter else ""))
     typer.echo(f"  assert: {rule.assert_.strip()}")
@@ -55,19 +64,46 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     typer.echo(f"\nRemediation: {rule.remediation.strip()}")
 
 
-@app.command("test")
-def test_rules(profile: str = ProfileOpt) -> None:
-    """Run every rule's pass and fail examples; exit 1 if any example misbehaves."""
-    from audit.evaluate import check_examples
+@app.command("coverage")
+def coverage(profile: str = ProfileOpt,
+             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Norm -> rules matrix for a profile; a norm with no rule shows as NOT TESTED."""
+    from audit.rules import NORM_IDS
 
     ruleset = _ruleset(profile)
+    matrix = {n: [r.id for r in ruleset.rules if n in r.norms] for n in NORM_IDS}
+    if as_json:
+        typer.echo(json.dumps(matrix, indent=2))
+    else:
+        for norm, ids in matrix.items():
+            typer.echo(f"{norm:3} {', '.join(ids) if ids else 'NOT TESTED'}")
+    raise typer.Exit(EXIT_FINDINGS if any(not ids for ids in matrix.values()) else 0)
+
+
+@app.command("test")
+def test_rules(profile: str = ProfileOpt) -> None:
+    """Run every rule's pass and fail examples (all packs); exit 1 if any misbehaves."""
+    from audit.evaluate import check_examples
+
+    from audit.rules import RuleFileError, load_packs
+
+    ruleset = _ruleset(profile)
+    try:
+        packs = load_packs()
+    except RuleFileError as err:
+        fail(str(err), EXIT_ERROR)
+    # NOTE: every rule of every pack, including those the profile leaves off: an example
+    # that is wrong is wrong whichever profile is asked for.
+    params = {k: p.default for pack in packs for k, p in pack.parameters.items()}
+    params.update(ruleset.params)
     problems = []
-    for rule in ruleset.rules:
+    rules = [r for pack in packs for r in pack.rules]
+    for rule in rules:
         found = check_examples(rule, ruleset.params)
         info(f"{'ok  ' if not found else 'FAIL'} {rule.id}")
         problems += found
     for p in problems:
         info(f"  {p}")
-    info(f"{len(ruleset.rules) - len({p.split(':')[0] for p in problems})} of "
-         f"{len(ruleset.rules)} rules' examples behave")
+    info(f"{len(rules) - len({p.split(':')[0] for p in problems})} of "
+         f"{len(rules)} rules' examples behave")
     raise typer.Exit(EXIT_FINDINGS if problems else 0)
