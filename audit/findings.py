@@ -39,6 +39,7 @@ class Run:
     data_issues: list[DataIssue]  # unreadable cells and contract failures
     as_of: date | None
     fail_on: str = "high"
+    stress: Any = None  # audit.stress.StressResult when the stress analytics ran
 
     @property
     def run_id(self) -> str:

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-from audit.evaluate import evaluate, reference_date
+from audit.evaluate import disclosure_row, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
 from audit.rules import load_ruleset
@@ -21,6 +21,7 @@ def run_audit(
     fail_on: str = "high",
     params: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    stress: bool = True,
 ) -> Run:
     """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input."""
     say = progress or (lambda _msg: None)
@@ -33,6 +34,24 @@ def run_audit(
     say(f"data contract: {len(issues)} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
     as_of = as_of or reference_date(tables)
+    stress_result = run_stress_analytics(tables, as_of, say) if stress else None
+    if stress_result is not None:
+        from audit.stress import stress_table
+
+        tables["stress"] = stress_table(stress_result)
     results = evaluate(ruleset, tables, as_of)
     return Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
-               as_of=as_of, fail_on=fail_on)
+               as_of=as_of, fail_on=fail_on, stress=stress_result)
+
+
+def run_stress_analytics(tables, as_of, say):
+    """The stress tests of the export, or None (said why) when its tables do not allow them."""
+    from audit.stress import StressError, run_stress
+
+    try:
+        result = run_stress(tables, disclosure_row(tables), as_of=as_of)
+    except StressError as err:
+        say(f"stress analytics skipped: {err}")
+        return None
+    say(f"stress analytics: {len(result.to_dict()['scenarios'])} scenario(s)")
+    return result

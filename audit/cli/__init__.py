@@ -6,9 +6,11 @@ import sys
 
 import typer
 
+from audit.cli import leverage as leverage_cmd
 from audit.cli import run as run_cmd
 from audit.cli import rules as rules_cmd
 from audit.cli import sample as sample_cmd
+from audit.cli import stress as stress_cmd
 from audit.cli import validate as validate_cmd
 from audit.cli.common import EXIT_ERROR, fail
 
@@ -22,6 +24,8 @@ app = typer.Typer(
 app.command("run")(run_cmd.run)
 app.command("validate")(validate_cmd.validate)
 app.command("sample-data")(sample_cmd.sample_data)
+app.command("stress")(stress_cmd.stress)
+app.command("leverage")(leverage_cmd.leverage)
 app.add_typer(rules_cmd.app, name="rules")
 
 

@@ -26,6 +26,8 @@ def run(
                                         "last snapshot date in the export)."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Override a rule parameter: "
                                               "name=value (repeatable)."),
+    stress: bool = typer.Option(True, "--stress/--no-stress", help="Run the stress analytics "
+                                "(scenarios, deleveraging spiral) and the rules that read them."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
@@ -45,10 +47,14 @@ def run(
     try:
         result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                            fail_on=fail_on, params=parse_params(param),
-                           progress=None if quiet else info)
+                           progress=None if quiet else info, stress=stress)
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     paths = write_outputs(result, out)
+    if result.stress is not None:
+        from audit.stress import write_stress
+
+        paths["stress"] = write_stress(result.stress, out)
     _print_summary(result, paths, quiet)
     raise typer.Exit(result.exit_code())
 

@@ -1,0 +1,95 @@
+"""`audit stress`: scenario shocks, the deleveraging spiral and leverage caps on one export."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+import polars as pl
+import typer
+
+from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, fail, info, require_dir
+
+
+def stress(
+    data_dir: Path = DataDir,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for stress.json (created if "
+                             "missing)."),
+    scenario: Optional[list[str]] = typer.Option(None, "--scenario", "-s", help="Run only this "
+                                                 "scenario (repeatable; default: every file in "
+                                                 "rules/scenarios)."),
+    mapping: Optional[Path] = MappingOpt,
+    as_of: Optional[str] = typer.Option(None, help="Snapshot date YYYY-MM-DD (default: the "
+                                        "last snapshot date in the export)."),
+    as_json: bool = typer.Option(False, "--json", help="Print stress.json to stdout too."),
+) -> None:
+    """Stress the book in DATA_DIR: every scenario statically and through the deleveraging
+    spiral, the book's concentration and liquidity, and what leverage caps of 2x-10x buy.
+
+    Exit code: 0 capital covers the severe scenario's stressed shortfall (or no capital table),
+    1 it does not, 2 bad usage or unreadable input.
+    """
+    from audit.evaluate import disclosure_row
+    from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
+
+    require_dir(data_dir)
+    reference = _parse_date(as_of) if as_of else None
+    try:
+        scenarios = load_scenarios(scenario or None)
+        tables = _load_tables(data_dir, mapping)
+        result = run_stress(tables, disclosure_row(tables), scenarios, as_of=reference)
+    except (ScenarioError, StressError) as err:
+        fail(str(err), EXIT_ERROR)
+    path = write_stress(result, out)
+    summary = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    _print_summary(summary, path)
+    severe = next(s for s in summary["scenarios"] if s["name"] == summary["spiral"]["scenario"])
+    raise typer.Exit(EXIT_FINDINGS if severe["covered_by_capital"] is False else 0)
+
+
+def _load_tables(data_dir: Path, mapping: Optional[Path]) -> dict[str, pl.DataFrame]:
+    """The export's tables; a LoadError ends the command with exit code 2."""
+    from audit.load import LoadError, load_export
+
+    try:
+        export = load_export(data_dir, mapping)
+    except LoadError as err:
+        fail(str(err), EXIT_ERROR)
+    return {name: t.frame for name, t in export.tables.items()}
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--as-of {text!r}: write the date as YYYY-MM-DD")
+
+
+def _print_summary(summary: dict, path: Path) -> None:
+    book = summary["book"]
+    info(f"book on {summary['as_of']}: {book['accounts']:,} accounts "
+         f"({book['leveraged_accounts']:,} with debt), market value {book['market_value']:,.2f}, "
+         f"debt {book['debt']:,.2f}; {book['in_call']:,} in call, {book['near_call']:,} near it")
+    header = f"  {'scenario':24} {'in call':>9} {'wiped':>9} {'shortfall':>16} " \
+             f"{'after spiral':>16} {'x':>6} {'rounds':>6} {'days ADV':>9}"
+    info(header)
+    for s in summary["scenarios"]:
+        amp = "-" if s["amplification"] is None else f"{s['amplification']:.2f}"
+        days = "no ADV" if s["max_days_to_liquidate"] is None else f"{s['max_days_to_liquidate']:.1f}"
+        mark = "*" if s["severe"] else " "
+        info(f"{mark} {s['name']:24} {s['accounts_in_call']:>9,} {s['accounts_wiped_out']:>9,} "
+             f"{s['shortfall']:>16,.2f} {s['spiral_shortfall']:>16,.2f} {amp:>6} "
+             f"{s['spiral_rounds']:>6} {days:>9}")
+    severe = next(s for s in summary["scenarios"] if s["name"] == summary["spiral"]["scenario"])
+    capital = summary["capital"]["net_capital"]
+    if capital is None:
+        info("no capital table: cannot say whether capital covers the stressed shortfall")
+    else:
+        verdict = "covers" if severe["covered_by_capital"] else "does NOT cover"
+        info(f"net capital {capital:,.2f} {verdict} the stressed shortfall of "
+             f"{severe['name']} ({severe['spiral_shortfall']:,.2f})")
+    info(f"stress results in {path}")
