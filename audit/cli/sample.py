@@ -11,9 +11,9 @@ from audit.cli.common import fail, info
 
 def sample_data(
     out_dir: Path = typer.Argument(..., help="Folder to write the export into."),
-    accounts: int = typer.Option(200, "--accounts", "-n", min=10, help="Number of accounts."),
+    accounts: int = typer.Option(200, "--accounts", "-n", min=80, help="Number of accounts (at least 80)."),
     seed: int = typer.Option(7, "--seed", "-s", help="Random seed (same seed, same files)."),
-    days: int = typer.Option(20, "--days", min=5, help="Trading days of snapshots."),
+    days: int = typer.Option(20, "--days", min=6, help="Trading days of snapshots (at least 6)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
 ) -> None:
     """Write a synthetic platform export with planted violations of every rule, and
