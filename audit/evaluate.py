@@ -347,7 +347,9 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     for k, v in row.items():
         if isinstance(v, (date, datetime)):
             v = v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
-        elif isinstance(v, float) and v != v:
-            v = None
+        elif isinstance(v, float):
+            # NOTE: sums of binary floats print as 18474685.839999996; six decimals keep every
+            # sub-cent digit that matters and drop the representation noise.
+            v = None if v != v else round(v, 6)
         out[k] = v
     return out
