@@ -215,7 +215,7 @@ def _assertion_check(rule: Rule, assertion: pl.Expr) -> pa.Check:
 
 def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Run one rule; never raises for a data problem: the result says `error` instead."""
-    missing = [t for t in rule.tables if t not in ctx.tables]
+    missing = [t for t in dict.fromkeys(rule.tables) if t not in ctx.tables]
     if missing:
         if rule.when_missing == "fail" and rule.table in missing:
             return RuleResult(rule, FAILED, checked=1, violations=1,

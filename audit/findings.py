@@ -20,6 +20,7 @@ from typing import Any
 from audit import __version__, contract
 from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, SEVERITY, RuleResult
 from audit.load import DataIssue, Export
+from audit.mask import mask_issue
 from audit.rules import RuleSet, pack_hash
 
 FINDINGS_SCHEMA_VERSION = 1
@@ -170,8 +171,10 @@ def _issue_order(i: DataIssue) -> tuple:
 
 
 def _issue_row(i: DataIssue) -> dict[str, Any]:
-    return {"file": Path(i.file).name, "table": i.table, "row": i.row, "column": i.column,
-            "value": i.value, "problem": i.problem}
+    # NOTE: an unreadable cell of a personal column (or a whole ragged row of the clients
+    # table) would otherwise carry a name or ID number into the outputs.
+    return mask_issue({"file": Path(i.file).name, "table": i.table, "row": i.row,
+                       "column": i.column, "value": i.value, "problem": i.problem})
 
 
 def _relative(path: str) -> str:

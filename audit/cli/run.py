@@ -28,6 +28,16 @@ def run(
                                               "name=value (repeatable)."),
     stress: bool = typer.Option(True, "--stress/--no-stress", help="Run the stress analytics "
                                 "(scenarios, deleveraging spiral) and the rules that read them."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Render report.pdf and "
+                                "report.html into OUT."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or zh."),
+    mask: bool = typer.Option(True, "--mask/--no-mask", help="Mask names, ID numbers, phones "
+                              "and bank accounts in the report (default). --no-mask must be "
+                              "explicit."),
+    prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Shown on the cover."),
+    auditor: Optional[str] = typer.Option(None, "--auditor", help="Shown on the cover."),
+    formats: Optional[list[str]] = typer.Option(None, "--format", help="Extra output: junit "
+                                                "(rules as JUnit XML, for a platform's CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
@@ -44,6 +54,11 @@ def run(
     if fail_on not in SEVERITIES:
         fail(f"--fail-on {fail_on!r}: use one of {', '.join(SEVERITIES)}")
     reference = _parse_date(as_of) if as_of else None
+    if lang not in ("en", "zh"):
+        fail(f"--lang {lang!r}: use en or zh")
+    unknown = sorted(set(formats or []) - {"junit"})
+    if unknown:
+        fail(f"--format {unknown[0]!r}: the extra format available is junit")
     try:
         result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                            fail_on=fail_on, params=parse_params(param),
@@ -55,8 +70,29 @@ def run(
         from audit.stress import write_stress
 
         paths["stress"] = write_stress(result.stress, out)
+    if "junit" in (formats or []):
+        from audit.report.junit import write_junit
+
+        paths["junit"] = write_junit(result, out / "rules.junit.xml")
+    if report:
+        paths.update(_render(result, out, lang, mask, prepared_by, auditor, quiet))
     _print_summary(result, paths, quiet)
     raise typer.Exit(result.exit_code())
+
+
+def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor, quiet: bool) -> dict:
+    from audit.report import render_report
+    from audit.report.pdf import ReportDependencyError
+
+    stress = result.stress.to_dict() if result.stress is not None else None
+    try:
+        paths = render_report(result, out, lang=lang, mask=mask, prepared_by=prepared_by,
+                              auditor=auditor, stress=stress)
+    except (ReportDependencyError, ValueError) as err:
+        fail(str(err))
+    if not quiet:
+        info("report: " + ", ".join(str(p) for p in paths.values()))
+    return paths
 
 
 def _parse_date(text: str) -> date:

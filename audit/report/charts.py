@@ -1,0 +1,268 @@
+"""Vector charts for the report: matplotlib figures saved as SVG and embedded as data: URIs.
+
+Charts are drawn with the object API (``Figure`` + the SVG canvas), never pyplot, so rendering
+keeps no global state. Text is drawn as paths with a font that has Chinese glyphs (found through
+fontconfig), so a chart looks the same in the PDF and in any browser. The SVG carries no date
+and fixed element ids: the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from functools import lru_cache
+from io import StringIO
+from typing import Any, Sequence
+
+# Severity and status colours, shared with templates/report.css.
+INK = "#1f2933"
+GRID = "#d5dae1"
+BLUE = "#1f4e79"
+LIGHT_BLUE = "#8fb3d9"
+RED = "#b42318"
+AMBER = "#b54708"
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei")
+WIDTH_IN = 6.3  # the text width of an A4 page with the report's margins
+DATA_URI_PREFIX = "data:image/svg+xml;base64,"
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> list[str]:
+    """Font families for chart text: a CJK family when fontconfig has one, then DejaVu Sans."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    families = []
+    for family in CJK_FAMILIES:
+        if family not in known and shutil.which("fc-match"):
+            # NOTE: matplotlib's font cache predates fonts installed after it was built;
+            # fontconfig knows where the file is, so register it directly.
+            found = subprocess.run(["fc-match", "-f", "%{family}|%{file}", family],
+                                   capture_output=True, text=True, check=False).stdout
+            name, _, path = found.partition("|")
+            if family in name.split(",") and path:
+                font_manager.fontManager.addfont(path)
+                known = {f.name for f in font_manager.fontManager.ttflist}
+        if family in known:
+            families.append(family)
+            break
+    return [*families, "DejaVu Sans"]
+
+
+def _rc() -> dict[str, Any]:
+    return {
+        "font.family": _fonts(),
+        "font.size": 8,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8,
+        "axes.edgecolor": GRID,
+        "axes.labelcolor": INK,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "text.color": INK,
+        "legend.frameon": False,
+        "legend.fontsize": 7.5,
+        "svg.fonttype": "path",
+        "svg.hashsalt": "platform-audit-report",
+        "axes.unicode_minus": False,
+    }
+
+
+def label(text: Any) -> str:
+    """Chart text from data: a ``$`` would start matplotlib's math mode, so it is escaped."""
+    return str(text).replace("$", r"\$")
+
+
+def _figure(height_in: float = 2.6):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
+
+
+def _to_data_uri(fig) -> str:
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    FigureCanvasSVG(fig)
+    buffer = StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return DATA_URI_PREFIX + base64.b64encode(buffer.getvalue().encode("utf-8")).decode("ascii")
+
+
+def _draw(fn, *args, height_in: float = 2.6, **kwargs) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context(_rc()):
+        fig = _figure(height_in)
+        fn(fig, *args, **kwargs)
+        return _to_data_uri(fig)
+
+
+def _grid(ax, axis: str = "y") -> None:
+    ax.grid(axis=axis, color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _thousands(ax, axis: str = "y", integer: bool = False) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+    if integer:  # counts: no tick at 2.5 labelled "2"
+        target.set_major_locator(MaxNLocator(integer=True))
+
+
+def _compact(ax, axis: str = "x") -> None:
+    """Money on an axis: 2,500,000 -> 2.5M, 40,000 -> 40k (labels that do not collide)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    def fmt(x, _pos):
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(x) >= size:
+                return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
+        return f"{x:,.0f}"
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(nbins=6))
+    target.set_major_formatter(FuncFormatter(fmt))
+
+
+def _legend_above(ax, handles=None, labels=None) -> None:
+    """The legend in one row above the plot, where it cannot hide a line."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.01), ncols=len(handles),
+              borderaxespad=0.2, handlelength=1.6)
+
+
+def _percent(ax, axis: str = "x", decimals: int = 0) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals))
+
+
+# --- the charts ---------------------------------------------------------------------------------
+
+def leverage_histogram(buckets: Sequence[dict], texts: dict[str, str]) -> str:
+    """Accounts per leverage bucket; buckets above the retail cap in red."""
+    def draw(fig):
+        ax = fig.subplots()
+        names = [label(b["label"]) for b in buckets]
+        counts = [b["accounts"] for b in buckets]
+        colours = [RED if b.get("over_cap") else BLUE for b in buckets]
+        bars = ax.bar(names, counts, color=colours, width=0.7)
+        ax.bar_label(bars, labels=[f"{c:,}" for c in counts], padding=2, fontsize=7.5)
+        ax.set_ylabel(label(texts["y"]))
+        ax.set_xlabel(label(texts["x"]))
+        ax.margins(y=0.15)
+        _thousands(ax, integer=True)
+        _grid(ax)
+    return _draw(draw, height_in=2.3)
+
+
+def fall_curve(curve: dict[str, list], texts: dict[str, str]) -> str:
+    """Accounts in margin call and wiped out as a uniform price fall deepens."""
+    def draw(fig):
+        ax = fig.subplots()
+        if "in_call" in curve:
+            ax.step(curve["fall"], curve["in_call"], where="post", color=AMBER, linewidth=1.6,
+                    label=label(texts["in_call"]))
+        ax.step(curve["fall"], curve["wiped_out"], where="post", color=RED, linewidth=1.6,
+                label=label(texts["wiped_out"]))
+        ax.set_xlabel(label(texts["x"]))
+        ax.set_ylabel(label(texts["y"]))
+        ax.set_xlim(0, curve["fall"][-1])
+        ax.set_ylim(bottom=0)
+        _percent(ax, "x")
+        _thousands(ax, integer=True)
+        _grid(ax, "both")
+        _legend_above(ax)
+    return _draw(draw, height_in=2.2)
+
+
+def scenario_shortfall(scenarios: Sequence[dict], texts: dict[str, str]) -> str:
+    """Static and spiral shortfall per scenario, as horizontal bars (largest at the top)."""
+    def draw(fig):
+        import numpy as np
+
+        ax = fig.subplots()
+        rows = list(reversed(scenarios))
+        y = np.arange(len(rows))
+        static = [_num(s.get("shortfall")) for s in rows]
+        spiral = [_num(s.get("spiral_shortfall")) for s in rows]
+        ax.barh(y + 0.2, static, height=0.38, color=LIGHT_BLUE, label=label(texts["static"]))
+        ax.barh(y - 0.2, spiral, height=0.38, color=RED, label=label(texts["spiral"]))
+        ax.set_yticks(y, [label(_short(s.get("title") or s.get("name"))) for s in rows])
+        ax.set_xlabel(label(texts["x"]))
+        _compact(ax, "x")
+        _grid(ax, "x")
+        _legend_above(ax)
+    return _draw(draw, height_in=min(5.0, max(1.8, 0.3 * len(scenarios) + 0.8)))
+
+
+def spiral_rounds(rounds: Sequence[dict], texts: dict[str, str]) -> str:
+    """Accounts liquidated per round (bars) and the cumulative loss (line)."""
+    def draw(fig):
+        ax = fig.subplots()
+        x = [r.get("round") for r in rounds]
+        ax.bar(x, [_num(r.get("accounts_liquidated")) for r in rounds], color=LIGHT_BLUE,
+               width=0.5, label=label(texts["accounts"]))
+        ax.set_xlabel(label(texts["x"]))
+        ax.set_ylabel(label(texts["accounts"]))
+        ax.set_xticks(x)
+        _thousands(ax, integer=True)
+        _grid(ax)
+        loss = ax.twinx()
+        loss.spines["right"].set_visible(True)
+        loss.plot(x, [_num(r.get("cumulative_loss")) for r in rounds], color=RED, marker="o",
+                  markersize=3, linewidth=1.6, label=label(texts["loss"]))
+        loss.set_ylabel(label(texts["loss"]))
+        loss.set_ylim(bottom=0)
+        _compact(loss, "y")
+        # NOTE: after the twin axis has plotted (it rescales x): one round stays a bar.
+        pad = max(0.75, 2.5 - 0.25 * len(x))
+        ax.set_xlim(min(x) - pad, max(x) + pad)
+        handles = ax.get_legend_handles_labels()
+        more = loss.get_legend_handles_labels()
+        _legend_above(ax, handles[0] + more[0], handles[1] + more[1])
+    return _draw(draw)
+
+
+def sensitivity_curve(rows: Sequence[dict], texts: dict[str, str]) -> str:
+    """Share of accounts breaching and shortfall, against the leverage cap."""
+    def draw(fig):
+        ax = fig.subplots()
+        caps = [_num(r.get("cap")) for r in rows]
+        ax.plot(caps, [_num(r.get("share_breaching")) for r in rows], color=BLUE, marker="o",
+                markersize=3, linewidth=1.6, label=label(texts["share"]))
+        ax.set_xlabel(label(texts["x"]))
+        ax.set_ylabel(label(texts["share"]))
+        ax.set_ylim(bottom=0)
+        _percent(ax, "y")
+        _grid(ax, "both")
+        loss = ax.twinx()
+        loss.spines["right"].set_visible(True)
+        loss.plot(caps, [_num(r.get("shortfall")) for r in rows], color=RED, marker="s",
+                  markersize=3, linewidth=1.6, label=label(texts["shortfall"]))
+        loss.set_ylabel(label(texts["shortfall"]))
+        loss.set_ylim(bottom=0)
+        _compact(loss, "y")
+        handles = ax.get_legend_handles_labels()
+        more = loss.get_legend_handles_labels()
+        _legend_above(ax, handles[0] + more[0], handles[1] + more[1])
+    return _draw(draw)
+
+
+def _num(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number == number else 0.0
+
+
+def _short(text: Any, limit: int = 34) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

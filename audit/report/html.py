@@ -1,0 +1,138 @@
+"""HTML rendering: the jinja2 templates of ``templates/`` filled with the report's view model.
+
+The environment autoescapes every value, so a cell such as ``<img src="file:///etc/passwd">``
+from an export is shown as text and never becomes markup. The page is self-contained: the
+stylesheet is inlined and charts are data: URIs, so report.html opens anywhere and the PDF
+renderer has nothing to fetch but the charts this module generated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from audit.report import charts
+from audit.report.assets import TEMPLATES_DIR
+from audit.report.i18n import Translator
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+
+
+@dataclass
+class RenderedHTML:
+    """The HTML of a report and the data: URIs it embeds (the only ones the PDF may load)."""
+
+    html: str
+    data_uris: set[str] = field(default_factory=set)
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # NOTE: every value escaped, whatever the template's file name
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt_int, pct=fmt_pct, money=fmt_money, ratio=fmt_ratio,
+                       dec=fmt_decimal)
+    return env
+
+
+def render_html(context: dict[str, Any]) -> RenderedHTML:
+    """The report as one HTML document."""
+    t = Translator(context["lang"])
+    chart_uris = build_charts(context, t)
+    css = (TEMPLATES_DIR / STYLESHEET).read_text(encoding="utf-8")
+    template = environment().get_template(TEMPLATE)
+    # NOTE: sentences joined in English take a space; Chinese sentences join without one.
+    sp = "" if context["lang"] == "zh" else " "
+    html = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css))
+    return RenderedHTML(html=html, data_uris=set(chart_uris.values()))
+
+
+def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
+    """Every chart the context has data for, as data: URIs keyed by name."""
+    out: dict[str, str] = {}
+    book = context.get("leverage")
+    stress = context.get("stress")
+    buckets = None
+    if book:
+        buckets = book["histogram"]
+    elif stress and stress["book"].get("leverage_histogram"):
+        buckets = [{"label": str(b.get("bucket")), "accounts": b.get("accounts") or 0}
+                   for b in stress["book"]["leverage_histogram"]]
+    if buckets and any(b["accounts"] for b in buckets):
+        out["leverage"] = charts.leverage_histogram(
+            buckets, {"x": t("leverage.chart_x"), "y": t("leverage.chart_y")})
+    if book and book["leveraged"]:
+        out["falls"] = charts.fall_curve(book["curve"], {
+            "x": t("leverage.curve_x"), "y": t("leverage.curve_y"),
+            "in_call": t("leverage.curve_in_call"), "wiped_out": t("leverage.curve_wiped")})
+    if stress:
+        if stress["scenarios"]:
+            out["shortfall"] = charts.scenario_shortfall(stress["scenarios"], {
+                "x": t("stress.chart_shortfall_x"), "static": t("stress.static"),
+                "spiral": t("stress.spiral")})
+        if stress["spiral"]["rounds"]:
+            out["spiral"] = charts.spiral_rounds(stress["spiral"]["rounds"], {
+                "x": t("stress.round"), "accounts": t("stress.accounts_liquidated"),
+                "loss": t("stress.cumulative_loss")})
+        if stress["sensitivity"]:
+            out["sensitivity"] = charts.sensitivity_curve(stress["sensitivity"], {
+                "x": t("stress.cap"), "share": t("stress.share_breaching"),
+                "shortfall": t("stress.shortfall")})
+    return out
+
+
+# --- number formats (the same in both languages) ----------------------------------------------
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fmt_int(value: Any) -> str:
+    """12345 -> 12,345; missing -> an en dash."""
+    number = _number(value)
+    return "–" if number is None else f"{number:,.0f}"
+
+
+def fmt_pct(value: Any, decimals: int = 2) -> str:
+    """A fraction as a percentage: 0.0345 -> 3.45%; a non-zero value never shows as 0%."""
+    number = _number(value)
+    if number is None:
+        return "–"
+    if number == 0:
+        return "0%"
+    floor = 10 ** -decimals / 100
+    if 0 < abs(number) < floor:
+        return f"<{floor * 100:.{decimals}f}%"
+    return f"{number * 100:,.{decimals}f}%"
+
+
+def fmt_money(value: Any, decimals: int = 0) -> str:
+    number = _number(value)
+    return "–" if number is None else f"{number:,.{decimals}f}"
+
+
+def fmt_ratio(value: Any) -> str:
+    """A leverage or amplification: 4.5 -> 4.50x."""
+    number = _number(value)
+    return "–" if number is None else f"{number:,.2f}x"
+
+
+def fmt_decimal(value: Any, decimals: int = 2) -> str:
+    number = _number(value)
+    return "–" if number is None else f"{number:,.{decimals}f}"
