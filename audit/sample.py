@@ -1,11 +1,15 @@
 """A realistic synthetic platform export with planted violations (``audit sample-data``).
 
 ``generate()`` writes one file per contract table (CSV or Parquet) plus
-``expected_violations.json``, which names every planted violation by rule and key. Everything
-else in the export is clean by construction: the generator runs the platform's own risk
-process day by day (margin calls at the call line, liquidation only at or below the
-liquidation line and after the notice period, recourse for shortfalls, top-ups that keep every
-snapshot inside the leverage cap) and plants each violation so that it breaks exactly one rule.
+``expected_violations.json``, which names every planted violation by rule, key and the profile
+that runs the rule (``seed``, or ``cn`` / ``us`` / ``eu`` for the rules only those enable), and
+lists under ``not_planted`` the rules this export has no plant for, with the reason. Everything
+else is clean by construction: the generator runs the platform's own risk process day by day
+(margin calls at the call line, liquidation only at or below the liquidation line and after the
+notice period, recourse for shortfalls, top-ups that keep every snapshot inside the leverage
+cap and the concentration limit) and plants each violation so that it breaks exactly one rule
+of the seed profile, or none for a jurisdiction rule's plant (LEV-014's plants are also LEV-002
+plants: a retail account below the ESMA close-out level is always above the 3x cap).
 
 How the data is built:
 
@@ -13,38 +17,86 @@ How the data is built:
   the fixed date ``END`` (2025-06-30), so the output never depends on today.
 * Prices: a geometric random walk per instrument with a common market factor that contains a
   three-day crash (so a drawdown hits many accounts at once; bonds and gold fall with it, the
-  "dash for cash"), daily price limits by board, and ticks. A few scripted instruments carry
-  the stories the planted violations need (a Beijing Stock Exchange stock with a -30% limit-down
-  day, a V-shaped dip).
+  "dash for cash"), daily price limits by board, and ticks. Scripted instruments carry the
+  stories: S1, three Beijing Stock Exchange stocks with a -30% limit-down day; S2, three
+  Shanghai stocks with a one-day V-shaped dip; S3, three BSE stocks with two limit-down days
+  in a row; Z, a flat, thinly traded Shanghai stock.
 * Money is integer cents throughout, so ``accounts.market_value`` is the sum of the day's
   position values to the cent and ``equity = cash + market_value - debt`` exactly.
 * Each day, in this order: prices; morning top-ups by clients called the day before;
   liquidations (ratio <= liquidation line and a margin call at least ``notice_period_hours``
-  and at most 240 h old); month-end interest; deposits and withdrawals; top-ups that keep the
-  snapshot inside the leverage cap, above the liquidation line and within the concentration
-  limit; the close-of-business snapshot; a margin call at 18:00 for every account at or below
-  the call line.
+  and at most 240 h old); month-end interest; deposits and withdrawals; day trades (both legs
+  charged commission, at most three in five days); top-ups that keep the snapshot inside the
+  leverage cap, above the liquidation line and within the concentration limit; the
+  close-of-business snapshot; a margin call at 18:00 for every account at or below the call
+  line.
+* Net capital follows the book: 15-45% above a quarter of it and twenty times the largest
+  client. With plants the platform also has a per-client credit limit (no client above a
+  95th of the book), which lets one day's capital fall below a quarter of the book while still
+  covering every client twenty times (CAP-003 apart from CAP-002).
 
-Planted (``k`` per per-row rule: 2 below 1,000 accounts, 3, 4, 5 from 100,000): KYC-001
-(pending / verified late / rejected), KYC-002 (never signed / signed late), KYC-003 (hit never
-resolved / resolved late / unresolved without financing), KYC-004 (resident ID, USCC and LEI
-check characters), SEG-001 (a shortfall, a missing statement, a one-cent shortfall), SEG-002
-(a sweep to the platform's own account), CON-001 (liquidated at 134-136%), CON-002 (no call at
-all / liquidated the morning after the first call), CON-003 (call suppressed on a dip day),
-CON-004 (wrong rate, one day too many, 365-day basis), LEV-001, LEV-002 (no top-up on a dip
-day), CLR-001 (null and blank clearing reference), CLR-002 (no recourse record), CAP-001, and
-with ``plant_table_level`` CLR-003 (last audit 437 days old) and CLR-004 (CCP exposure not
-disclosed).
+Planted (``k`` per per-row rule: 2 below 1,000 accounts, 3, 4, 5 from 100,000; one for the
+rules the larger packs added below 200 accounts): KYC-001 (pending / verified late /
+rejected), KYC-002 (never signed / signed late), KYC-003 (hit never resolved / resolved late /
+unresolved without financing), KYC-004 (resident ID, USCC and LEI check characters), KYC-005
+(R4 to a C3 client, R5 to a C4), KYC-006 (assessed after the financing / 800 days old / never),
+KYC-007 (high risk reviewed 400 days ago / medium never reviewed in 1,200 days), KYC-008 (never
+screened / screened after the financing), KYC-009 (PEP never approved / approved late), SEG-001
+(a shortfall, a missing statement, a one-cent shortfall), SEG-002 (a sweep to the platform's
+own account), SEG-003 (re-pledged at 150% of the debt), CON-001 (liquidated at 134-136%),
+CON-002 (no call at all / liquidated the morning after the first call), CON-003 (call
+suppressed on a dip day), CON-004 (wrong rate, one day too many, 365-day basis), CON-006
+(commission at 5 bp / an unpublished 5.00 minimum), CON-007 (contract rate above the published
+one), CON-008 (at 128.5% on the dip day, neither liquidated nor topped up), LEV-001, LEV-002 (no
+top-up on a dip day; the retail account of the S3 story), LEV-003 (a 60% position when the dip
+takes the ratio under 180%), CLR-001 (null and blank clearing reference), CLR-002 (no recourse
+record), CAP-001 (liquid assets under the buffer), CAP-002 (one large client, on a day before
+it is closed out in the crash), CAP-003 (a day of net capital under a quarter of the book),
+OFX-001 (account in another client's name), OFX-002 (funder holds the password), OFX-003
+(contract lines of 140% / 110%).
+
+Table-level, with ``plant_table_level`` (one each): CLR-004 (CCP exposure not disclosed),
+CON-005 (initial margin not published), OFX-004 (70% of contracts at 3x, 4x or 5x), CLR-005
+(the latest audit report is qualified) or, with ``audit_overdue``, CLR-003 (the latest report
+437 days old): no export can break both, since CLR-005 reads only reports at most 400 days old
+and CLR-003 fails only when there is none.
+LEV-004 and LEV-005 (severe stress scenario) come from one story, the illiquid cluster: 45 or
+more retail accounts whose financing sits in Z, together 60% of the rest of the book. Two of
+them, at 162% with Z under half their assets, are closed out by the severe shock alone; their
+sale of Z needs 400 days of its volume and takes it to the model's floor price, which closes
+out the rest with a shortfall above net capital. The two rules cannot be planted apart: net
+capital is at least a quarter of the book (CAP-003), and with every account above the 130%
+line a loss that large needs a larger price impact than equities sold within five days of
+volume can have (5% stressed daily volatility x sqrt(5) = 11%: at most 24% of the debt lost),
+while an instrument without any volume leaves LEV-005 nothing to read (no days to liquidate).
+The cluster and the capital pair need a book of many similar clients: with fewer than 200
+accounts CAP-002, CAP-003, LEV-004 and LEV-005 are left out.
+
+Jurisdiction rules (profile ``cn``): KYC-010 (financed 90 days after onboarding), LEV-010 (a
+contract of September 2023 at a 71% financing margin ratio), LEV-011 (a contract at 2.8x),
+LEV-012 (a rollover contract signed for January 2026 at 2.4x), LEV-013 (a 365-day term);
+(``us``): LEV-007 (a contract at 2.6x), LEV-008 (a 3,000 draw on 1,875 of equity), LEV-009 (a
+pattern day trader with about 16,000 of equity); (``eu``): SEG-004 (a statement without, or
+before, its acknowledgement letter), LEV-006 (a retail crypto financing at 2.5x), LEV-014 (the
+S3 retail account at about 15x and below zero), CLR-006 (the recourse record for its negative
+balance). The book opens at up to 3x (retail) and 5x (professional), so LEV-007 (2x) and
+LEV-011 (2.25x) also find most other contracts; the other jurisdiction rules find only their
+plants.
 
 Traps (clean, must not be flagged): a liquidation at exactly 130%; a liquidation with
 negative equity and its recourse record; daily re-issued margin calls less than the notice
 period before a liquidation (the rule must look back to an older call); interest whose schedule
-is exactly half a cent, rounded half up; a professional financing at 4.5x and retail ones at
-exactly 3.0x; a retail snapshot at exactly 3.0x; an account with debt and no positions;
-screening hits resolved before (or on the day of) the first financing; verification and
-disclosure on the day of the first financing; platform-own inflows (compensation); custody
-balances exactly equal to client money; net capital exactly at the buffer; without
-``plant_table_level``, a last audit exactly 400 days old.
+is exactly half a cent, rounded half up; a commission of exactly x.xx5 (18,350 x 0.03%),
+rounded half up; a professional financing at 4.5x and retail ones at exactly 3.0x; a retail
+snapshot at exactly 3.0x; an account with debt and no positions; a position exactly 70% of its
+account's assets at a ratio between 180% and 240%; securities re-pledged at exactly 140% of the
+debt; screening hits resolved before (or on the day of) the first financing; verification,
+disclosure, screening and PEP approval on the day of the first financing; a risk assessment
+exactly 730 days old; a high-risk client reviewed exactly 365 days ago; platform-own inflows
+(compensation); custody balances exactly equal to client money; liquid assets exactly at the
+buffer; an audit report exactly 400 days old (the latest one without ``plant_table_level``);
+a qualified opinion out of CLR-005's scope; for the jurisdiction rules, financing exactly 180
+days after onboarding, a 184-day term and a pattern day trader with enough equity.
 
 Everything is vectorised over accounts and positions; the only Python loops run per trading
 day, per planted violation or per scripted story.
@@ -100,6 +152,11 @@ DISCLOSURE = {
     "leverage_cap_professional": 5.0,
 }
 CALL_VALIDITY_HOURS = 240
+MIN_ACCOUNTS_ALL = 200  # smaller exports leave out CAP-002, CAP-003, LEV-004 and LEV-005
+# Rules no seed audit runs, by the profile that enables them (rules/profiles/*.yaml).
+PROFILE_OF = {"KYC-010": "cn", "LEV-010": "cn", "LEV-011": "cn", "LEV-012": "cn", "LEV-013": "cn",
+              "LEV-007": "us", "LEV-008": "us", "LEV-009": "us",
+              "SEG-004": "eu", "LEV-006": "eu", "LEV-014": "eu", "CLR-006": "eu"}
 RATIO_TOL = 1e-9
 RATE_BP = 865  # interest_rate_annual in 1/10,000
 CONC_FREE, CONC_MID, CONC_MID_SHARE, CONC_LOW_SHARE = 2.4, 1.8, 0.7, 0.5
@@ -219,6 +276,23 @@ def _ceil_to(x: np.ndarray, step: int) -> np.ndarray:
     return -(-x // step) * step
 
 
+def _floor_to(x: float, step: int) -> int:
+    return int(x // step) * step
+
+
+def _severe_scenario() -> tuple[str, dict[str, float]]:
+    """Name and shocks of the scenario marked severe in rules/scenarios (what LEV-004/005 read)."""
+    import yaml
+
+    # NOTE: the folder of audit.stress.SCENARIOS_DIR; importing audit.stress costs pydantic.
+    scenarios = Path(__file__).resolve().parent.parent / "rules" / "scenarios"
+    for path in sorted(scenarios.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if spec.get("severe"):
+            return spec["name"], dict(spec.get("shocks") or {})
+    raise RuntimeError("no severe scenario in rules/scenarios")
+
+
 def _exact_half_base(target: int, days: int) -> int:
     """Smallest base (cents) >= target whose interest for `days` is exactly x.xx5 before rounding."""
     modulus, half, a = 360_000_000 // 100, 1_800_000, RATE_BP * days
@@ -285,8 +359,12 @@ class _Story:
 
 
 class _Builder:
-    def __init__(self, accounts: int, seed: int, days: int, plant_table_level: bool):
-        self.N, self.seed, self.T, self.plant_table = accounts, seed, days, plant_table_level
+    def __init__(self, accounts: int, seed: int, days: int, plant: bool, plant_table_level: bool,
+                 audit_overdue: bool):
+        self.N, self.seed, self.T = accounts, seed, days
+        self.plant = plant
+        self.plant_table = plant and plant_table_level
+        self.audit_overdue = self.plant_table and audit_overdue
         streams = np.random.SeedSequence(seed).spawn(8)
         (self.r_inst, self.r_price, self.r_acc, self.r_cli, self.r_day, self.r_plant,
          self.r_fin, self.r_misc) = (np.random.default_rng(s) for s in streams)
@@ -317,6 +395,12 @@ class _Builder:
         self.c0 = next((i for i in order if self.dnum[i + 3] - self.dnum[i + 2] == 1), order[0])
         self.consecutive = self.dnum[self.c0 + 3] - self.dnum[self.c0 + 2] == 1
         self.dv = max(1, min(T - 2, int(round(0.25 * (T - 1)))))  # the V-shaped dip
+        # S3's two limit-down days x3, x3 + 1 and the liquidation on x3 + 2 want three consecutive
+        # calendar days: the margin call of x3 is then 40 h old at the liquidation, which is
+        # within 72 h of both snapshots below the liquidation line.
+        want3 = int(round(0.75 * (T - 1)))
+        cand3 = [i for i in range(0, T - 2) if self.dnum[i + 2] - self.dnum[i] == 2]
+        self.x3 = min(cand3, key=lambda i: (i == 0, abs(i - want3), i)) if cand3 else None
         self.crash = max(1, min(T - 2, int(round(0.6 * (T - 1)))))  # market-wide crash
 
     def instruments(self) -> None:
@@ -330,7 +414,7 @@ class _Builder:
         exch: list[str] = []
         limit: list[float] = []
         # SH main board (+3 scripted V-dip stocks), STAR, SZ main board, ChiNext.
-        sh = 600000 + r.choice(6000, boards[0] + 3, replace=False)
+        sh = 600000 + r.choice(6000, boards[0] + 4, replace=False)
         groups = (
             (sh[: boards[0]], "SSE", 0.10), (688000 + r.choice(800, boards[1], replace=False), "SSE", 0.20),
             (1 + r.choice(3999, boards[2], replace=False), "SZSE", 0.10),
@@ -359,14 +443,19 @@ class _Builder:
         exch += ["SSE" if c.startswith("5") else "SZSE" for c in gold]
         limit += [0.10] * n_gold
         self.n_generic = len(codes)
-        # Scripted: three Beijing Stock Exchange stocks (the -30% day) and three SH V-dip stocks.
-        bse = 920000 + r.choice(1000, 3, replace=False)
-        codes += [f"{c:06d}" for c in bse] + [f"{c:06d}" for c in sh[boards[0]:]]
-        cls += ["equity"] * 6
-        exch += ["BSE"] * 3 + ["SSE"] * 3
-        limit += [0.30] * 3 + [0.10] * 3
-        self.S1 = np.arange(self.n_generic, self.n_generic + 3)
-        self.S2 = np.arange(self.n_generic + 3, self.n_generic + 6)
+        # Scripted: three Beijing Stock Exchange stocks (the -30% day), three SH V-dip stocks,
+        # three more BSE stocks (two limit-down days in a row) and one thinly traded SH stock.
+        bse = 920000 + r.choice(1000, 6, replace=False)
+        codes += [f"{c:06d}" for c in bse[:3]] + [f"{c:06d}" for c in sh[boards[0]:boards[0] + 3]]
+        codes += [f"{c:06d}" for c in bse[3:]] + [f"{sh[boards[0] + 3]:06d}"]
+        cls += ["equity"] * 10
+        exch += ["BSE"] * 3 + ["SSE"] * 3 + ["BSE"] * 3 + ["SSE"]
+        limit += [0.30] * 3 + [0.10] * 3 + [0.30] * 3 + [0.10]
+        g = self.n_generic
+        self.S1 = np.arange(g, g + 3)
+        self.S2 = np.arange(g + 3, g + 6)
+        self.S3 = np.arange(g + 6, g + 9)
+        self.Z = g + 9
         self.inst_code, self.inst_class = codes, np.array(cls)
         self.inst_exch, self.inst_limit = exch, np.array(limit)
         self.n_inst = len(codes)
@@ -433,36 +522,84 @@ class _Builder:
             path = base * (1 + r.uniform(-0.003, 0.003, T + 1))
             path[dv + 1] = base * 0.94
             pm[i] = np.round(path * 100).astype(np.int64) * 10
+        x3 = self.x3  # S3: two limit-down days in a row (x3, x3 + 1), flat before and after
+        for i, base in zip(self.S3, (15.6, 8.8, 22.4)):
+            path = base * (1 + r.uniform(-0.003, 0.003, T + 1))
+            if x3 is not None:
+                path[x3 + 1] = path[x3] * 0.70
+                path[x3 + 2] = path[x3 + 1] * 0.70
+                path[x3 + 3:] = path[x3 + 2] * (1 + r.uniform(-0.003, 0.003, T - x3 - 2))
+            pm[i] = np.round(path * 100).astype(np.int64) * 10
+        path = 14.2 * (1 + r.uniform(-0.003, 0.003, T + 1))  # Z: flat, thinly traded
+        pm[self.Z] = np.round(path * 100).astype(np.int64) * 10
         self.pm = pm  # pm[:, t + 1] is the close of window day t
 
     # ------------------------------------------------------------------------------ roles
 
     def roles(self) -> None:
-        k = self.k
-        spec: list[tuple[str, int]] = [
-            ("t1_exact130", 1), ("t2_recourse", 1), ("clr001", k), ("con001", k), ("con002", k),
-            ("clr002", k), ("con003", k), ("lev002", k), ("t3_lev3", 1), ("debt_nopos", 1),
-            ("kyc001", k), ("kyc002", k), ("kyc003", k), ("kyc004", k), ("kyc_hit_ok", 2),
-            ("kyc_hit_nofin", 1), ("kyc_same_day", 1), ("lev001", k), ("lev001_pro45", 1),
-            ("con004", k), ("half", 2), ("seg002", k), ("pown_pos", 2),
+        k, N = self.k, self.N
+        one = 1 if self.plant else 0
+        # The capital pair (CAP-002 apart from CAP-003) and the illiquid cluster of the stress
+        # rules need a book of many similar clients: at least 200 accounts. Smaller exports
+        # leave them out, and plant one violation of each rule the larger packs added.
+        self.scale = self.plant and N >= MIN_ACCOUNTS_ALL
+        p = k if self.plant else 0  # per-row plants per rule
+        p2 = k if self.scale else one
+        # Heavy roles: scripted economics (positions, cash, debt or the day's process).
+        heavy: list[tuple[str, int]] = [
+            ("t1_exact130", 1), ("t2_recourse", 1), ("clr001", p), ("con001", p), ("con002", p),
+            ("clr002", p), ("con003", p), ("lev002", p), ("t3_lev3", 1), ("debt_nopos", 1),
+            ("kyc001", p), ("kyc002", p), ("kyc003", p), ("kyc004", p), ("kyc_hit_ok", 2),
+            ("kyc_hit_nofin", 1), ("kyc_same_day", 1), ("lev001", p), ("lev001_pro45", 1),
+            ("con004", p), ("half", 2), ("seg002", p), ("pown_pos", 2),
+            ("con008", p2), ("lev003", p2), ("cap002", int(self.scale)), ("lev009", one), ("wipe", one),
+            ("t4_conc", 1),
         ]
-        total = sum(n for _, n in spec)
-        if total > self.N // 2:
-            raise ValueError(f"accounts={self.N} is too small for {total} scripted accounts")
-        pick = self.r_plant.permutation(self.N)[:total]
+        if self.plant and self.x3 is None:
+            raise ValueError(f"days={self.T}: no three consecutive calendar days among the trading "
+                             "days for the negative-balance story; use more days")
+        # The illiquid cluster behind the stress plants (LEV-004, LEV-005): enough accounts that
+        # none of them is a large client (CAP-002) while together they are a large part of the book.
+        self.n_cluster = max(45, N // 100) if self.plant_table and self.scale else 0
+        heavy.append(("cluster", self.n_cluster))
+        # Light roles: a generic account whose own records carry one planted field (or a trap).
+        light: list[tuple[str, int]] = [
+            ("kyc005", p2), ("kyc006", max(p2, 3 * int(self.scale))), ("kyc007", p2), ("kyc008", p2),
+            ("kyc009", p2), ("seg003", p2), ("con006", p2), ("con007", p2), ("ofx001", p2),
+            ("ofx002", p2), ("ofx003", p2),
+            ("kyc010", one), ("lev006", one), ("lev007", one), ("lev008", one), ("lev010", one),
+            ("lev011", one), ("lev012", one), ("lev013", one),
+            ("tr_assess730", 1), ("tr_review_exact", 1), ("tr_pep_sameday", 1),
+            ("tr_screen_sameday", 1), ("tr_onboard180", 1), ("tr_pledge_exact", 1),
+            ("tr_com_half", 1), ("tr_pdt_ok", 1), ("tr_term184", 1),
+        ]
+        n_heavy = sum(n for _, n in heavy)
+        total = n_heavy + sum(n for _, n in light)
+        if n_heavy > 0.56 * N or total > N - 5:
+            raise ValueError(f"accounts={N} is too small for {total} scripted accounts "
+                             f"({n_heavy} with scripted balances); use at least "
+                             f"{max(math.ceil(n_heavy / 0.56), total + 5)}")
+        pick = self.r_plant.permutation(N)[:total]
         self.stories: list[_Story] = []
         i = 0
-        for role, n in spec:
+        self.light_roles = {r for r, _ in light}
+        for role, n in heavy + light:
             for v in range(n):
                 self.stories.append(_Story(role, int(pick[i]), v))
                 i += 1
-        self.by_role: dict[str, list[_Story]] = {}
+        self.by_role: dict[str, list[_Story]] = {r: [] for r, _ in heavy + light}
         for s in self.stories:
-            self.by_role.setdefault(s.role, []).append(s)
-        self.scripted = np.zeros(self.N, dtype=bool)  # excluded from random flows
+            self.by_role[s.role].append(s)
+        self.heavy = np.zeros(N, dtype=bool)
+        self.light = np.zeros(N, dtype=bool)
         for s in self.stories:
-            if s.role not in ("kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok",
-                              "kyc_same_day", "lev001", "lev001_pro45", "pown_pos"):
+            (self.light if s.role in self.light_roles else self.heavy)[s.account] = True
+        self.role_of = {s.account: s for s in self.stories}
+        self.scripted = np.zeros(N, dtype=bool)  # excluded from random flows
+        for s in self.stories:
+            if s.role not in self.light_roles and s.role not in (
+                    "kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_same_day", "lev001",
+                    "lev001_pro45", "pown_pos"):
                 self.scripted[s.account] = True
 
     # --------------------------------------------------------------------------- accounts
@@ -475,6 +612,12 @@ class _Builder:
         corp = (id_type == 2) | (id_type == 3)
         pro = np.where(corp, r.random(N) < 0.8, r.random(N) < 0.075)
         financed = r.random(N) >= 0.06
+        # Light roles keep generic economics, but every one of them borrows (its records are
+        # financings and snapshots with debt), and those whose leverage is set are retail.
+        financed |= self.light
+        for s in self.stories:
+            if s.role in ("lev006", "lev007", "lev008", "lev010", "lev011", "lev012"):
+                pro[s.account] = False
         E0 = np.where(pro, np.clip(np.exp(r.normal(np.log(800e3), 0.7, N)), 100e3, 3e6),
                       np.clip(np.exp(r.normal(np.log(150e3), 0.9, N)), 20e3, 2e6))
         L = np.where(pro, 1.3 + 2.4 * r.beta(2.5, 2.5, N), 1.0 + 1.75 * r.beta(2.2, 2.8, N))
@@ -487,31 +630,39 @@ class _Builder:
                          r.choice(np.arange(1, 9), N, p=[.05, .09, .13, .16, .18, .16, .13, .10]))
         # Role overrides.
         calm_roles = ("kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_hit_nofin",
-                      "kyc_same_day", "lev001", "lev001_pro45", "con004", "half", "seg002", "pown_pos")
+                      "kyc_same_day", "lev001", "lev001_pro45", "con004", "half", "seg002", "pown_pos",
+                      "lev009")
         for s in self.stories:
             a = s.account
-            if s.role in calm_roles:
+            if s.role in self.light_roles:
+                if s.role == "tr_pdt_ok":
+                    E0[a] = max(E0[a], 100e3)
+                if s.role in ("seg003", "tr_pledge_exact"):  # holdings worth 2.7 times the debt
+                    L[a], kappa[a] = 1.5, 0.05
+            elif s.role in calm_roles:
                 pro[a] = s.role in ("lev001_pro45",) or (s.role == "lev001" and s.variant % 3 == 1)
                 financed[a] = not (s.role in ("seg002", "kyc_hit_nofin")
                                    or (s.role == "kyc003" and s.variant == 2))
                 L[a] = r.uniform(1.2, 1.5) if financed[a] else 0.6
                 kappa[a] = 0.08 if financed[a] else 0.4
-                E0[a] = r.uniform(150e3, 400e3)
+                E0[a] = r.uniform(150e3, 400e3) if s.role != "lev009" else 16e3
                 n_pos[a] = 4
                 id_type[a] = 0
                 if s.role == "kyc004":
                     id_type[a] = (0, 2, 3, 0)[s.variant % 4]
-            elif s.role in ("t3_lev3", "debt_nopos", "lev002"):
+            elif s.role in ("t3_lev3", "debt_nopos", "lev002", "lev003", "wipe", "t4_conc"):
                 pro[a], financed[a], id_type[a] = False, True, 0
+            elif s.role == "cluster":
+                pro[a], financed[a] = False, True
             else:  # S1 / S2 stories: professional, financed
                 pro[a], financed[a], id_type[a] = True, True, 0
         self.id_type, self.pro, self.financed = id_type, pro, financed
         self.responder = r.random(N) < 0.4  # answers a margin call by topping up the next morning
         self.cap = np.where(pro, DISCLOSURE["leverage_cap_professional"], DISCLOSURE["leverage_cap_retail"])
-        self.E0 = E0
         # Generic positions (scripted accounts get theirs below).
-        own_slots = ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "con003",
-                     "lev002", "t3_lev3", "debt_nopos")
+        s1_roles = ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "cap002")
+        s2_roles = ("con003", "lev002", "con008")
+        own_slots = s1_roles + s2_roles + ("lev003", "t3_lev3", "debt_nopos", "t4_conc", "wipe", "cluster")
         for s in self.stories:
             if s.role in own_slots:
                 n_pos[s.account] = 0
@@ -524,18 +675,28 @@ class _Builder:
         key = np.unique(acc * self.n_inst + inst)
         pos_acc, pos_inst = key // self.n_inst, key % self.n_inst
         # Scripted slots.
+        bonds = np.nonzero(self.inst_class == "bond")[0][:3]
+        self.bonds = bonds
         extra_acc, extra_inst = [], []
         for s in self.stories:
-            if s.role in ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002"):
-                extra_acc += [s.account] * 3
-                extra_inst += list(self.S1)
-            elif s.role in ("con003", "lev002"):
-                extra_acc += [s.account] * 3
-                extra_inst += list(self.S2)
+            if s.role in s1_roles:
+                slots = list(self.S1)
+            elif s.role in s2_roles:
+                slots = list(self.S2)
+            elif s.role == "lev003":
+                slots = [self.S2[s.variant % 3], bonds[0], bonds[1]]
             elif s.role == "t3_lev3":
-                calm = np.nonzero(np.isin(self.inst_class, ("bond", "etf")))[0][:3]
-                extra_acc += [s.account] * 3
-                extra_inst += list(calm)
+                slots = list(np.nonzero(np.isin(self.inst_class, ("bond", "etf")))[0][:3])
+            elif s.role == "t4_conc":
+                slots = list(bonds)
+            elif s.role == "wipe":
+                slots = list(self.S3)
+            elif s.role == "cluster":
+                slots = [self.Z, self.S2[0], self.S2[1]] if s.variant < 2 else [self.Z]
+            else:
+                continue
+            extra_acc += [s.account] * len(slots)
+            extra_inst += [int(x) for x in slots]
         keep = ~np.isin(pos_acc, np.array(extra_acc, dtype=np.int64))
         pos_acc = np.concatenate([pos_acc[keep], np.array(extra_acc, dtype=np.int64)])
         pos_inst = np.concatenate([pos_inst[keep], np.array(extra_inst, dtype=np.int64)])
@@ -545,47 +706,125 @@ class _Builder:
         # Quantities from near-equal weights (diversified, so concentration limits hold).
         w = 1.0 + 0.6 * r.random(P)
         w /= np.bincount(self.pos_acc, weights=w, minlength=N)[self.pos_acc]
-        target = (L * E0)[self.pos_acc] * w * 100  # cents
         p_prev = self.pm[self.pos_inst, 0]
         lot_cents = p_prev * self.lot[self.pos_inst] / 10
-        q = np.maximum(np.round(target / lot_cents), 1).astype(np.int64) * self.lot[self.pos_inst]
+
+        def size(E0):
+            target = (L * E0)[self.pos_acc] * w * 100  # cents
+            q = np.maximum(np.round(target / lot_cents), 1).astype(np.int64) * self.lot[self.pos_inst]
+            mv = (q * p_prev + 5) // 10
+            MV = np.bincount(self.pos_acc, weights=mv, minlength=N).astype(np.int64)
+            E = MV / L
+            cash = np.round(kappa * E).astype(np.int64)
+            D = np.where(financed, np.maximum(_ceil_to(np.round(MV + cash - E).astype(np.int64), 10_000), 1_000_000), 0)
+            return q, MV, cash, D
+
+        q, MV, cash, D = size(E0)
+        # With plants, the platform has a per-client credit limit: no generic client owes more
+        # than 0.7% of the generic book, so a day on which net capital is below a quarter of the
+        # book still covers every client twenty times (CAP-003 planted apart from CAP-002).
+        gen_acc = financed.copy()
+        for s in self.stories:
+            if s.role in own_slots or s.role == "cap002":  # sized from their stories below
+                gen_acc[s.account] = False
+        self.ell = 1e15  # no limit (cents)
+        if self.scale:
+            # The limit solves limit = c * sum(min(debt, limit)): a 95th of the book, which with
+            # the illiquid cluster is 1.6 times the rest.
+            Dg = D[gen_acc].astype(np.float64)
+            c = (1.6 if self.plant_table else 1.0) / 95
+            if c * len(Dg) < 1.1:
+                raise ValueError(f"accounts={N} is too few for the capital plants (no client may owe "
+                                 f"more than {c:.2%} of the book); use more accounts")
+            lo, hi = 1.0, float(Dg.max())
+            if c * Dg.sum() >= hi:
+                lo = hi
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if c * np.minimum(Dg, mid).sum() >= mid else (lo, mid)
+            ell = lo
+            for _ in range(5):
+                big = gen_acc & (D > ell)
+                if not big.any():
+                    break
+                E0 = np.where(big, E0 * 0.98 * ell / np.maximum(D, 1), E0)
+                q, MV, cash, D = size(E0)
+            self.ell = ell
+        self.E0 = E0
         self.q = q
-        mv = (q * p_prev + 5) // 10
-        MV = np.bincount(self.pos_acc, weights=mv, minlength=N).astype(np.int64)
         E = MV / L
-        cash = np.round(kappa * E).astype(np.int64)
-        D = np.where(financed, np.maximum(_ceil_to(np.round(MV + cash - E).astype(np.int64), 10_000), 1_000_000), 0)
         cash = np.where(financed, cash, np.maximum(cash, 100_00))
         self.cash0, self.D0 = cash, D.astype(np.int64)
         self._scripted_states()
         # Sanity: every generic starting state is inside the caps and above the liquidation line.
+        MV = np.bincount(self.pos_acc, weights=(self.q * p_prev + 5) // 10, minlength=N).astype(np.int64)
         E_act = self.cash0 + MV - self.D0
         lev = np.where(E_act > 0, MV / np.maximum(E_act, 1), np.inf)
         bad = self.financed & ~self.scripted & ((lev > 0.97 * self.cap) | (E_act <= 0))
         if bad.any():  # rare tiny accounts: give them more own money
             self.cash0[bad] += _ceil_to(np.round(MV[bad] / (0.8 * self.cap[bad]) - E_act[bad]).astype(np.int64), 10_000)
 
+    def _sl(self, account: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self.pos_acc, [account, account + 1])
+        return np.arange(lo, hi)
+
+    def _pos_path(self, account: int) -> np.ndarray:
+        """Value (cents) of each of an account's positions at each window close: (positions, T)."""
+        sl = self._sl(account)
+        return (self.q[sl, None] * self.pm[self.pos_inst[sl], 1:] + 5) // 10
+
     def _mv_path(self, account: int) -> np.ndarray:
         """Market value (cents) of an account's fixed holdings at each window close."""
-        sl = np.nonzero(self.pos_acc == account)[0]
-        return ((self.q[sl, None] * self.pm[self.pos_inst[sl], 1:] + 5) // 10).sum(axis=0)
+        return self._pos_path(account).sum(axis=0)
 
     def _set_qty(self, account: int, value_cents: float) -> None:
-        sl = np.nonzero(self.pos_acc == account)[0]
+        sl = self._sl(account)
         p = self.pm[self.pos_inst[sl], self.c0]  # close of day c0-1
         each = value_cents / len(sl)
         self.q[sl] = np.maximum(np.round(each * 10 / (p * 100)), 1).astype(np.int64) * 100
 
+    def _set_values(self, account: int, values: dict[int, float], col: int) -> None:
+        """Whole lots worth about ``values[instrument]`` cents each at price column ``col``."""
+        sl = self._sl(account)
+        inst = self.pos_inst[sl]
+        p, lots = self.pm[inst, col], self.lot[inst]
+        want = np.array([values[int(k)] for k in inst])
+        self.q[sl] = np.maximum(np.round(want * 10 / (p * lots)), 1).astype(np.int64) * lots
+
+    def _cash_path(self, cash: int, debt: int) -> np.ndarray:
+        """Cash at each snapshot of a scripted account whose only flows are month-end interest
+        on one draw of ``debt`` opened before the window (as the simulation charges it)."""
+        out, last = np.empty(self.T, dtype=np.int64), self.prev_charge
+        for t in range(self.T):
+            if self.month_end[t]:
+                due = int(_interest_cents(debt, int(self.dnum[t]) - last))
+                last = int(self.dnum[t])
+                if due > cash:
+                    cash += int(_ceil_to(np.array([due - cash]), 10_000)[0])
+                cash -= due
+            out[t] = cash
+        return out
+
+    def _story_check(self, ok: bool, what: str) -> None:
+        if not ok:
+            raise RuntimeError(f"scripted story {what} does not hold for seed {self.seed}, "
+                               f"{self.N} accounts, {self.T} days")
+
     def _scripted_states(self) -> None:
         """Initial cash and debt of the scripted accounts, solved from their price paths."""
-        c0, dv = self.c0, self.dv
+        c0, dv, T = self.c0, self.dv, self.T
         me_days = [t for t in range(self.T) if self.month_end[t]]
+        rm, ell = self.r_misc, self.ell
         s1_ratio = {"t2_recourse": (1.66,), "clr001": (1.50, 1.52), "con001": (1.60, 1.62),
                     "clr002": (1.63, 1.67)}
+
+        def ceil_div(x: float, step: int) -> int:
+            return int(_ceil_to(np.array([int(math.ceil(x))]), step)[0])
+
         for s in self.stories:
             a, role = s.account, s.role
             if role in ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002"):
-                self._set_qty(a, self.r_misc.uniform(1.2e6, 3e6) * 100)
+                self._set_qty(a, min(rm.uniform(1.2e6, 3e6) * 100, rm.uniform(1.0, 2.0) * ell))
                 mv = self._mv_path(a)
                 pre = mv[c0 - 1]
                 if role == "t1_exact130":
@@ -618,18 +857,76 @@ class _Builder:
                         s.params = {"ref": ("null", "blank")[s.variant % 2]}
                 self.cash0[a], self.D0[a] = cash, D
             elif role in ("con003", "lev002"):
-                self._set_qty(a, self.r_misc.uniform(0.6e6, 1.5e6) * 100)
+                self._set_qty(a, min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell))
                 mv = self._mv_path(a)
                 ratio = (1.47, 1.455, 1.465, 1.46, 1.45)[s.variant % 5]
                 cash = int(round(mv[dv] * 0.01))
                 D = int(round((cash + mv[dv]) / ratio / 100)) * 100
                 self.cash0[a], self.D0[a] = cash, D
                 s.params = {"day": dv}
+            elif role == "con008":
+                # In call every day (about 137%), 128.5% on the dip day: at the liquidation line,
+                # and the platform neither liquidates nor tops up (CON-008).
+                v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
+                self._set_values(a, {int(i): v / 3 for i in self.S2}, dv)
+                mv = self._mv_path(a)
+                cash = int(round(mv[dv] * 0.01))
+                D = ceil_div((cash + mv[dv]) / 1.285, 100)
+                cp = self._cash_path(cash, D)
+                R, E = (cp + mv) / D, cp + mv - D
+                others = np.arange(T) != dv
+                self._story_check(R[dv] <= 1.3 - 1e-4 and (R[others] > 1.3 + 2e-3).all()
+                                  and (E > 0).all() and (mv / E <= 5 - 0.05).all(), "CON-008")
+                self.cash0[a], self.D0[a] = cash, D
+                s.params = {"day": dv}
+            elif role == "lev003":
+                # 60% of its assets in one V-dip stock at about 186%: the dip takes the ratio
+                # below 180%, where one position may be at most half the assets (LEV-003).
+                A = min(rm.uniform(0.8e6, 1.6e6) * 100, rm.uniform(0.6, 1.1) * ell)
+                big = int(self.S2[s.variant % 3])
+                self._set_values(a, {big: 0.6 * A, int(self.bonds[0]): 0.195 * A,
+                                     int(self.bonds[1]): 0.195 * A}, dv)
+                pp = self._pos_path(a)
+                mv = pp.sum(axis=0)
+                row = list(self.pos_inst[self._sl(a)]).index(big)
+                cash = int(round(0.01 * A))
+                D = ceil_div((cash + mv[dv]) / 1.79, 100)
+                cp = self._cash_path(cash, D)
+                R, E = (cp + mv) / D, cp + mv - D
+                share = pp[row] / (cp + mv)
+                others = np.arange(T) != dv
+                self._story_check(
+                    R[dv] < 1.8 - 1e-3 and R[dv] > 1.5 + 0.01 and share[dv] > 0.5 + 0.01
+                    and (R[others] >= 1.8 + 2e-3).all() and (share[others] <= 0.7 - 0.01).all()
+                    and (E > 0).all() and (mv / E <= 3 - 0.05).all(), "LEV-003")
+                self.cash0[a], self.D0[a] = cash, D
+                s.params = {"day": dv, "inst": big}
+            elif role == "wipe":
+                # Retail, just inside the 3x cap (153%), then two limit-down days: 107% (about
+                # 15x) and below zero; liquidated on the third day with negative equity, and the
+                # platform pursues the retail client for it.
+                x3 = self.x3
+                v = min(rm.uniform(0.3e6, 0.8e6) * 100, rm.uniform(0.5, 1.0) * ell)
+                self._set_values(a, {int(i): v / 3 for i in self.S3}, x3)
+                mv = self._mv_path(a)
+                pre = int(((self.q[self._sl(a)] * self.pm[self.pos_inst[self._sl(a)], x3] + 5) // 10).sum())
+                cash = int(round(pre * 0.01))
+                D = ceil_div((cash + pre) / 1.53, 100)
+                cp = self._cash_path(cash, D)
+                R, E = (cp + mv) / D, cp + mv - D
+                before = np.arange(T) < x3
+                self._story_check(
+                    (R[before] > 1.5 + 3e-3).all() and (E[before] > 0).all()
+                    and (mv[before] / np.maximum(E[before], 1) <= 3 - 0.02).all()
+                    and R[x3] <= 1.3 and E[x3] <= 0.1 * mv[x3] and E[x3 + 1] < 0, "negative balance")
+                self.cash0[a], self.D0[a] = cash, D
+                s.params = {"days": (x3, x3 + 1)}
             elif role == "t3_lev3":
-                sl = np.nonzero(self.pos_acc == a)[0]
+                sl = self._sl(a)
                 p = self.pm[self.pos_inst[sl], 1]
                 lots = self.lot[self.pos_inst[sl]]
-                base_q = np.maximum(np.round(80_000_00 * 10 / (p * lots)), 1).astype(np.int64) * lots
+                each = min(80_000_00, 0.35 * ell)
+                base_q = np.maximum(np.round(each * 10 / (p * lots)), 1).astype(np.int64) * lots
                 for extra in itertools.product(range(3), repeat=len(sl)):  # day-0 value divisible by 3
                     self.q[sl] = base_q + np.array(extra) * lots
                     mv0 = int(((self.q[sl] * p + 5) // 10).sum())
@@ -638,11 +935,88 @@ class _Builder:
                 E = -(-mv0 // 3)  # leverage exactly 3 when mv0 divides by 3, a hair below otherwise
                 cash = int(mv0 * 0.01)
                 self.cash0[a], self.D0[a] = cash, cash + mv0 - E
+            elif role == "t4_conc":
+                # One bond exactly 70% of the assets at a collateral ratio of about 200%: exactly
+                # the concentration limit for 180-240%, on the first snapshot.
+                sl = self._sl(a)
+                inst = self.pos_inst[sl]
+                p, lots = self.pm[inst, 1], self.lot[inst]
+                A = min(2e7, 0.5 * ell)
+                self._set_values(a, {int(inst[0]): 0.7 * A, int(inst[1]): 0.1 * A, int(inst[2]): 0.1 * A}, 1)
+                for _ in range(100):
+                    vals = (self.q[sl] * p + 5) // 10
+                    if vals[0] % 7 == 0:
+                        break
+                    self.q[sl[0]] += lots[0]
+                self._story_check(vals[0] % 7 == 0, "concentration exactly at the limit")
+                assets = int(vals[0]) * 10 // 7
+                cash = assets - int(vals.sum())
+                D = int(_ceil_to(np.array([assets // 2]), 10_000)[0])
+                due = int(_interest_cents(D, int(self.dnum[0]) - self.prev_charge)) if self.month_end[0] else 0
+                self._story_check(cash > 0, "concentration exactly at the limit (cash)")
+                self.cash0[a], self.D0[a] = cash + due, D
+                s.params = {"day": 0, "inst": int(inst[0])}
             elif role == "debt_nopos":
-                self.D0[a] = 5_000_000
-                self.cash0[a] = 13_000_000
+                self.D0[a] = int(min(5_000_000, _floor_to(0.5 * ell, 10_000)))
+                self.cash0[a] = 26 * self.D0[a] // 10
         for s in self.by_role["half"]:
             s.params = {"half": True}
+        self._cluster_states()
+        self._whale_state()
+
+    def _cluster_states(self) -> None:
+        """The illiquid cluster (with ``plant_table_level``): accounts whose financing sits in one
+        thinly traded stock Z, sized so that the severe scenario's spiral shortfall exceeds net
+        capital (LEV-004) while net capital still covers a quarter of the book (CAP-003) and
+        twenty times any one client (CAP-002). Two of them, at 162% with Z under half their
+        assets, are closed out by the severe shock alone and start Z's fall."""
+        stories = self.by_role["cluster"]
+        if not stories:
+            return
+        dies = {"t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "wipe", "cap002"}
+        gone = np.zeros(self.N, dtype=bool)
+        for s in self.stories:
+            if s.role in dies or s.role == "cluster":
+                gone[s.account] = True
+        alive_book = int(self.D0[~gone].sum())
+        d = 0.6 * alive_book / len(stories)
+        Z, s2a, s2b = int(self.Z), int(self.S2[0]), int(self.S2[1])
+        for s in stories:
+            a = s.account
+            trigger = s.variant < 2
+            A = (1.62 if trigger else 2.6) * d
+            vals = {Z: 0.45 * A, s2a: 0.27 * A, s2b: 0.27 * A} if trigger else {Z: 0.99 * A}
+            self._set_values(a, vals, 1)
+            pp = self._pos_path(a)
+            mv = pp.sum(axis=0)
+            cash = int(round(0.01 * A))
+            D = int(_ceil_to(np.array([int((cash + mv[0]) / (1.62 if trigger else 2.6))]), 10_000)[0])
+            cp = self._cash_path(cash, D)
+            R, E = (cp + mv) / D, cp + mv - D
+            if trigger:
+                share = pp / (cp + mv)
+                ok = ((R > 1.5 + 0.01) & (R < 1.8 - 0.01)).all() and (share <= 0.5 - 0.01).all()
+            else:
+                ok = (R >= 2.4 + 0.02).all()
+            self._story_check(ok and (E > 0).all() and (mv / E <= 3 - 0.05).all(), "illiquid cluster")
+            self.cash0[a], self.D0[a] = cash, D
+
+    def _whale_state(self) -> None:
+        """CAP-002: one professional client financed far above everyone else (a fortieth of the
+        book or 1.6 times the next client), in the S1 stocks: closed out in the crash (with a
+        recourse record for its negative balance), so net capital can dip below twenty times
+        its debt on a day before the crash without any other rule noticing."""
+        for s in self.by_role["cap002"]:
+            a = s.account
+            others = self.D0.copy()
+            others[a] = 0
+            target = max(1.6 * int(others.max()), 0.025 * int(others.sum()))
+            self._set_qty(a, target * 1.66 / 1.01)
+            mv = self._mv_path(a)
+            pre = mv[self.c0 - 1]
+            cash = int(round(pre * 0.01))
+            self.cash0[a] = cash
+            self.D0[a] = int(_ceil_to(np.array([round((cash + pre) / 1.66)]), 10_000)[0])
 
     # ------------------------------------------------------------------------- financings
 
@@ -655,10 +1029,16 @@ class _Builder:
         early = np.zeros(N, dtype=bool)  # opened before the last pre-window interest charge
         for s in self.stories:
             forced_one[s.account] = True
-            if s.role not in ("kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_same_day",
-                              "lev001", "lev001_pro45", "pown_pos"):
+            if s.role not in self.light_roles and s.role not in (
+                    "kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_same_day", "lev001",
+                    "lev001_pro45", "pown_pos"):
                 early[s.account] = True
         two &= ~forced_one[fin_acc]
+        # A second draw only on debts of 50,000 or more, so every draw carries at least 2,000 of
+        # the client's own equity (the US minimum of LEV-008 holds but for its plant).
+        two &= self.D0[fin_acc] >= 5_000_000
+        lev008 = np.array([s.account for s in self.by_role["lev008"]], dtype=np.int64)
+        two |= np.isin(fin_acc, lev008)
         # Debt split into draws; the "half" traps need an amount with an exact half-cent interest.
         first_me = next((t for t in range(self.T) if self.month_end[t]), None)
         for s in self.by_role["half"]:
@@ -674,6 +1054,7 @@ class _Builder:
         D = self.D0[f_acc]
         share = np.where(two[np.searchsorted(fin_acc, f_acc)], r.uniform(0.2, 0.5, len(f_acc)), 0.0)
         amt_second = (np.round(D * share / 10_000) * 10_000).astype(np.int64)
+        amt_second = np.where(second & np.isin(f_acc, lev008), 300_000, amt_second)  # a 3,000 draw
         # amount: first draw = D - second draw
         sec_amt_by_acc = np.zeros(N, dtype=np.int64)
         sec_amt_by_acc[f_acc[second]] = amt_second[second]
@@ -691,36 +1072,131 @@ class _Builder:
         open_idx = np.where(second, np.minimum(sec_idx, H - 1), fi)
         open_day = self.hist_num[open_idx]
         open_sec = open_day * DAY + 9 * HOUR + 30 * 60 + r.integers(0, 5 * HOUR, len(f_acc))
+        # LEV-010 (cn): a contract opened in September 2023, under the 100% financing margin
+        # ratio, and rolled over since.
+        old_day = _dnum(date(2023, 9, 5))
+        for s in self.by_role["lev010"]:
+            j = int(np.nonzero((f_acc == s.account) & ~second)[0][0])
+            open_day[j] = old_day
+            open_sec[j] = old_day * DAY + 10 * HOUR + 12 * 60
         # Leverage at open: mostly continuous, some at the 1:N multiples; capped by category.
+        # With the table-level plants most contracts open at a whole multiple of 3x or more
+        # (OFX-004, the 配资 hallmark of a fixed multiple).
+        n = len(f_acc)
         pro = self.pro[f_acc]
-        lev = np.where(pro, np.round(r.uniform(1.5, 4.9, len(f_acc)), 2), np.round(r.uniform(1.3, 2.95, len(f_acc)), 2))
-        fixed = r.random(len(f_acc)) < 0.25
-        lev = np.where(fixed & pro, r.choice([3.0, 4.0, 4.5, 5.0], len(f_acc)), lev)
-        lev = np.where(fixed & ~pro, r.choice([2.0, 2.5, 3.0], len(f_acc)), lev)
+        lev = np.where(pro, np.round(r.uniform(1.5, 4.9, n), 2), np.round(r.uniform(1.3, 2.95, n), 2))
+        fixed = r.random(n) < (0.7 if self.plant_table else 0.25)
+        pro_mult = r.choice([3.0, 4.0, 5.0] if self.plant_table else [3.0, 4.0, 4.5, 5.0], n)
+        ret_mult = np.full(n, 3.0) if self.plant_table else r.choice([2.0, 2.5, 3.0], n)
+        lev = np.where(fixed & pro, pro_mult, lev)
+        lev = np.where(fixed & ~pro, ret_mult, lev)
         self.fin_acc, self.fin_amount, self.fin_open_sec = f_acc, amount.astype(np.int64), open_sec
         self.fin_open_day = open_day
         self.fin_lev = lev
-        rank = np.empty(len(f_acc), dtype=np.int64)  # ids in order of opening
-        rank[np.lexsort((f_acc, open_sec))] = np.arange(1, len(f_acc) + 1)
+        rank = np.empty(n, dtype=np.int64)  # ids in order of opening
+        rank[np.lexsort((f_acc, open_sec))] = np.arange(1, n + 1)
         self.fin_id = [f"F{i:06d}" for i in rank]
         self.first_fin_row = np.full(N, -1, dtype=np.int64)
         idx_first = np.nonzero(~second)[0]
         self.first_fin_row[f_acc[idx_first]] = idx_first
+        # Contract terms (realistic variety; the rules only look at the planted ones).
+        self.fin_rate = np.full(n, DISCLOSURE["interest_rate_annual"])
+        self.fin_term = r.choice(np.array([180, 90, 182, -1]), n, p=[0.75, 0.1, 0.1, 0.05])
+        self.fin_product = np.where(r.random(n) < 0.1, 3, 4)  # R3 / R4
+        self.fin_under = r.choice(np.array(["equity", "etf", "gold", "bond"]), n, p=[0.86, 0.09, 0.03, 0.02])
+        self.fin_holder = f_acc.copy()  # account holder (client index)
+        self.fin_pwd = np.zeros(n, dtype=bool)
+        lines = r.random(n) >= 0.3  # contract repeats the published lines, or leaves them out
+        self.fin_warn = np.where(lines, DISCLOSURE["margin_call_ratio"], np.nan)
+        self.fin_liqline = np.where(lines, DISCLOSURE["liquidation_ratio"], np.nan)
+        fid = self.fin_id
+
+        def first(role):
+            for s in self.by_role[role]:
+                yield s, int(self.first_fin_row[s.account])
+
         # Plants and traps on financings.
-        for s in self.by_role["lev001"]:
-            j = self.first_fin_row[s.account]
+        for s, j in first("lev001"):
             self.fin_lev[j] = (4.0, 6.0, 3.5, 4.2, 7.0)[s.variant % 5]
-            self._violation("LEV-001", "financings", {"financing_id": self.fin_id[j]},
+            self._violation("LEV-001", "financings", {"financing_id": fid[j]},
                             "leverage at open above the cap for the client's category")
-        for s in self.by_role["lev001_pro45"]:
-            self.fin_lev[self.first_fin_row[s.account]] = 4.5
-        for s in self.by_role["t3_lev3"]:
-            self.fin_lev[self.first_fin_row[s.account]] = 3.0
+        for s, j in first("lev001_pro45"):
+            self.fin_lev[j] = 4.5
+        for s, j in first("t3_lev3"):
+            self.fin_lev[j] = 3.0
+        for s, j in first("kyc005"):
+            if s.variant % 2:
+                self.fin_product[j] = 5
+                note = "R5 product sold to a C4 client"
+            else:
+                self.fin_product[j] = 4
+                note = "R4 product sold to a C3 client"
+            self._violation("KYC-005", "financings", {"financing_id": fid[j]}, note)
+        for s, j in first("con007"):
+            self.fin_rate[j] = (0.0965, 0.10)[s.variant % 2]
+            self._violation("CON-007", "financings", {"financing_id": fid[j]},
+                            f"contract rate {self.fin_rate[j]:.2%} above the published 8.65% "
+                            "(billed at the published rate)")
+        for s, j in first("ofx001"):
+            self.fin_holder[j] = (s.account + 1 + s.variant) % N
+            self._violation("OFX-001", "financings", {"financing_id": fid[j]},
+                            "trading account held in another client's name")
+        for s, j in first("ofx002"):
+            self.fin_pwd[j] = True
+            self._violation("OFX-002", "financings", {"financing_id": fid[j]},
+                            "the funder holds the client's trading password")
+        for s, j in first("ofx003"):
+            if s.variant % 2:
+                self.fin_liqline[j], self.fin_warn[j] = 1.1, DISCLOSURE["margin_call_ratio"]
+                note = "contract liquidation line 110% instead of the published 130%"
+            else:
+                self.fin_warn[j], self.fin_liqline[j] = 1.4, DISCLOSURE["liquidation_ratio"]
+                note = "contract warning line 140% instead of the published 150%"
+            self._violation("OFX-003", "financings", {"financing_id": fid[j]}, note)
+        for s, j in first("lev006"):
+            self.fin_lev[j], self.fin_under[j] = 2.5, "crypto"
+            self._violation("LEV-006", "financings", {"financing_id": fid[j]},
+                            "retail financing on a crypto underlying at 2.5x (ESMA cap 2:1)")
+        for s, j in first("lev007"):
+            self.fin_lev[j] = 2.6
+            self._violation("LEV-007", "financings", {"financing_id": fid[j]},
+                            "opened at 2.6x: initial margin 38%, below Regulation T's 50%")
+        for s in self.by_role["lev008"]:
+            j = int(np.nonzero((f_acc == s.account) & second)[0][0])
+            self.fin_lev[j] = 2.6
+            self._violation("LEV-008", "financings", {"financing_id": fid[j]},
+                            "a 3,000 draw on 1,875 of own equity, below FINRA's 2,000 minimum")
+        for s, j in first("lev010"):
+            self.fin_lev[j] = 2.4
+            self._violation("LEV-010", "financings", {"financing_id": fid[j]},
+                            "opened on 5 Sep 2023 at a financing margin ratio of 71% (100% required)")
+        for s, j in first("lev011"):
+            self.fin_lev[j] = 2.8
+            self._violation("LEV-011", "financings", {"financing_id": fid[j]},
+                            "opened at a financing margin ratio of 56% (80% required)")
+        for s, j in first("lev013"):
+            self.fin_term[j] = 365
+            self._violation("LEV-013", "financings", {"financing_id": fid[j]},
+                            "financing term of 365 days (at most six months)")
+        for s, j in first("tr_term184"):
+            self.fin_term[j] = 184  # trap: exactly the longest term
         self.fin_equity = np.round(self.fin_amount / (self.fin_lev - 1)).astype(np.int64)
         self.fin_first_day = np.full(N, -1, dtype=np.int64)
         self.fin_first_day[f_acc[idx_first]] = open_day[idx_first]
         self.fin_first_sec = np.full(N, -1, dtype=np.int64)
         self.fin_first_sec[f_acc[idx_first]] = open_sec[idx_first]
+        # LEV-012 (cn): a rollover contract signed in advance, starting 20 Jan 2026 under the
+        # 100% ratio for new contracts, at 2.4x. Not yet drawn: no debt, interest or fees.
+        self.future_fin = None
+        for s in self.by_role["lev012"]:
+            fid_new = f"F{n + 1:06d}"
+            amount = 5_000_000
+            self.future_fin = {"financing_id": fid_new, "acc": s.account, "amount": amount,
+                               "equity": int(round(amount / 1.4)), "lev": 2.4,
+                               "opened_sec": _dnum(date(2026, 1, 20)) * DAY + 9 * HOUR + 45 * 60}
+            self._violation("LEV-012", "financings", {"financing_id": fid_new},
+                            "rollover contract from 20 Jan 2026 at a financing margin ratio of 71% "
+                            "(100% for new contracts)")
 
     # ---------------------------------------------------------------------------- clients
 
@@ -749,6 +1225,15 @@ class _Builder:
         for s in self.stories:
             pep[s.account] = False
             pep_ok[s.account] = -1
+            if s.role in self.light_roles:
+                hit[s.account], resolved[s.account] = False, -1
+        not_screened = np.zeros(N, dtype=bool)
+
+        def reonboard(a: int, day: int) -> None:
+            """The relationship began on ``day``: verification, disclosure and screening follow."""
+            onboarded[a], verified[a], signed[a], screened[a] = day, day + 1, day + 2, day
+            assessed[a] = min(max(assessed[a], day + 3), first[a])
+            last_review[a] = max(last_review[a], day + 3)
         # Traps.
         for s in self.by_role["kyc_hit_ok"]:
             a = s.account
@@ -791,6 +1276,70 @@ class _Builder:
             else:
                 resolved[a], note = -1, "screening hit never resolved"
             self._violation("KYC-003", "clients", {"client_id": f"C{a + 1:06d}"}, note)
+        for s in self.by_role["kyc005"]:
+            tolerance[s.account] = 3 if s.variant % 2 else 2  # C4 (with an R5 product) / C3
+        for s in self.by_role["kyc006"]:
+            a, v = s.account, s.variant % 3
+            if v == 0:
+                assessed[a], note = first[a] + 5, "risk tolerance assessed after the first financing"
+            elif v == 1:
+                if onboarded[a] > as_of - 900:
+                    reonboard(a, as_of - 900)
+                assessed[a], note = as_of - 800, "risk tolerance assessment 800 days old (valid 730)"
+            else:
+                assessed[a], note = -1, "risk tolerance never assessed"
+            self._violation("KYC-006", "clients", {"client_id": f"C{a + 1:06d}"}, note)
+        for s in self.by_role["kyc007"]:
+            a = s.account
+            if s.variant % 2 == 0:
+                rating[a], last_review[a] = 2, as_of - 400
+                note = "high-risk client last reviewed 400 days ago (yearly)"
+            else:
+                reonboard(a, as_of - 1202)
+                assessed[a] = max(assessed[a], as_of - 600)
+                rating[a], last_review[a] = 1, -1
+                note = "medium-risk client never reviewed since verification 1,200 days ago"
+            self._violation("KYC-007", "clients", {"client_id": f"C{a + 1:06d}"}, note)
+        for s in self.by_role["kyc008"]:
+            a = s.account
+            if s.variant % 2 == 0:
+                not_screened[a], screened[a], note = True, -1, "never screened, financed"
+            else:
+                screened[a], note = first[a] + 2, "screened two days after the first financing"
+            self._violation("KYC-008", "clients", {"client_id": f"C{a + 1:06d}"}, note)
+        for s in self.by_role["kyc009"]:
+            a = s.account
+            pep[a], rating[a], last_review[a] = True, 2, as_of - 50
+            if s.variant % 2 == 0:
+                pep_ok[a], note = -1, "politically exposed client never approved by senior management"
+            else:
+                pep_ok[a], note = first[a] + 7, "politically exposed client approved after the first financing"
+            self._violation("KYC-009", "clients", {"client_id": f"C{a + 1:06d}"}, note)
+        for s in self.by_role["kyc010"]:
+            a = s.account
+            reonboard(a, first[a] - 90)
+            rating[a], last_review[a] = 0, as_of - 20
+            self._violation("KYC-010", "clients", {"client_id": f"C{a + 1:06d}"},
+                            "financed 90 days after onboarding (six months of trading required)")
+        for s in self.by_role["tr_assess730"]:  # an assessment exactly 730 days old
+            a = s.account
+            if onboarded[a] > as_of - 760:
+                reonboard(a, as_of - 760)
+            assessed[a] = as_of - 730
+        for s in self.by_role["tr_review_exact"]:  # a high-risk review exactly a year ago
+            a = s.account
+            if onboarded[a] > as_of - 400:
+                reonboard(a, as_of - 400)
+            rating[a], last_review[a] = 2, as_of - 365
+        for s in self.by_role["tr_pep_sameday"]:  # PEP approved on the day of the first financing
+            a = s.account
+            pep[a], rating[a], last_review[a], pep_ok[a] = True, 2, as_of - 45, first[a]
+        for s in self.by_role["tr_screen_sameday"]:  # screened on the day of the first financing
+            screened[s.account] = first[s.account]
+        for s in self.by_role["tr_onboard180"]:  # financed exactly 180 days after onboarding
+            a = s.account
+            reonboard(a, first[a] - 180)
+            rating[a], last_review[a] = 0, as_of - 20
         # Identity documents: resident IDs for everyone (vectorised), the rest where needed.
         oy, _, _ = _ymd(onboarded)
         birth_year = oy - r.integers(22, 62, N)
@@ -893,7 +1442,7 @@ class _Builder:
             "risk_tolerance": np.array(["C1", "C2", "C3", "C4", "C5"])[tolerance],
             "risk_assessed_at": dcol(assessed),
             "risk_disclosure_signed_at": dcol(signed),
-            "screening_result": np.where(hit, "hit", "clear"),
+            "screening_result": np.where(hit, "hit", np.where(not_screened, "not_screened", "clear")),
             "screened_at": dcol(screened),
             "screening_resolved_at": dcol(resolved),
             "pep": pep,
@@ -904,6 +1453,26 @@ class _Builder:
         return df
 
     # ----------------------------------------------------------------------- the simulation
+
+    def not_planted(self) -> dict[str, str]:
+        """Rules without a planted violation in this export, and why."""
+        if not self.plant:
+            return {"*": "plant=False: nothing planted"}
+        out = {}
+        if not self.plant_table:
+            for rule in ("CLR-004", "CLR-005", "CON-005", "OFX-004", "LEV-004", "LEV-005"):
+                out[rule] = "table-level: plant_table_level=False"
+        elif not self.scale:
+            for rule in ("LEV-004", "LEV-005"):
+                out[rule] = f"needs at least {MIN_ACCOUNTS_ALL} accounts"
+        if not self.scale:
+            for rule in ("CAP-002", "CAP-003"):
+                out[rule] = f"needs at least {MIN_ACCOUNTS_ALL} accounts"
+        out["CLR-005" if self.audit_overdue else "CLR-003"] = (
+            "CLR-003 and CLR-005 exclude each other; audit_overdue chooses CLR-003")
+        if not self.plant_table:
+            out["CLR-003"] = "table-level: plant_table_level=False"
+        return dict(sorted(out.items()))
 
     def _violation(self, rule: str, table: str, key: dict[str, str], note: str) -> None:
         self.violations.append({"rule": rule, "table": table, "key": key, "note": note})
@@ -928,7 +1497,11 @@ class _Builder:
         # Story controls.
         force_day = np.full(N, -1)
         sup_call = np.full(N, -1)
-        sup_topup = np.full(N, -1)
+        # Days on which a story's account is left outside the limits instead of being topped up:
+        # {day: {account: what it must breach}} ("lev" leverage only, "conc" concentration only,
+        # "liq" the liquidation line only, "wipe" leverage and the liquidation line).
+        sup: dict[int, dict[int, str]] = {}
+        no_liq = np.full(N, -1)  # a day the liquidation engine skips the account (CON-008)
         ref_kind = np.zeros(N, dtype=np.int64)  # 0 normal, 1 null, 2 blank
         no_recourse = np.zeros(N, dtype=bool)
         tag_liq = {}
@@ -940,7 +1513,15 @@ class _Builder:
             elif s.role == "con003":
                 sup_call[a] = s.params["day"]
             elif s.role == "lev002":
-                sup_topup[a] = s.params["day"]
+                sup.setdefault(s.params["day"], {})[a] = "lev"
+            elif s.role == "lev003":
+                sup.setdefault(s.params["day"], {})[a] = "conc"
+            elif s.role == "con008":
+                sup.setdefault(s.params["day"], {})[a] = "liq"
+                no_liq[a] = s.params["day"]
+            elif s.role == "wipe":
+                for d in s.params["days"]:
+                    sup.setdefault(d, {})[a] = "wipe"
             elif s.role == "clr001":
                 ref_kind[a] = 1 if s.params["ref"] == "null" else 2
                 tag_liq[a] = "clr001"
@@ -950,8 +1531,42 @@ class _Builder:
         story_acc = np.zeros(N, dtype=bool)
         for s in self.stories:
             if s.role in ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002",
-                          "con003", "lev002"):
+                          "con003", "lev002", "con008", "lev003", "wipe", "cap002", "cluster"):
                 story_acc[s.account] = True
+        wipe_acc = np.zeros(N, dtype=bool)
+        for s_ in self.by_role["wipe"]:
+            wipe_acc[s_.account] = True
+        # Day trades (buy and sell the same day; positions unchanged, commission on both legs).
+        # Random ones keep every generic account at three or fewer in five days; scripted ones
+        # carry the commission plants and traps and the pattern day traders.
+        dt_hist = np.zeros((N, 5), dtype=np.int64)  # day trades of the last five days, ring
+        dt_script: dict[int, list[tuple[int, int, tuple[int, int], tuple[int, int]]]] = {}
+        dt_scripted = np.zeros(N, dtype=bool)
+
+        def script_trade(t, a, value_cents, charges=None, tags=(0, 0)):
+            comm = int(_half_up_div(value_cents * 3, 10_000))
+            dt_script.setdefault(t, []).append((a, value_cents, charges or (comm, comm), tags))
+            dt_scripted[a] = True
+
+        t9 = max(0, min(T - 4, T // 2 - 2))
+        for s_ in self.by_role["lev009"]:
+            for d in range(t9, t9 + 4):
+                script_trade(d, s_.account, 800_000)
+        for s_ in self.by_role["tr_pdt_ok"]:
+            for d in range(t9, t9 + 4):
+                script_trade(d, s_.account, 3_000_000)
+        for s_ in self.by_role["tr_com_half"]:
+            script_trade((3 + s_.variant) % T, s_.account, 1_835_000)  # 18,350 x 0.03% = 5.505
+        for s_ in self.by_role["con006"]:
+            d = (1 + 2 * s_.variant) % T
+            if s_.variant % 2 == 0:
+                value = 4_236_700
+                script_trade(d, s_.account, value, (int(_half_up_div(value * 5, 10_000)),
+                                                   int(_half_up_div(value * 3, 10_000))), (8, 0))
+                s_.params = {"note": "commission at 0.05% instead of the published 0.03%"}
+            else:
+                script_trade(d, s_.account, 300_000, (500, 90), (8, 0))
+                s_.params = {"note": "a minimum commission of 5.00 the published schedule does not have"}
         seg002_day = {s.account: 1 + (s.variant * 3) % (T - 1) for s in self.by_role["seg002"]}
         pown_day = {s.account: (2 + s.variant * 5) % T for s in self.by_role["pown_pos"]}
         con004 = {int(self.first_fin_row[s.account]): s for s in self.by_role["con004"]}
@@ -964,7 +1579,7 @@ class _Builder:
         led: dict[str, list] = {k: [] for k in ("day", "acc", "amount", "cp", "text", "tag")}
         fee: dict[str, list] = {k: [] for k in ("day", "acc", "fin", "type", "base", "rate", "days", "charged", "tag")}
         n_events = 0
-        self.planted_acc_days: list[tuple[str, int, int]] = []
+        self.planted_acc_days: list[tuple[str, int, int, int | None]] = []
 
         def add_ledger(day, accs, amounts, cp, text, tag=0):
             accs = np.asarray(accs, dtype=np.int64)
@@ -1008,7 +1623,7 @@ class _Builder:
             return np.arange(first, first + n)
 
         TAGS = {"con001": 1, "con002": 2, "clr001": 3, "clr002": 4}
-        self.TAG_RULE = {1: "CON-001", 2: "CON-002", 3: "CLR-001", 4: "CLR-002"}
+        self.TAG_RULE = {1: "CON-001", 2: "CON-002", 3: "CLR-001", 4: "CLR-002", 7: "CLR-006"}
 
         def ratio_of(c, mv, d):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -1045,6 +1660,7 @@ class _Builder:
             cand = np.where(last_call <= deadline, last_call, np.where(prev_call <= deadline, prev_call, NEG))
             call_ok = (cand > NEG) & (liq_at - cand <= CALL_VALIDITY_HOURS * HOUR)
             gen = alive & (debt > 0) & (MV > 0) & call_ok & (R <= DISCLOSURE["liquidation_ratio"] + RATIO_TOL)
+            gen &= no_liq != t  # the CON-008 story: the engine skips the account today
             forced = alive & (force_day == t) & (debt > 0)
             if (forced & gen).any() or (alive & (force_day > t) & gen).any():
                 raise RuntimeError("a forced-liquidation story was liquidated by the normal process")
@@ -1088,7 +1704,7 @@ class _Builder:
                     ra = li[rec]
                     add_events(RECOURSE, ra, day_s + 17 * HOUR + u_rec[ra], np.full(len(ra), np.nan),
                                -eq_after[rec], eq_after[rec].astype(np.float64), np.full(len(ra), 3),
-                               ids[rec], np.zeros(len(ra), dtype=np.int8))
+                               ids[rec], np.where(wipe_acc[ra], 7, 0).astype(np.int8))
                 closed_today = li[neg]
             else:
                 closed_today = np.empty(0, dtype=np.int64)
@@ -1159,6 +1775,30 @@ class _Builder:
                 if d == t:
                     cash[a] += 18_800
                     add_ledger(day, [a], [18_800], CP_OWN, T_COMP)
+            # Day trades: random ones for generic accounts (at most three in five days), then
+            # the scripted ones.
+            u_dt = self.r_day.random(N)
+            v_dt = self.r_day.uniform(0.1, 0.6, N)
+            slot = t % 5
+            recent = dt_hist.sum(axis=1) - dt_hist[:, slot]
+            dt_hist[:, slot] = 0
+            value = np.maximum(np.round(E_scale * v_dt), 1_000).astype(np.int64) * 100
+            comm = _half_up_div(value * 3, 10_000)
+            dti = np.nonzero(free & ~liq & ~dt_scripted & (u_dt < 0.03) & (recent <= 2) & (cash >= 2 * comm))[0]
+            for _leg in range(2):
+                add_fee(day, dti, np.full(len(dti), -1), 1, value[dti], DISCLOSURE["commission_rate"], -1, comm[dti])
+                add_ledger(day, dti, -comm[dti], CP_FEE, T_COMMISSION)
+            cash[dti] -= 2 * comm[dti]
+            dt_hist[dti, slot] += 1
+            for a, val, charges, tags in dt_script.get(t, []):
+                if not alive[a] or cash[a] < sum(charges):
+                    raise RuntimeError("a scripted day trade has no live account or cash")
+                for ch, tg in zip(charges, tags):
+                    add_fee(day, [a], [-1], 1, [val], DISCLOSURE["commission_rate"], -1, [ch], [tg])
+                    add_ledger(day, [a], [-ch], CP_FEE, T_COMMISSION)
+                    cash[a] -= ch
+                dt_hist[a, slot] += 1
+            dt_count = dt_hist.sum(axis=1)
 
             # 5. Keep the snapshot inside the caps: top-ups where leverage, the liquidation line
             #    or concentration would be breached.
@@ -1179,14 +1819,27 @@ class _Builder:
                 c_bad = (debt > 0) & (MV > 0) & (share > limit + RATIO_TOL)
                 bad = alive & (lev_bad | r_bad | c_bad)
                 if _round == 0:
-                    sup = bad & (sup_topup == t)
-                    for a in np.nonzero(sup)[0]:
-                        if not lev_bad[a] or r_bad[a] or c_bad[a]:
-                            raise RuntimeError("LEV-002 story does not breach only the leverage cap")
-                        self.planted_acc_days.append(("LEV-002", int(a), t))
-                    if (sup_topup == t).any() and not sup[sup_topup == t].all():
-                        raise RuntimeError("LEV-002 story is not above the cap on its day")
-                bad &= sup_topup != t
+                    today = sup.get(t, {})
+                    for a, kind in today.items():
+                        want = {"lev": lev_bad[a] and not r_bad[a] and not c_bad[a],
+                                "conc": c_bad[a] and not lev_bad[a] and not r_bad[a],
+                                "liq": r_bad[a] and not lev_bad[a] and not c_bad[a],
+                                "wipe": lev_bad[a] and r_bad[a]}[kind]
+                        if not (alive[a] and want):
+                            raise RuntimeError(f"story {kind!r} of account {a} does not breach as "
+                                               f"scripted on day {t}")
+                        if kind == "lev":
+                            self.planted_acc_days.append(("LEV-002", int(a), t, None))
+                        elif kind == "liq":
+                            self.planted_acc_days.append(("CON-008", int(a), t, None))
+                        elif kind == "conc":
+                            self.planted_acc_days.append(("LEV-003", int(a), t, self.role_of[a].params["inst"]))
+                        elif kind == "wipe":
+                            self.planted_acc_days.append(("LEV-002", int(a), t, None))
+                            self.planted_acc_days.append(("LEV-014", int(a), t, None))
+                    held = np.array(list(today), dtype=np.int64)
+                if len(held):
+                    bad[held] = False
                 if not bad.any():
                     break
                 if (bad & story_acc).any():
@@ -1204,7 +1857,7 @@ class _Builder:
 
             # 6. Snapshot (closed-today accounts appear with zeros one last time).
             ai = np.nonzero(alive)[0]
-            acc_rows.append((t, ai, cash[ai].copy(), MV[ai].copy(), debt[ai].copy()))
+            acc_rows.append((t, ai, cash[ai].copy(), MV[ai].copy(), debt[ai].copy(), dt_count[ai].copy()))
             pos_rows.append((t, np.nonzero(live)[0].astype(np.int32)))
             mv_yday = MV.copy()
 
@@ -1215,7 +1868,7 @@ class _Builder:
             for a in np.nonzero(sup_call == t)[0]:
                 if not zone[a]:
                     raise RuntimeError("CON-003 story is not at the call line on its day")
-                self.planted_acc_days.append(("CON-003", int(a), t))
+                self.planted_acc_days.append(("CON-003", int(a), t, None))
             zone &= sup_call != t
             zi = np.nonzero(zone)[0]
             at = day_s + 18 * HOUR + u_call[zi]
@@ -1242,6 +1895,14 @@ class _Builder:
             raise RuntimeError("exact half-cent interest trap not produced")
         if sum(1 for s in self.by_role["con004"] if s.params.get("done")) != len(self.by_role["con004"]):
             raise RuntimeError("CON-004 plant not produced")
+        if int((tags == 7).sum()) != len(self.by_role["wipe"]):
+            raise RuntimeError("the negative-balance story produced no recourse against the retail client")
+        made = {}
+        for rule, *_ in self.planted_acc_days:
+            made[rule] = made.get(rule, 0) + 1
+        for rule, role, per in (("CON-008", "con008", 1), ("LEV-003", "lev003", 1), ("LEV-014", "wipe", 2)):
+            if made.get(rule, 0) != per * len(self.by_role[role]):
+                raise RuntimeError(f"story {rule}: {made.get(rule, 0)} planted")
         self._check_traps()
 
     def _check_traps(self) -> None:
@@ -1275,14 +1936,27 @@ class _Builder:
         tables["ledger"] = self.ledger_table()
         tables["fees"] = self.fees_table()
         tables["custody"] = self.custody_table(tables["accounts"])
-        tables["capital"] = self.capital_table()
+        floor = self.stress_floor(tables["accounts"], tables["positions"])
+        tables["capital"] = self.capital_table(tables["accounts"], floor)
         tables["audits"] = self.audits_table()
         tables["platform"] = self.platform_table()
-        for rule, a, t in self.planted_acc_days:
-            note = ("leverage above the cap on the daily snapshot, no top-up or de-leveraging"
-                    if rule == "LEV-002" else "account at the call line with no margin call issued")
-            self._violation(rule, "accounts", {"account_id": f"A{a + 1:06d}",
-                                               "date": self.dates[t].isoformat()}, note)
+        wipe = {s.account for s in self.by_role["wipe"]}
+        notes = {
+            "LEV-002": "leverage above the cap on the daily snapshot, no top-up or de-leveraging",
+            "CON-003": "account at the call line with no margin call issued",
+            "CON-008": "collateral ratio at the liquidation line, no liquidation and no top-up",
+            "LEV-003": "one position above half the assets at a collateral ratio under 180%",
+            "LEV-014": "retail account below the ESMA margin close-out level (50% of initial margin)",
+        }
+        for rule, a, t, inst in self.planted_acc_days:
+            note = notes[rule]
+            if rule == "LEV-002" and a in wipe:
+                note = "retail account at about 15x or with negative equity after limit-down days, not closed out"
+            key = {"account_id": f"A{a + 1:06d}", "date": self.dates[t].isoformat()}
+            if rule == "LEV-003":
+                self._violation(rule, "positions", {**key, "instrument_id": self.inst_code[inst]}, note)
+            else:
+                self._violation(rule, "accounts", key, note)
         return tables, self.violations
 
     def instruments_table(self) -> pl.DataFrame:
@@ -1290,6 +1964,12 @@ class _Builder:
         # absorb a forced sale of everything within the stress-test limits).
         held = np.bincount(self.pos_inst, weights=self.q, minlength=self.n_inst)
         adv = np.maximum(self.inst_adv, 3 * held)
+        if self.by_role["cluster"]:
+            # Z trades a few hundred shares a day: the two accounts the severe shock closes out
+            # alone need 400 days of its volume, so their sale takes Z to the model's floor price.
+            trig = [s.account for s in self.by_role["cluster"] if s.variant < 2]
+            z_rows = np.isin(self.pos_acc, trig) & (self.pos_inst == self.Z)
+            adv[self.Z] = max(1.0, float(self.q[z_rows].sum() // 400))
         return pl.DataFrame({
             "instrument_id": self.inst_code,
             "name": self.inst_name,
@@ -1299,24 +1979,49 @@ class _Builder:
         })
 
     def financings_table(self) -> pl.DataFrame:
-        n = len(self.fin_acc)
-        return pl.DataFrame({
+        ix = pl.Series(self.fin_acc, dtype=pl.UInt32)
+        df = pl.DataFrame({
             "financing_id": self.fin_id,
-            "account_id": self.acc_ids.gather(pl.Series(self.fin_acc, dtype=pl.UInt32)),
-            "client_id": self.cli_ids.gather(pl.Series(self.fin_acc, dtype=pl.UInt32)),
+            "account_id": self.acc_ids.gather(ix),
+            "client_id": self.cli_ids.gather(ix),
             "opened_at": pl.Series(self.fin_open_sec * 1_000_000).cast(pl.Datetime("us")),
             "amount": self.fin_amount,
             "equity_at_open": self.fin_equity,
             "leverage_at_open": self.fin_lev,
-            "rate_annual": np.full(n, DISCLOSURE["interest_rate_annual"]),
-            "term_days": np.full(n, 180, dtype=np.int64),
-            "product_risk_level": np.full(n, "R4"),
-            "underlying_asset_class": np.full(n, "equity"),
-            "account_holder_id": self.cli_ids.gather(pl.Series(self.fin_acc, dtype=pl.UInt32)),
-            "funder_controls_password": np.zeros(n, dtype=bool),
-            "warning_line": np.full(n, DISCLOSURE["margin_call_ratio"]),
-            "liquidation_line": np.full(n, DISCLOSURE["liquidation_ratio"]),
-        }).sort("financing_id")
+            "rate_annual": self.fin_rate,
+            "term_days": pl.Series(self.fin_term, dtype=pl.Int64),
+            "product_risk_level": np.array(["R1", "R2", "R3", "R4", "R5"])[self.fin_product - 1],
+            "underlying_asset_class": self.fin_under,
+            "account_holder_id": self.cli_ids.gather(pl.Series(self.fin_holder, dtype=pl.UInt32)),
+            "funder_controls_password": self.fin_pwd,
+            "warning_line": self.fin_warn,
+            "liquidation_line": self.fin_liqline,
+        }).with_columns(
+            pl.when(pl.col("term_days") >= 0).then(pl.col("term_days")).otherwise(None).alias("term_days"),
+            pl.col("warning_line").fill_nan(None), pl.col("liquidation_line").fill_nan(None))
+        f = self.future_fin
+        if f is not None:
+            a = f["acc"]
+            df = pl.concat([df, pl.DataFrame({
+                "financing_id": [f["financing_id"]], "account_id": [self.acc_ids[a]],
+                "client_id": [self.cli_ids[a]],
+                "opened_at": pl.Series([f["opened_sec"] * 1_000_000]).cast(pl.Datetime("us")),
+                "amount": [f["amount"]], "equity_at_open": [f["equity"]], "leverage_at_open": [f["lev"]],
+                "rate_annual": [DISCLOSURE["interest_rate_annual"]], "term_days": pl.Series([180], dtype=pl.Int64),
+                "product_risk_level": ["R4"], "underlying_asset_class": ["equity"],
+                "account_holder_id": [self.cli_ids[a]], "funder_controls_password": [False],
+                "warning_line": [DISCLOSURE["margin_call_ratio"]],
+                "liquidation_line": [DISCLOSURE["liquidation_ratio"]],
+            })], how="vertical_relaxed")
+        # OFX-004: whole multiples of 3x or more on more than half the contracts only as planted.
+        lev = df["leverage_at_open"]
+        fixed = int(((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum())
+        if self.plant_table != (fixed > 0.5 * df.height):
+            raise RuntimeError(f"OFX-004: {fixed} of {df.height} contracts at a fixed multiple")
+        if self.plant_table:
+            self._violation("OFX-004", "financings", {},
+                            f"{fixed} of {df.height} contracts opened at a whole multiple of 3x or more")
+        return df.sort("financing_id")
 
     def snapshot_tables(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         acc_ids, cli_ids = self.acc_ids, self.cli_ids
@@ -1325,11 +2030,50 @@ class _Builder:
         cash = np.concatenate([r[2] for r in self.acc_rows])
         mv = np.concatenate([r[3] for r in self.acc_rows])
         debt = np.concatenate([r[4] for r in self.acc_rows])
+        dtrades = np.concatenate([r[5] for r in self.acc_rows])
         eq = cash + mv - debt
         with np.errstate(divide="ignore", invalid="ignore"):
             lev = np.where(eq > 0, np.round((mv / 100) / (eq / 100), 4), np.nan)
-        pledged = np.where(debt > 0, np.minimum(mv, debt * 6 // 10), 0)
-        dtrades = np.minimum(self.r_misc.poisson(0.3, len(ai)), 3)
+        # Re-pledged securities: 45% of the accounts' holdings are re-pledged up to a share of
+        # the debt between 30% and 140% (the disclosed limit), never more than they are worth.
+        factor = np.where(self.r_misc.random(self.N) < 0.45, self.r_misc.integers(300, 1401, self.N), 0)
+        pledged = np.where(debt > 0, np.minimum(mv, debt * factor[ai] // 1000), 0)
+        offsets = np.concatenate([[0], np.cumsum([len(r[1]) for r in self.acc_rows])])
+
+        def rows_of(a: int) -> np.ndarray:
+            return np.array([offsets[t] + np.searchsorted(r[1], a) for t, r in enumerate(self.acc_rows)
+                             if np.searchsorted(r[1], a) < len(r[1]) and r[1][np.searchsorted(r[1], a)] == a],
+                            dtype=np.int64)
+
+        for s in self.by_role["tr_pledge_exact"]:  # exactly 140% of the debt
+            rows = rows_of(s.account)
+            ok = rows[(debt[rows] > 0) & (mv[rows] * 10 >= debt[rows] * 14) & (debt[rows] * 14 % 10 == 0)]
+            if len(ok):
+                pledged[ok[0]] = debt[ok[0]] * 14 // 10
+        for s in self.by_role["seg003"]:
+            rows = rows_of(s.account)
+            rows = rows[debt[rows] > 0]
+            ok = rows[mv[rows] * 10 >= debt[rows] * 15]
+            if not len(ok):
+                raise RuntimeError("SEG-003 plant: the account never holds 150% of its debt")
+            j = int(ok[s.variant % len(ok)])
+            pledged[j] = debt[j] * 15 // 10
+            self._violation("SEG-003", "accounts", {"account_id": self.acc_ids[int(ai[j])],
+                                                    "date": self.dates[int(t_idx[j])].isoformat()},
+                            "securities re-pledged at 150% of the client's debt (limit 140%)")
+        for s in self.by_role["lev009"]:
+            rows = rows_of(s.account)
+            rows = rows[(dtrades[rows] >= 4) & (debt[rows] > 0)]
+            if not len(rows) or (eq[rows] >= 2_500_000).any():
+                raise RuntimeError("the pattern-day-trader story did not produce a small-equity day trader")
+            for j in rows:
+                self._violation("LEV-009", "accounts", {"account_id": self.acc_ids[int(ai[j])],
+                                                        "date": self.dates[int(t_idx[j])].isoformat()},
+                                f"{int(dtrades[j])} day trades in five days on {eq[j] / 100:,.2f} of equity "
+                                "(pattern day trader minimum 25,000)")
+        if (dtrades[(debt > 0) & (eq < 2_500_000)] >= 4).sum() != sum(
+                1 for v in self.violations if v["rule"] == "LEV-009"):
+            raise RuntimeError("a pattern day trader nobody planted")
         dates = pl.Series(self.dnum.astype(np.int32)).cast(pl.Date)
         ix = pl.Series(ai, dtype=pl.UInt32)
         accounts = pl.DataFrame({
@@ -1394,7 +2138,8 @@ class _Builder:
         notes = {1: "liquidated above the disclosed liquidation line",
                  2: "liquidated without a margin call at least the notice period before",
                  3: "liquidation without a clearing record",
-                 4: "negative equity after liquidation with no recourse record"}
+                 4: "negative equity after liquidation with no recourse record",
+                 7: "recourse against a retail client for a negative balance (negative balance protection)"}
         for (eid, tag) in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
             note = notes[tag]
             if tag == 2:
@@ -1463,6 +2208,9 @@ class _Builder:
         fin_notes = {self.fin_id[j]: v for j, v in notes.items()}
         for fid, fin in out.filter(pl.col("_tag") == 5).select("fee_id", "financing_id").iter_rows():
             self._violation("CON-004", "fees", {"fee_id": fid}, fin_notes[fin])
+        acc_notes = {f"A{s.account + 1:06d}": s.params["note"] for s in self.by_role["con006"]}
+        for fid, acc in out.filter(pl.col("_tag") == 8).select("fee_id", "account_id").iter_rows():
+            self._violation("CON-006", "fees", {"fee_id": fid}, acc_notes[acc])
         return out.drop("_tag")
 
     def custody_table(self, accounts: pl.DataFrame) -> pl.DataFrame:
@@ -1473,7 +2221,8 @@ class _Builder:
         surplus = np.where(r.random(self.T) < 0.3, r.integers(1, 50_000, self.T), 0)
         bal = money["cash"].to_numpy() + surplus
         keep = np.ones(self.T, dtype=bool)
-        n = min(self.k, 3)
+        ack = np.full(self.T, _dnum(date(2019, 3, 15)), dtype=np.int64)  # letter on file since 2019
+        n = min(self.k, 3) if self.plant else 0
         days = self.r_plant.choice(np.arange(self.T), n, replace=False)
         for v, t in enumerate(sorted(days)):
             d = self.dates[t].isoformat()
@@ -1487,68 +2236,176 @@ class _Builder:
                 bal[t] = money["cash"][int(t)] - 1
                 note = "custodian balance one cent below client money"
             self._violation("SEG-001", "accounts", {"date": d}, note)
+        # SEG-004 (eu): statements of a sub-account whose acknowledgement letter was missing or
+        # countersigned only after the statement.
+        free = [t for t in range(self.T) if keep[t]]
+        m = min(2, len(free)) if self.plant else 0
+        for v, t in enumerate(sorted(self.r_plant.choice(free, m, replace=False))):
+            if v == 0:
+                ack[t], note = -1, "no countersigned acknowledgement letter for the statement"
+            else:
+                ack[t], note = int(self.dnum[t]) + 3, "acknowledgement letter countersigned three days after the statement"
+            self._violation("SEG-004", "custody", {"date": self.dates[int(t)].isoformat()}, note)
         df = pl.DataFrame({
             "date": money["date"],
             "custodian": [CUSTODIAN] * self.T,
             "statement_balance": bal.astype(np.int64),
-            "ack_letter_signed_at": [date(2019, 3, 15)] * self.T,
+            "ack_letter_signed_at": _date_series(ack),
         })
         return df.filter(pl.Series(keep))
 
-    def capital_table(self) -> pl.DataFrame:
-        r = self.r_misc
-        book = int(self.D0.sum())
-        top = int(self.D0.max())
-        need = max(book / 4, 20 * top, 5e8)  # cents: CAP-002 / CAP-003 hold even on the dip day
-        self.capital_buffer = int(_ceil_to(np.array([int(1.25 * need)]), 100_000_000)[0])
-        self.liquidity_buffer = int(_ceil_to(np.array([int(0.4 * self.capital_buffer)]), 100_000_000)[0])
-        nc = (self.capital_buffer * (1.15 + 0.3 * r.random(self.T))).astype(np.int64)
-        la = (self.liquidity_buffer * (1.2 + 0.5 * r.random(self.T))).astype(np.int64)
-        n = min(self.k, 3)
-        days = self.r_plant.choice(np.arange(self.T), n + 1, replace=False)
-        nc[days[-1]] = self.capital_buffer  # trap: exactly at the buffer
+    def capital_table(self, accounts: pl.DataFrame, stress_book: dict[str, Any] | None) -> pl.DataFrame:
+        """Net capital follows the book: at least a quarter of it and twenty times the largest
+        client (CAP-003, CAP-002), with a margin of 15-45% on a normal day. Planted days dip
+        below one of the two (never both), and with the table-level plants the last day has the
+        smallest margin the rules allow, below the severe scenario's shortfall (LEV-004)."""
+        r, T = self.r_misc, self.T
+        per = accounts.group_by("date").agg(
+            pl.col("debt").sum().alias("book"), pl.col("debt").top_k(2).alias("top")).sort("date")
+        book = per["book"].to_numpy().astype(np.float64)
+        tops = per["top"].to_list()
+        top = np.array([max(t) if t else 0 for t in tops], dtype=np.float64)
+        second = np.array([min(t) if len(t) > 1 else 0 for t in tops], dtype=np.float64)
+        need = np.maximum(book / 4, 20 * top)
+        nc = np.ceil(need * (1.15 + 0.3 * r.random(T))).astype(np.int64)
+        la_u = 1.2 + 0.5 * r.random(T)
+        taken: set[int] = set()
+        if self.scale:
+            whale = [s.account for s in self.by_role["cap002"]]
+            w_debt = accounts.filter(pl.col("account_id").is_in([f"A{a + 1:06d}" for a in whale])) \
+                .group_by("date").agg(pl.col("debt").sum()).sort("date")
+            w = dict(zip(w_debt["date"].to_list(), w_debt["debt"].to_list()))
+            cand_q = [t for t in range(T - 1) if w.get(self.dates[t], 0) > 0 and top[t] == w[self.dates[t]]]
+            cand_p = [t for t in range(T - 1) if w.get(self.dates[t], 0) == 0 and t not in cand_q
+                      and 20 * top[t] < 0.96 * book[t] / 4]
+            if not cand_q or not cand_p:
+                raise RuntimeError(f"capital plants: no day for CAP-002 ({cand_q}) or CAP-003 ({cand_p})")
+            tq = cand_q[int(r.integers(len(cand_q)))]
+            nc[tq] = int(math.ceil(max(book[tq] / 4, 20 * second[tq]) * 1.01))
+            if nc[tq] >= 20 * top[tq]:
+                raise RuntimeError("CAP-002 plant: the largest client is not far enough ahead")
+            self._violation("CAP-002", "accounts", {"client_id": f"C{whale[0] + 1:06d}",
+                                                    "date": self.dates[tq].isoformat()},
+                            "one client's financing above 5% of net capital")
+            tp = cand_p[int(r.integers(len(cand_p)))]
+            nc[tp] = int(book[tp] * 0.97 / 4)
+            if nc[tp] <= 20 * top[tp]:
+                raise RuntimeError("CAP-003 plant would also break CAP-002")
+            self._violation("CAP-003", "accounts", {"date": self.dates[tp].isoformat()},
+                            "margin book above four times net capital")
+            taken = {tq, tp}
+        if stress_book is not None:  # LEV-004 / LEV-005
+            last = T - 1
+            nc[last] = int(math.ceil(need[last] * 1.02))
+            if nc[last] >= 0.97 * stress_book["shortfall_floor"]:
+                raise RuntimeError(f"LEV-004 plant: net capital {nc[last]} not below the severe "
+                                   f"shortfall {stress_book['shortfall_floor']:.0f}")
+            taken.add(last)
+        self.capital_buffer = int(max(_floor_to(0.95 * nc.min(), 10_000_000), 1_000_000))
+        self.liquidity_buffer = int(_ceil_to(np.array([int(0.4 * self.capital_buffer)]), 10_000_000)[0])
+        la = (self.liquidity_buffer * la_u).astype(np.int64)
+        free = [t for t in range(T) if t not in taken] or list(range(T))
+        n = min(self.k, 3) if self.plant else 0
+        days = self.r_plant.choice(free, min(n + 1, len(free)), replace=False)
+        la[days[-1]] = self.liquidity_buffer  # trap: exactly at the buffer
         for v, t in enumerate(sorted(days[:-1])):
             if v == 0:
-                nc[t] = self.capital_buffer * 9 // 10
-                note = "net capital below the disclosed buffer"
+                la[t], note = self.liquidity_buffer * 8 // 10, "liquid assets 20% below the disclosed buffer"
             elif v == 1:
-                la[t] = self.liquidity_buffer * 8 // 10
-                note = "liquid assets below the disclosed buffer"
+                la[t], note = self.liquidity_buffer - 1, "liquid assets one cent below the disclosed buffer"
             else:
-                nc[t], la[t] = self.capital_buffer * 95 // 100, self.liquidity_buffer * 9 // 10
-                note = "net capital and liquid assets below the buffers"
+                la[t], note = self.liquidity_buffer * 95 // 100, "liquid assets 5% below the disclosed buffer"
             self._violation("CAP-001", "capital", {"date": self.dates[t].isoformat()}, note)
         return pl.DataFrame({"date": pl.Series(self.dnum.astype(np.int32)).cast(pl.Date),
                              "net_capital": nc, "liquid_assets": la})
 
+    def stress_floor(self, accounts: pl.DataFrame, positions: pl.DataFrame) -> dict[str, Any] | None:
+        """With the illiquid cluster: a floor under the severe scenario's spiral shortfall on
+        the last day, assuming only what the stress model guarantees. The two trigger accounts
+        are closed out by the shock alone (their collateral ratio falls below the liquidation
+        line), their sale of Z needs 400 days of its volume, so Z drops to the floor (10% of its
+        shocked price); every other cluster account then owes at least debt - cash - Z at the
+        floor. Records the LEV-004 and LEV-005 plants."""
+        stories = self.by_role["cluster"]
+        if not stories:
+            return None
+        name, shocks = _severe_scenario()
+        eq = 1 + shocks.get("equity", shocks["default"])
+        ids = pl.DataFrame({"account_id": [f"A{s.account + 1:06d}" for s in stories],
+                            "trigger": [s.variant < 2 for s in stories]})
+        z_code = self.inst_code[self.Z]
+        pos = (positions.lazy().filter(pl.col("date") == self.as_of)
+               .join(ids.lazy(), on="account_id", how="semi")
+               .group_by("account_id").agg(
+                   pl.col("market_value").sum().alias("mv"),
+                   pl.col("market_value").filter(pl.col("instrument_id") == z_code).sum().alias("z")))
+        book = (accounts.lazy().filter(pl.col("date") == self.as_of)
+                .join(ids.lazy(), on="account_id", how="inner")
+                .join(pos, on="account_id", how="left").collect())
+        if book.height != len(stories):
+            raise RuntimeError("LEV-004 plant: a cluster account is missing on the last day")
+        trig = book.filter(pl.col("trigger"))
+        if (trig["cash"] + eq * trig["mv"] > DISCLOSURE["liquidation_ratio"] * 0.99 * trig["debt"]).any():
+            raise RuntimeError("LEV-004 plant: a trigger account survives the severe shock")
+        rest = book.filter(~pl.col("trigger"))
+        gap = rest["debt"] - rest["cash"] - (rest["mv"] - rest["z"]) - 0.1 * eq * rest["z"]
+        floor = float(gap.clip(lower_bound=0).sum())
+        key = {"scenario": name}
+        self._violation("LEV-004", "stress", key,
+                        "severe scenario: forced sales of an illiquid stock push the spiral shortfall above net capital")
+        self._violation("LEV-005", "stress", key,
+                        "severe scenario: the forced sales of one stock need thousands of days of its volume")
+        return {"shortfall_floor": floor}
+
     def audits_table(self) -> pl.DataFrame:
+        """Annual reports for FY(y) signed in April or May of y + 1.
+
+        - Default plants (CLR-005): the latest report, 73 days old, is qualified; the one before
+          is exactly 400 days old and unqualified (the oldest report CLR-005 still reads).
+        - ``audit_overdue`` (CLR-003): the latest report is 437 days old. No report is then
+          recent enough for CLR-005 to read, which is why the two cannot be planted together.
+        - Without table-level plants: the latest report is exactly 400 days old (a trap).
+        A qualified opinion four years ago is out of CLR-005's scope in every variant.
+        """
         as_of = self.as_of
-        if self.plant_table:
-            last = date(2024, 4, 19)  # 437 days before 2025-06-30: overdue
+        limit = as_of - timedelta(days=400)
+        if self.audit_overdue:
+            reports = [date(2020, 4, 17), date(2021, 4, 20), date(2022, 4, 19), date(2023, 4, 18),
+                       date(2024, 4, 19)]  # 437 days before 2025-06-30
             self._violation("CLR-003", "audits", {}, "last third-party audit report older than 400 days")
+        elif self.plant_table:
+            reports = [date(2021, 4, 20), date(2022, 4, 19), date(2023, 4, 18), limit, date(2025, 4, 18)]
         else:
-            last = as_of - timedelta(days=400)  # trap: exactly the limit
-        fy = last.year - 1
+            reports = [date(2020, 4, 17), date(2021, 4, 20), date(2022, 4, 19), date(2023, 4, 18), limit]
         rows = []
-        for j, y in enumerate(range(fy - 4, fy + 1)):
-            report = date(y + 1, 4, 18 + j % 3) if y < fy else last
-            rows.append({"audit_id": f"AUD-FY{y}", "auditor": AUDITORS[0 if y >= fy - 1 else 1],
+        for j, rep in enumerate(reports):
+            y = rep.year - 1
+            opinion = "qualified" if j == 0 else "unqualified"
+            if self.plant_table and not self.audit_overdue and j == len(reports) - 1:
+                opinion = "qualified"
+                self._violation("CLR-005", "audits", {"audit_id": f"AUD-FY{y}"},
+                                "latest audit report carries a qualified opinion")
+            rows.append({"audit_id": f"AUD-FY{y}", "auditor": AUDITORS[0 if j >= 3 else 1],
                          "period_start": date(y, 1, 1), "period_end": date(y, 12, 31),
-                         "report_date": report, "opinion": "qualified" if y == fy - 3 else "unqualified"})
-        self.last_audit = last
+                         "report_date": rep, "opinion": opinion})
+        self.last_audit = reports[-1]
         return pl.DataFrame(rows)
 
     def platform_table(self) -> pl.DataFrame:
-        ccp = True
+        ccp, initial = True, DISCLOSURE["initial_margin"]
         if self.plant_table:
             ccp = False
             self._violation("CLR-004", "platform", {"platform_id": PLATFORM_ID},
                             "central-counterparty exposure not disclosed")
+            initial = None
+            self._violation("CON-005", "platform", {"platform_id": PLATFORM_ID},
+                            "initial margin not published")
         row = {
             "platform_id": PLATFORM_ID,
             "platform_name": "鼎盛融资服务平台（合成数据）",
             "disclosed_at": date(2025, 1, 2),
             **{k: v for k, v in DISCLOSURE.items()},
+            "initial_margin": initial,
             "custodian": CUSTODIAN,
             "capital_buffer_min": self.capital_buffer,
             "liquidity_buffer_min": self.liquidity_buffer,
@@ -1558,7 +2415,7 @@ class _Builder:
             "rehypothecation_limit": 1.4,
             "risk_warning_pct": 0.62,
         }
-        df = pl.DataFrame([row])
+        df = pl.DataFrame([row], schema_overrides={"initial_margin": pl.Float64})
         return df.with_columns(pl.col("day_count").cast(pl.Int64))
 
 
@@ -1590,24 +2447,30 @@ def _finish(name: str, df: pl.DataFrame, fmt: str) -> pl.DataFrame:
 
 
 def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, fmt: str = "csv",
-             *, plant_table_level: bool = True) -> dict:
+             *, plant: bool = True, plant_table_level: bool = True, audit_overdue: bool = False) -> dict:
     """Write a synthetic export of every contract table into ``out_dir``.
 
     ``<table>.csv`` (UTF-8) or ``<table>.parquet`` per table, plus ``expected_violations.json``
-    naming each planted violation by rule and key. Same arguments, same bytes. Table-level
-    violations (CLR-003, CLR-004) are planted only when ``plant_table_level`` is true.
-    Returns a summary: rows per table and the number of planted violations.
+    naming each planted violation by rule, key and the profile that runs the rule. Same
+    arguments, same bytes.
+
+    - ``plant=False``: nothing is planted (the traps stay); every rule passes.
+    - ``plant_table_level=False``: no table-level plants (CLR-004, CLR-005, CON-005, OFX-004 and
+      the stress rules LEV-004 / LEV-005, with the illiquid cluster behind them).
+    - ``audit_overdue=True`` (with the table-level plants): plant CLR-003 (the latest audit
+      report 437 days old) instead of CLR-005. No export can break both: CLR-005 reads only
+      reports at most 400 days old, and CLR-003 fails only when there is none.
+
+    Returns a summary: rows per table and the planted violations, by rule and by profile.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
-    if accounts < 80:
-        raise ValueError("accounts must be at least 80 (scripted stories need room)")
     if days < 6:
         raise ValueError("days must be at least 6 (the scripted crash needs five trading days)")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    builder = _Builder(accounts, seed, days, plant_table_level)
+    builder = _Builder(accounts, seed, days, plant, plant_table_level, audit_overdue)
     tables, violations = builder.build()
+    out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
     for t in contract.TABLES:
         df = _finish(t.name, tables[t.name], fmt)
@@ -1617,6 +2480,8 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, 
             df.write_csv(path, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S")
         else:
             df.write_parquet(path, compression="zstd", statistics=True)
+    violations = [{**v, "profile": PROFILE_OF.get(v["rule"], "seed")} for v in violations]
+    not_planted = builder.not_planted()
     violations = sorted(violations, key=lambda v: (v["rule"], sorted(v["key"].items())))
     payload = {
         "generator": "audit.sample",
@@ -1624,13 +2489,19 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, 
         "accounts": accounts,
         "days": days,
         "as_of": builder.as_of.isoformat(),
-        "plant_table_level": plant_table_level,
+        "plant": plant,
+        "plant_table_level": builder.plant_table,
+        "audit_overdue": builder.audit_overdue,
+        "not_planted": not_planted,
         "violations": violations,
     }
     (out_dir / "expected_violations.json").write_text(
         json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     by_rule: dict[str, int] = {}
+    by_profile: dict[str, int] = {}
     for v in violations:
         by_rule[v["rule"]] = by_rule.get(v["rule"], 0) + 1
+        by_profile[v["profile"]] = by_profile.get(v["profile"], 0) + 1
     return {"out_dir": str(out_dir), "format": fmt, "seed": seed, "accounts": accounts, "days": days,
-            "rows": rows, "violations": len(violations), "violations_by_rule": dict(sorted(by_rule.items()))}
+            "rows": rows, "violations": len(violations), "violations_by_rule": dict(sorted(by_rule.items())),
+            "violations_by_profile": dict(sorted(by_profile.items()))}

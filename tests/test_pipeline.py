@@ -1,0 +1,195 @@
+"""End to end: generated exports audited by the CLI find exactly the planted violations."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit.sample import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# NOTE: every run here passes --no-report: rendering report.pdf costs ~8 s a run and is
+# tested in tests/test_report.py; these tests read findings.json and violations.csv.
+def audit_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "audit", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    data = tmp_path_factory.mktemp("export")
+    out = tmp_path_factory.mktemp("out")
+    generate(data, accounts=300, seed=11)
+    result = audit_cli("run", str(data), "--out", str(out), "--quiet", "--no-report")
+    return data, out, result
+
+
+def _found(out: Path) -> set[tuple[str, str]]:
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    keys_by_rule = {r["id"]: r["key"] for r in findings["rules"]}
+    found = set()
+    with (out / "violations.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = {k: row[k] for k in keys_by_rule[row["rule_id"]]}
+            found.add((row["rule_id"], json.dumps(key, sort_keys=True)))
+    return found
+
+
+def _planted(data: Path, profile: str = "seed") -> set[tuple[str, str]]:
+    """The planted violations of the rules ``profile`` runs and the seed profile does not
+    (for ``seed``: every rule it runs)."""
+    expected = json.loads((data / "expected_violations.json").read_text(encoding="utf-8"))
+    return {(v["rule"], json.dumps(v["key"], sort_keys=True)) for v in expected["violations"]
+            if v["profile"] == profile}
+
+
+def test_audit_finds_exactly_the_planted_violations(audited):
+    data, out, result = audited
+    assert result.returncode == 1, result.stderr
+    found, planted = _found(out), _planted(data)
+    assert found - planted == set(), "false positives"
+    assert planted - found == set(), "missed violations"
+
+
+def test_every_rule_of_the_profile_has_a_planted_violation(audited):
+    data, out, _ = audited
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    planted_rules = {rule for rule, _ in _planted(data)}
+    evaluated = {r["id"] for r in findings["rules"]}
+    assert len(evaluated) == 37
+    # CLR-003 fails only when no audit report is at most 400 days old, and CLR-005 reads only
+    # those reports: no export breaks both. The default plants CLR-005; CLR-003 is planted
+    # with audit_overdue=True (test_overdue_audit_plants_clr003).
+    assert evaluated - planted_rules == {"CLR-003"}
+    assert {"LEV-004", "LEV-005", "CLR-004", "CLR-005", "CON-005", "OFX-004"} <= planted_rules
+
+
+def test_overdue_audit_plants_clr003(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate(data, accounts=200, seed=4, days=6, plant_table_level=True, audit_overdue=True)
+    result = audit_cli("run", str(data), "--out", str(out), "--quiet", "--no-report")
+    assert result.returncode == 1, result.stderr
+    found, planted = _found(out), _planted(data)
+    assert ("CLR-003", "{}") in planted and not any(r == "CLR-005" for r, _ in planted)
+    assert found == planted
+
+
+@pytest.mark.parametrize("profile", ["cn", "us", "eu"])
+def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, profile):
+    """Each profile's own rules find the violations planted for them. Other violations of
+    them exist where the book's leverage is above the jurisdiction's: Regulation T's 2x
+    (LEV-007, us) and the CN 80% financing margin ratio, 2.25x (LEV-011, cn)."""
+    data, _, _ = audited
+    result = audit_cli("run", str(data), "--out", str(tmp_path), "--quiet", "--no-report", "--profile", profile)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    planted = _planted(data, profile)
+    own = {rule for rule, _ in planted}
+    assert own == {"cn": {"KYC-010", "LEV-010", "LEV-011", "LEV-012", "LEV-013"},
+                   "us": {"LEV-007", "LEV-008", "LEV-009"},
+                   "eu": {"SEG-004", "LEV-006", "LEV-014", "CLR-006"}}[profile]
+    assert own <= {r["id"] for r in findings["rules"]}
+    found = {(rule, key) for rule, key in _found(tmp_path) if rule in own}
+    assert planted - found == set(), "missed violations"
+    assert {rule for rule, _ in found - planted} <= {"LEV-007", "LEV-011"}
+
+
+def test_findings_account_for_every_row(audited):
+    _, out, _ = audited
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert len(findings["inputs"]) == 12
+    for item in findings["inputs"]:
+        assert item["rows_read"] == item["rows_checked"] + item["rows_unreadable"]
+        assert len(item["sha256"]) == 64
+    assert findings["summary"]["data_issues"] == 0
+    for rule in findings["rules"]:
+        assert rule["status"] in ("passed", "failed", "not_applicable"), rule
+
+
+def test_outputs_hold_no_personal_data(audited):
+    data, out, _ = audited
+    clients = (data / "clients.csv").read_text(encoding="utf-8").splitlines()[1:6]
+    header = (data / "clients.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    names = [line.split(",")[header.index("name")] for line in clients]
+    ids = [line.split(",")[header.index("id_number")] for line in clients]
+    text = (out / "findings.json").read_text(encoding="utf-8") + (out / "violations.csv").read_text(encoding="utf-8")
+    for value in names + ids:
+        assert value and value not in text
+
+
+def test_rerun_gives_identical_findings(audited, tmp_path):
+    data, out, _ = audited
+    again = audit_cli("run", str(data), "--out", str(tmp_path), "--quiet", "--no-report")
+    assert again.returncode == 1
+    first = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    second = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    first["run"].pop("generated_at"), second["run"].pop("generated_at")
+    assert first == second
+    assert (out / "violations.csv").read_bytes() == (tmp_path / "violations.csv").read_bytes()
+
+
+def test_fail_on_threshold_sets_exit_code(audited, tmp_path):
+    data, out, _ = audited
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    severities = {r["severity"] for r in findings["rules"] if r["status"] == "failed"}
+    assert "critical" in severities
+    result = audit_cli("run", str(data), "--out", str(tmp_path), "--quiet", "--no-report", "--fail-on", "critical")
+    assert result.returncode == 1
+
+
+def test_clean_export_exits_zero(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate(data, accounts=60, seed=5, plant=False)
+    result = audit_cli("run", str(data), "--out", str(out), "--quiet", "--no-report", "--fail-on", "low")
+    assert result.returncode == 0, result.stderr + (out / "violations.csv").read_text()[:2000]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "no/such/dir", "--out", "x"], "no such folder"),
+    (["run", ".", "--out", "x", "--fail-on", "severe"], "--fail-on 'severe'"),
+    (["run", ".", "--out", "x", "--profile", "nosuch"], "unknown profile 'nosuch'"),
+    (["run", ".", "--out", "x", "--as-of", "31/12/2024"], "YYYY-MM-DD"),
+    (["rules", "explain", "XYZ-999"], "no rule 'XYZ-999'"),
+])
+def test_bad_usage_exits_2_with_one_line_and_no_traceback(args, fragment):
+    result = audit_cli(*args)
+    assert result.returncode == 2
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unreadable_input_exits_2_naming_the_file(tmp_path):
+    (tmp_path / "clients.csv").write_bytes(b"client_id,category\n\x00\x01\x02garbage")
+    (tmp_path / "accounts.csv").write_text("date,account_id\n2024-01-02,A1\n")
+    result = audit_cli("run", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert ".csv" in result.stderr
+
+
+def test_rules_self_test_passes():
+    result = audit_cli("rules", "test")
+    assert result.returncode == 0, result.stderr
+    assert "rules' examples behave" in result.stderr
+
+
+def test_rules_coverage_lists_every_norm():
+    result = audit_cli("rules", "coverage")
+    assert result.returncode == 0
+    for norm in ("N1", "N2", "N3", "N4", "N5", "R1", "R2", "R3", "R4", "R5"):
+        assert f"\n{norm}" in "\n" + result.stdout
+    assert "NOT TESTED" not in result.stdout
+
+
+def test_help_on_every_command():
+    for args in (["--help"], ["run", "--help"], ["validate", "--help"], ["rules", "--help"],
+                 ["rules", "list", "--help"], ["sample-data", "--help"]):
+        result = audit_cli(*args)
+        assert result.returncode == 0 and "Usage" in result.stdout
