@@ -193,3 +193,25 @@ def test_help_on_every_command():
                  ["rules", "list", "--help"], ["sample-data", "--help"]):
         result = audit_cli(*args)
         assert result.returncode == 0 and "Usage" in result.stdout
+
+
+# ------------------------------------------------------------------ the committed sample_data/
+SAMPLE = ROOT / "sample_data"
+
+
+def test_committed_sample_data_is_what_the_generator_writes(tmp_path):
+    """sample_data/ is `audit sample-data sample_data --accounts 200 --seed 7`: regenerate it
+    with that command when the generator changes."""
+    generate(tmp_path, accounts=200, seed=7)
+    committed = sorted(p.name for p in SAMPLE.iterdir())
+    assert committed == sorted(p.name for p in tmp_path.iterdir())
+    stale = [n for n in committed if (SAMPLE / n).read_bytes() != (tmp_path / n).read_bytes()]
+    assert stale == [], f"sample_data/ is stale in {stale}: regenerate it (see the docstring)"
+
+
+def test_auditing_committed_sample_data_finds_exactly_its_planted_violations(tmp_path):
+    result = audit_cli("run", str(SAMPLE), "--out", str(tmp_path), "--quiet", "--no-report")
+    assert result.returncode == 1, result.stderr
+    found, planted = _found(tmp_path), _planted(SAMPLE)
+    assert len(planted) > 50
+    assert found == planted
