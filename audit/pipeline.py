@@ -22,8 +22,10 @@ def run_audit(
     params: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     stress: bool = True,
+    impact=None,
 ) -> Run:
-    """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input."""
+    """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input.
+    ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1)."""
     say = progress or (lambda _msg: None)
     ruleset = load_ruleset(profile, overrides=params)
     say(f"rules: {len(ruleset.rules)} from {len(ruleset.packs)} pack(s), profile {profile}")
@@ -34,7 +36,7 @@ def run_audit(
     say(f"data contract: {len(issues)} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
     as_of = as_of or reference_date(tables)
-    stress_result = run_stress_analytics(tables, as_of, say) if stress else None
+    stress_result = run_stress_analytics(tables, as_of, say, impact) if stress else None
     if stress_result is not None:
         from audit.stress import stress_table
 
@@ -44,12 +46,12 @@ def run_audit(
                as_of=as_of, fail_on=fail_on, stress=stress_result)
 
 
-def run_stress_analytics(tables, as_of, say):
+def run_stress_analytics(tables, as_of, say, impact=None):
     """The stress tests of the export, or None (said why) when its tables do not allow them."""
     from audit.stress import StressError, run_stress
 
     try:
-        result = run_stress(tables, disclosure_row(tables), as_of=as_of)
+        result = run_stress(tables, disclosure_row(tables), as_of=as_of, impact=impact)
     except StressError as err:
         say(f"stress analytics skipped: {err}")
         return None

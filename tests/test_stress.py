@@ -463,6 +463,7 @@ def test_cli_exit_0_when_capital_covers(monkeypatch, tmp_path):
     (("--scenario", "nope"), None, "unknown scenario"),
     (("--as-of", "02/01/2024"), None, "YYYY-MM-DD"),
     ((), "no-positions", "positions"),
+    (("--impact", "cubic"), None, "sqrt or linear"),
 ])
 def test_cli_bad_input_exits_2(monkeypatch, tmp_path, args, tables, words):
     data = two_accounts()
@@ -476,3 +477,20 @@ def test_cli_bad_input_exits_2(monkeypatch, tmp_path, args, tables, words):
 def test_cli_missing_folder_exits_2(monkeypatch, tmp_path):
     result = _cli(monkeypatch, two_accounts(), str(tmp_path / "missing"), "--out", str(tmp_path))
     assert result.exit_code == 2
+
+
+def test_cli_impact_options_reach_the_spiral(monkeypatch, tmp_path):
+    """--impact-coefficient 0 switches price impact off: the spiral adds nothing to the static
+    loss. The chosen law is recorded in stress.json."""
+    spirals = {}
+    for coefficient in ("0", "1"):
+        out = tmp_path / coefficient
+        result = _cli(monkeypatch, two_accounts(net_capital=1e9), str(tmp_path), "--out", str(out),
+                      "-s", "uniform-50", "--impact", "linear", "--impact-coefficient", coefficient)
+        assert result.exit_code == 0, result.output
+        data = json.loads((out / "stress.json").read_text(encoding="utf-8"))
+        assert data["model"]["impact"] == "linear"
+        assert data["model"]["coefficient"] == float(coefficient)
+        spirals[coefficient] = data["scenarios"][0]
+    assert spirals["0"]["spiral_book_loss"] == pytest.approx(spirals["0"]["book_loss"], abs=0.005)
+    assert spirals["1"]["spiral_book_loss"] > spirals["1"]["book_loss"]

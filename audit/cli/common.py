@@ -45,3 +45,21 @@ MappingOpt = typer.Option(None, "--mapping", "-m",
 def require_dir(path: Path) -> None:
     if not path.is_dir():
         fail(f"{path}: no such folder; give the folder that holds the export files")
+
+
+ImpactOpt = typer.Option("sqrt", "--impact",
+                         help="Price-impact law of the deleveraging spiral: sqrt (the square-root "
+                              "law, default) or linear (docs/stress-model.md).")
+ImpactCoefficientOpt = typer.Option(1.0, "--impact-coefficient", min=0.0,
+                                    help="Y, the prefactor of the impact law (default 1.0, of "
+                                         "order 1 in the empirical studies).")
+
+
+def impact_model(kind: str, coefficient: float):
+    """The spiral's price-impact model from the command line; bad values end with exit code 2."""
+    from audit.stress import ImpactModel, StressError
+
+    try:
+        return ImpactModel(kind=kind, coefficient=coefficient)
+    except StressError as err:
+        fail(f"--impact: {err}")

@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, SEVERITIES, DataDir, MappingOpt, ProfileOpt, fail, info, parse_params,
-    require_dir,
+    EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, ProfileOpt,
+    fail, impact_model, info, parse_params, require_dir,
 )
 
 
@@ -28,6 +28,8 @@ def run(
                                               "name=value (repeatable)."),
     stress: bool = typer.Option(True, "--stress/--no-stress", help="Run the stress analytics "
                                 "(scenarios, deleveraging spiral) and the rules that read them."),
+    impact: str = ImpactOpt,
+    impact_coefficient: float = ImpactCoefficientOpt,
     report: bool = typer.Option(True, "--report/--no-report", help="Render report.pdf and "
                                 "report.html into OUT."),
     lang: str = typer.Option("en", "--lang", help="Report language: en or zh."),
@@ -59,10 +61,12 @@ def run(
     unknown = sorted(set(formats or []) - {"junit"})
     if unknown:
         fail(f"--format {unknown[0]!r}: the extra format available is junit")
+    model = impact_model(impact, impact_coefficient)
     try:
         result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                            fail_on=fail_on, params=parse_params(param),
-                           progress=None if quiet else info, stress=stress)
+                           progress=None if quiet else info, stress=stress,
+                           impact=model)
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     paths = write_outputs(result, out)

@@ -10,7 +10,10 @@ from typing import Optional
 import polars as pl
 import typer
 
-from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, fail, info, require_dir
+from audit.cli.common import (
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, fail,
+    impact_model, info, require_dir,
+)
 
 
 def stress(
@@ -23,6 +26,8 @@ def stress(
     mapping: Optional[Path] = MappingOpt,
     as_of: Optional[str] = typer.Option(None, help="Snapshot date YYYY-MM-DD (default: the "
                                         "last snapshot date in the export)."),
+    impact: str = ImpactOpt,
+    impact_coefficient: float = ImpactCoefficientOpt,
     as_json: bool = typer.Option(False, "--json", help="Print stress.json to stdout too."),
 ) -> None:
     """Stress the book in DATA_DIR: every scenario statically and through the deleveraging
@@ -36,10 +41,12 @@ def stress(
 
     require_dir(data_dir)
     reference = _parse_date(as_of) if as_of else None
+    model = impact_model(impact, impact_coefficient)
     try:
         scenarios = load_scenarios(scenario or None)
         tables = _load_tables(data_dir, mapping)
-        result = run_stress(tables, disclosure_row(tables), scenarios, as_of=reference)
+        result = run_stress(tables, disclosure_row(tables), scenarios, as_of=reference,
+                            impact=model)
     except (ScenarioError, StressError) as err:
         fail(str(err), EXIT_ERROR)
     path = write_stress(result, out)
