@@ -214,19 +214,12 @@ def spiral_rounds(rounds: Sequence[dict], texts: dict[str, str]) -> str:
         ax.set_xticks(x)
         _thousands(ax, integer=True)
         _grid(ax)
-        loss = ax.twinx()
-        loss.spines["right"].set_visible(True)
-        loss.plot(x, [_num(r.get("cumulative_loss")) for r in rounds], color=RED, marker="o",
-                  markersize=3, linewidth=1.6, label=label(texts["loss"]))
-        loss.set_ylabel(label(texts["loss"]))
-        loss.set_ylim(bottom=0)
-        _compact(loss, "y")
+        loss = _money_on_right_axis(ax, x, [_num(r.get("cumulative_loss")) for r in rounds], "o",
+                                    texts["loss"])
         # NOTE: after the twin axis has plotted (it rescales x): one round stays a bar.
         pad = max(0.75, 2.5 - 0.25 * len(x))
         ax.set_xlim(min(x) - pad, max(x) + pad)
-        handles = ax.get_legend_handles_labels()
-        more = loss.get_legend_handles_labels()
-        _legend_above(ax, handles[0] + more[0], handles[1] + more[1])
+        _legend_of_both_axes(ax, loss)
     return _draw(draw)
 
 
@@ -242,17 +235,27 @@ def sensitivity_curve(rows: Sequence[dict], texts: dict[str, str]) -> str:
         ax.set_ylim(bottom=0)
         _percent(ax, "y")
         _grid(ax, "both")
-        loss = ax.twinx()
-        loss.spines["right"].set_visible(True)
-        loss.plot(caps, [_num(r.get("shortfall")) for r in rows], color=RED, marker="s",
-                  markersize=3, linewidth=1.6, label=label(texts["shortfall"]))
-        loss.set_ylabel(label(texts["shortfall"]))
-        loss.set_ylim(bottom=0)
-        _compact(loss, "y")
-        handles = ax.get_legend_handles_labels()
-        more = loss.get_legend_handles_labels()
-        _legend_above(ax, handles[0] + more[0], handles[1] + more[1])
+        loss = _money_on_right_axis(ax, caps, [_num(r.get("shortfall")) for r in rows], "s",
+                                    texts["shortfall"])
+        _legend_of_both_axes(ax, loss)
     return _draw(draw)
+
+
+def _money_on_right_axis(ax, x, values, marker: str, text: str):
+    """A red money line on a second y axis at the right, starting at zero."""
+    loss = ax.twinx()
+    loss.spines["right"].set_visible(True)
+    loss.plot(x, values, color=RED, marker=marker, markersize=3, linewidth=1.6, label=label(text))
+    loss.set_ylabel(label(text))
+    loss.set_ylim(bottom=0)
+    _compact(loss, "y")
+    return loss
+
+
+def _legend_of_both_axes(ax, twin) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = twin.get_legend_handles_labels()
+    _legend_above(ax, handles + more_handles, labels + more_labels)
 
 
 def _num(value: Any) -> float:
