@@ -130,6 +130,9 @@ TABLES: tuple[Table, ...] = (
             C("risk_warning_pct", RATE, "Published share of retail accounts that lost money "
               "(ESMA risk warning).", unit="fraction", nullable=True, required=False, min=0,
               aliases=("亏损客户比例",)),
+            C("risk_warning_calculated_at", DATE, "Date the published risk-warning share was "
+              "last calculated (ESMA: every three months, over the preceding twelve).",
+              nullable=True, required=False, aliases=("亏损客户比例计算日期",)),
         ),
     ),
     Table(

@@ -56,7 +56,8 @@ OFX-001 (account in another client's name), OFX-002 (funder holds the password),
 (contract lines of 140% / 110%).
 
 Table-level, with ``plant_table_level`` (one each): CLR-004 (CCP exposure not disclosed),
-CON-005 (initial margin not published), OFX-004 (70% of contracts at 3x, 4x or 5x), CLR-005
+CON-005 (initial margin not published), CON-009 (profile ``eu``: the risk-warning loss share
+last calculated two quarter ends before the as-of date), OFX-004 (70% of contracts at 3x, 4x or 5x), CLR-005
 (the latest audit report is qualified) or, with ``audit_overdue``, CLR-003 (the latest report
 437 days old): no export can break both, since CLR-005 reads only reports at most 400 days old
 and CLR-003 fails only when there is none.
@@ -95,7 +96,8 @@ disclosure, screening and PEP approval on the day of the first financing; a risk
 exactly 730 days old; a high-risk client reviewed exactly 365 days ago; platform-own inflows
 (compensation); custody balances exactly equal to client money; liquid assets exactly at the
 buffer; an audit report exactly 400 days old (the latest one without ``plant_table_level``);
-a qualified opinion out of CLR-005's scope; for the jurisdiction rules, financing exactly 180
+a qualified opinion out of CLR-005's scope; for the jurisdiction rules, a risk-warning loss
+share calculated at the last quarter end (91 days before the as-of date, inside CON-009's 92), financing exactly 180
 days after onboarding, a 184-day term and a pattern day trader with enough equity.
 
 Everything is vectorised over accounts and positions; the only Python loops run per trading
@@ -156,7 +158,7 @@ MIN_ACCOUNTS_ALL = 200  # smaller exports leave out CAP-002, CAP-003, LEV-004 an
 # Rules no seed audit runs, by the profile that enables them (rules/profiles/*.yaml).
 PROFILE_OF = {"KYC-010": "cn", "LEV-010": "cn", "LEV-011": "cn", "LEV-012": "cn", "LEV-013": "cn",
               "LEV-007": "us", "LEV-008": "us", "LEV-009": "us",
-              "SEG-004": "eu", "LEV-006": "eu", "LEV-014": "eu", "CLR-006": "eu"}
+              "SEG-004": "eu", "LEV-006": "eu", "LEV-014": "eu", "CLR-006": "eu", "CON-009": "eu"}
 RATIO_TOL = 1e-9
 RATE_BP = 865  # interest_rate_annual in 1/10,000
 CONC_FREE, CONC_MID, CONC_MID_SHARE, CONC_LOW_SHARE = 2.4, 1.8, 0.7, 0.5
@@ -1460,7 +1462,7 @@ class _Builder:
             return {"*": "plant=False: nothing planted"}
         out = {}
         if not self.plant_table:
-            for rule in ("CLR-004", "CLR-005", "CON-005", "OFX-004", "LEV-004", "LEV-005"):
+            for rule in ("CLR-004", "CLR-005", "CON-005", "CON-009", "OFX-004", "LEV-004", "LEV-005"):
                 out[rule] = "table-level: plant_table_level=False"
         elif not self.scale:
             for rule in ("LEV-004", "LEV-005"):
@@ -2400,6 +2402,13 @@ class _Builder:
             initial = None
             self._violation("CON-005", "platform", {"platform_id": PLATFORM_ID},
                             "initial margin not published")
+        # Trap: the clean figure was calculated at the last quarter end, up to 92 days ago,
+        # the edge of ESMA's quarterly recalculation; the plant skips one quarter.
+        warning_at = _quarter_end_before(self.as_of)
+        if self.plant_table:
+            warning_at = _quarter_end_before(warning_at)
+            self._violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
+                            "risk-warning loss share last calculated two quarter ends ago")
         row = {
             "platform_id": PLATFORM_ID,
             "platform_name": "鼎盛融资服务平台（合成数据）",
@@ -2414,9 +2423,16 @@ class _Builder:
             "last_audit_date": self.last_audit,
             "rehypothecation_limit": 1.4,
             "risk_warning_pct": 0.62,
+            "risk_warning_calculated_at": warning_at,
         }
         df = pl.DataFrame([row], schema_overrides={"initial_margin": pl.Float64})
         return df.with_columns(pl.col("day_count").cast(pl.Int64))
+
+
+def _quarter_end_before(day: date) -> date:
+    """The last calendar quarter end strictly before ``day``."""
+    quarter_start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return quarter_start - timedelta(days=1)
 
 
 # ------------------------------------------------------------------------------- writing
@@ -2455,8 +2471,8 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, 
     arguments, same bytes.
 
     - ``plant=False``: nothing is planted (the traps stay); every rule passes.
-    - ``plant_table_level=False``: no table-level plants (CLR-004, CLR-005, CON-005, OFX-004 and
-      the stress rules LEV-004 / LEV-005, with the illiquid cluster behind them).
+    - ``plant_table_level=False``: no table-level plants (CLR-004, CLR-005, CON-005, CON-009,
+      OFX-004 and the stress rules LEV-004 / LEV-005, with the illiquid cluster behind them).
     - ``audit_overdue=True`` (with the table-level plants): plant CLR-003 (the latest audit
       report 437 days old) instead of CLR-005. No export can break both: CLR-005 reads only
       reports at most 400 days old, and CLR-003 fails only when there is none.

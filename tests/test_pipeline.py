@@ -94,7 +94,7 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     own = {rule for rule, _ in planted}
     assert own == {"cn": {"KYC-010", "LEV-010", "LEV-011", "LEV-012", "LEV-013"},
                    "us": {"LEV-007", "LEV-008", "LEV-009"},
-                   "eu": {"SEG-004", "LEV-006", "LEV-014", "CLR-006"}}[profile]
+                   "eu": {"SEG-004", "LEV-006", "LEV-014", "CLR-006", "CON-009"}}[profile]
     assert own <= {r["id"] for r in findings["rules"]}
     found = {(rule, key) for rule, key in _found(tmp_path) if rule in own}
     assert planted - found == set(), "missed violations"

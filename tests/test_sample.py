@@ -3,7 +3,7 @@
 The oracle below re-implements the rules directly in polars, without the audit engine, so the
 generator and the engine can be checked against each other: every rule of the seed profile but
 the two stress rules (LEV-004, LEV-005 need the stress model; tests/test_pipeline.py checks them
-through the engine), and the twelve jurisdiction rules the cn, us and eu profiles enable.
+through the engine), and the thirteen jurisdiction rules the cn, us and eu profiles enable.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ FEE_TOL = 0.00500001
 VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
 ROOT = Path(__file__).resolve().parent.parent
 STRESS_RULES = {"LEV-004", "LEV-005"}
-TABLE_LEVEL = {"CLR-004", "CLR-005", "CON-005", "OFX-004"} | STRESS_RULES
+TABLE_LEVEL = {"CLR-004", "CLR-005", "CON-005", "CON-009", "OFX-004"} | STRESS_RULES
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -280,6 +280,12 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
     rec = tb["margin_events"].filter((pl.col("event_type") == "recourse") & (pl.col("event_at").dt.date() >= date(2018, 8, 1)))
     rec = rec.join(owner, on="account_id", how="left").join(cat, on="client_id", how="left")
     found |= _keys(rec.filter(bad(pl.col("category") == "professional")), "CLR-006", ["event_id"])
+    # CON-009 (eu): the disclosure in force states a loss share calculated within 92 days
+    p = tb["platform"].sort("disclosed_at").tail(1)
+    as_of = acc["date"].max()
+    found |= _keys(p.filter(bad(pl.col("risk_warning_pct").is_between(0, 1)
+                                & ((pl.lit(as_of) - pl.col("risk_warning_calculated_at")).dt.total_days() <= 92))),
+                   "CON-009", ["platform_id"])
     return found
 
 
