@@ -112,6 +112,16 @@ class Examples(_Strict):
         return self
 
 
+def one_line(text: str, chinese: bool = False) -> str:
+    """Folded YAML text on one line. Folding puts a space at every line break; in Chinese
+    text only the spaces between two Latin words are kept."""
+    words = text.split()
+    if not chinese:
+        return " ".join(words)
+    return "".join(("" if i == 0 or not (w[0].isascii() and words[i - 1][-1].isascii()) else " ") + w
+                   for i, w in enumerate(words))
+
+
 class Rule(_Strict):
     schema_version: Literal[1]
     id: str
@@ -127,6 +137,8 @@ class Rule(_Strict):
     aliases: list[str] = Field(default_factory=list)
     rationale: str
     remediation: str
+    rationale_zh: str | None = None  # the Chinese report uses these when present
+    remediation_zh: str | None = None
     table: str
     when_missing: Literal["not_applicable", "fail"] = "not_applicable"
     effective: Effective | None = None

@@ -482,6 +482,26 @@ def test_chinese_report_uses_chinese_labels_titles_and_embeds_cjk_font(zh):
     assert any("CJK" in f for f in fonts), fonts
 
 
+def test_chinese_report_gives_rationale_and_remediation_in_chinese(zh):
+    html = zh.paths["html"].read_text(encoding="utf-8")
+    failed = [r.rule for r in zh.run.results if r.status == "failed"]
+    assert failed
+    for rule in failed:
+        for field in ("rationale", "remediation"):
+            chinese = report_context.rule_text(rule, field, "zh")
+            assert str(escape(chinese)) in html, (rule.id, field)
+            assert str(escape(" ".join(getattr(rule, field).split()))) not in html, (rule.id, field)
+    assert "规范要求" in html and "。</p>" in html
+
+
+def test_chinese_text_from_folded_yaml_loses_line_break_spaces_between_chinese_only():
+    from types import SimpleNamespace
+
+    rule = SimpleNamespace(remediation="Fix it.", remediation_zh="对所列客户 完成核验，按 FATF R.10 要求\n在 status 为 'verified' 前禁止融资。")
+    assert report_context.rule_text(rule, "remediation", "zh") == "对所列客户完成核验，按FATF R.10要求在status为'verified'前禁止融资。"
+    assert report_context.rule_text(rule, "remediation", "en") == "Fix it."
+
+
 def test_catalogues_match_and_cover_every_template_key():
     en_keys, zh_keys = set(catalogue("en")), set(catalogue("zh"))
     assert en_keys == zh_keys, sorted(en_keys ^ zh_keys)

@@ -24,7 +24,7 @@ def test_rule_examples_pass_and_fail_as_declared(rule):
 def test_rule_has_the_metadata_an_auditor_needs(rule):
     assert rule.rationale.strip() and rule.remediation.strip()
     assert rule.references and all(ref.source.strip() for ref in rule.references)
-    assert rule.title_zh
+    assert rule.title_zh and rule.rationale_zh and rule.remediation_zh  # the Chinese report
     assert Path(rule.path).stem == rule.id
 
 

@@ -55,6 +55,8 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     for esc in rule.escalate:
         typer.echo(f"escalates to {esc.to} when {esc.when}")
     typer.echo(f"\nWhy: {rule.rationale.strip()}")
+    if rule.rationale_zh:
+        typer.echo(f"为何重要: {rule.rationale_zh.strip()}")
     typer.echo(f"\nChecks table {rule.table}" + (f" where {rule.filter}" if rule.filter else ""))
     typer.echo(f"  assert: {rule.assert_.strip()}")
     typer.echo("\nReferences:")
@@ -62,6 +64,8 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
         typer.echo(f"  - {ref.source}" + (f", {ref.clause}" if ref.clause else "")
                    + f" [{ref.confidence}]")
     typer.echo(f"\nRemediation: {rule.remediation.strip()}")
+    if rule.remediation_zh:
+        typer.echo(f"整改要求: {rule.remediation_zh.strip()}")
 
 
 @app.command("coverage")

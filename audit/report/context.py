@@ -23,7 +23,7 @@ from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.i18n import HTML_LANG, Translator
 from audit.mask import mask_issue, mask_value, personal_columns
-from audit.rules import BUILTIN_PARAMS, NORM_IDS, Rule
+from audit.rules import BUILTIN_PARAMS, NORM_IDS, Rule, one_line
 
 if TYPE_CHECKING:
     from audit.findings import Run
@@ -225,6 +225,13 @@ def rule_title(rule: Rule, lang: str) -> str:
     return (rule.title_zh or rule.title) if lang == "zh" else rule.title
 
 
+def rule_text(rule: Rule, field: str, lang: str) -> str:
+    """``rationale`` or ``remediation`` in the report's language, on one line."""
+    if lang == "zh":
+        return one_line(getattr(rule, f"{field}_zh") or getattr(rule, field), chinese=True)
+    return one_line(getattr(rule, field))
+
+
 def _finding(result, entry: dict, tables, options: Options, t: Translator,
              rows: int) -> dict[str, Any]:
     rule = result.rule
@@ -238,8 +245,8 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "status": entry["status"],
         "norms": [{"id": n, "title": t(f"norms.{n}")} for n in rule.norms],
         "pack": rule.pack,
-        "rationale": " ".join(rule.rationale.split()),
-        "remediation": " ".join(rule.remediation.split()),
+        "rationale": rule_text(rule, "rationale", options.lang),
+        "remediation": rule_text(rule, "remediation", options.lang),
         "references": [{"source": r.get("source"), "clause": r.get("clause"), "url": r.get("url"),
                         "confidence": r.get("confidence")} for r in entry["references"]],
         "message": entry["message"],
