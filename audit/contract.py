@@ -394,6 +394,27 @@ TABLES: tuple[Table, ...] = (
               unit="currency", aliases=("流动资产",)),
         ),
     ),
+    Table(
+        "stress_tests",
+        "The platform's own stress tests: one row per scenario run. (The toolkit runs its own "
+        "stress tests on the export too; this table records what the platform did.)",
+        key=("test_id",),
+        aliases=("stress_test_records", "压力测试", "压力测试记录"),
+        norms=("N4", "R4"),
+        columns=(
+            C("test_id", STRING, "Identifier of one scenario run.", aliases=("测试编号",)),
+            C("run_date", DATE, "Date of the book the test was run on.", aliases=("测试日期", "基准日")),
+            C("scenario", STRING, "Scenario name or description.", aliases=("情景", "压力情景")),
+            C("shock", RATE, "Main price shock of the scenario (-0.3 = a 30% fall).",
+              unit="fraction", nullable=True, aliases=("冲击幅度",)),
+            C("shortfall", MONEY, "Stressed loss falling on the platform, as the platform found it.",
+              unit="currency", nullable=True, min=0, aliases=("压力损失", "穿仓损失")),
+            C("net_capital", MONEY, "Net capital the result was compared with.", unit="currency",
+              nullable=True, aliases=("净资本",)),
+            C("approved_by", STRING, "Who reviewed the result (board, risk committee).",
+              nullable=True, aliases=("审批人", "审议机构")),
+        ),
+    ),
 )
 
 # Tables the toolkit derives itself (never loaded from files), which rules may read.

@@ -57,7 +57,8 @@ OFX-001 (account in another client's name), OFX-002 (funder holds the password),
 
 Table-level, with ``plant_table_level`` (one each): CLR-004 (CCP exposure not disclosed),
 CON-005 (initial margin not published), CON-009 (profile ``eu``: the risk-warning loss share
-last calculated two quarter ends before the as-of date), OFX-004 (70% of contracts at 3x, 4x or 5x), CLR-005
+last calculated two quarter ends before the as-of date), LEV-015 (the platform's own latest
+quarterly stress test without recorded results), OFX-004 (70% of contracts at 3x, 4x or 5x), CLR-005
 (the latest audit report is qualified) or, with ``audit_overdue``, CLR-003 (the latest report
 437 days old): no export can break both, since CLR-005 reads only reports at most 400 days old
 and CLR-003 fails only when there is none.
@@ -1462,7 +1463,8 @@ class _Builder:
             return {"*": "plant=False: nothing planted"}
         out = {}
         if not self.plant_table:
-            for rule in ("CLR-004", "CLR-005", "CON-005", "CON-009", "OFX-004", "LEV-004", "LEV-005"):
+            for rule in ("CLR-004", "CLR-005", "CON-005", "CON-009", "LEV-015", "OFX-004", "LEV-004",
+                         "LEV-005"):
                 out[rule] = "table-level: plant_table_level=False"
         elif not self.scale:
             for rule in ("LEV-004", "LEV-005"):
@@ -1941,6 +1943,7 @@ class _Builder:
         floor = self.stress_floor(tables["accounts"], tables["positions"])
         tables["capital"] = self.capital_table(tables["accounts"], floor)
         tables["audits"] = self.audits_table()
+        tables["stress_tests"] = self.stress_tests_table()
         tables["platform"] = self.platform_table()
         wipe = {s.account for s in self.by_role["wipe"]}
         notes = {
@@ -2393,6 +2396,27 @@ class _Builder:
         self.last_audit = reports[-1]
         return pl.DataFrame(rows)
 
+    def stress_tests_table(self) -> pl.DataFrame:
+        """The platform's own stress tests: three scenarios at each of the last eight quarter
+        ends, the latest one quarter before the as-of date. No random draws, so adding the
+        table moved no other plant. With the table-level plants the latest quarter's results
+        were not recorded (LEV-015)."""
+        ends = [_quarter_end_before(self.as_of)]
+        for _ in range(7):
+            ends.append(_quarter_end_before(ends[-1]))
+        scenarios = (("uniform-20", -0.20, 0.01), ("uniform-33", -0.33, 0.06),
+                     ("2015-a-share-crash", -0.45, 0.21))
+        rows = [{"test_id": f"ST-{q:%Y%m}-{n + 1}", "run_date": q, "scenario": name, "shock": shock,
+                 "shortfall": int(share * self.capital_buffer), "net_capital": int(1.2 * self.capital_buffer),
+                 "approved_by": "风险管理委员会"}
+                for q in sorted(ends) for n, (name, shock, share) in enumerate(scenarios)]
+        if self.plant_table:
+            for row in rows[-len(scenarios):]:
+                row["shortfall"] = None
+            self._violation("LEV-015", "stress_tests", {},
+                            "the latest quarter's stress-test results were not recorded")
+        return pl.DataFrame(rows, schema_overrides={"shortfall": pl.Int64, "net_capital": pl.Int64})
+
     def platform_table(self) -> pl.DataFrame:
         ccp, initial = True, DISCLOSURE["initial_margin"]
         if self.plant_table:
@@ -2472,7 +2496,7 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, 
 
     - ``plant=False``: nothing is planted (the traps stay); every rule passes.
     - ``plant_table_level=False``: no table-level plants (CLR-004, CLR-005, CON-005, CON-009,
-      OFX-004 and the stress rules LEV-004 / LEV-005, with the illiquid cluster behind them).
+      LEV-015, OFX-004 and the stress rules LEV-004 / LEV-005, with the illiquid cluster behind them).
     - ``audit_overdue=True`` (with the table-level plants): plant CLR-003 (the latest audit
       report 437 days old) instead of CLR-005. No export can break both: CLR-005 reads only
       reports at most 400 days old, and CLR-003 fails only when there is none.

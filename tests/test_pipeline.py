@@ -63,12 +63,12 @@ def test_every_rule_of_the_profile_has_a_planted_violation(audited):
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     planted_rules = {rule for rule, _ in _planted(data)}
     evaluated = {r["id"] for r in findings["rules"]}
-    assert len(evaluated) == 37
+    assert len(evaluated) == 38
     # CLR-003 fails only when no audit report is at most 400 days old, and CLR-005 reads only
     # those reports: no export breaks both. The default plants CLR-005; CLR-003 is planted
     # with audit_overdue=True (test_overdue_audit_plants_clr003).
     assert evaluated - planted_rules == {"CLR-003"}
-    assert {"LEV-004", "LEV-005", "CLR-004", "CLR-005", "CON-005", "OFX-004"} <= planted_rules
+    assert {"LEV-004", "LEV-005", "LEV-015", "CLR-004", "CLR-005", "CON-005", "OFX-004"} <= planted_rules
 
 
 def test_overdue_audit_plants_clr003(tmp_path):
@@ -104,7 +104,7 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
 def test_findings_account_for_every_row(audited):
     _, out, _ = audited
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert len(findings["inputs"]) == 12
+    assert len(findings["inputs"]) == 13
     for item in findings["inputs"]:
         assert item["rows_read"] == item["rows_checked"] + item["rows_unreadable"]
         assert len(item["sha256"]) == 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,19 @@ def test_profile_with_unknown_parameter_is_refused(tmp_path):
 def test_unknown_profile_name_lists_built_ins():
     with pytest.raises(RuleFileError, match="built-in profiles: cn, eu, seed, us"):
         load_profile("nosuch")
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([{"test_id": "T1", "run_date": date(2023, 5, 31), "scenario": "s", "shortfall": 0, "net_capital": 1}],
+     "failed"),  # 396 days old: no test within the year
+    ([{"test_id": "T1", "run_date": date(2023, 7, 1), "scenario": "s", "shortfall": 0, "net_capital": 1}],
+     "passed"),  # 365 days: the edge of the interval
+    (None, "failed"),  # no stress_tests table at all: nothing shows a test was run
+])
+def test_own_stress_tests_must_be_recent_and_present(rows, expected):
+    from audit.evaluate import Context, evaluate_rule, frame_from_records
+
+    rule = next(r for r in ALL_RULES if r.id == "LEV-015")
+    tables = {} if rows is None else {"stress_tests": frame_from_records("stress_tests", rows)}
+    result = evaluate_rule(rule, Context.build(tables, {**DEFAULTS, "as_of": date(2024, 6, 30)}))
+    assert result.status == expected, result.message

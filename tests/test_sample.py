@@ -27,7 +27,7 @@ FEE_TOL = 0.00500001
 VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
 ROOT = Path(__file__).resolve().parent.parent
 STRESS_RULES = {"LEV-004", "LEV-005"}
-TABLE_LEVEL = {"CLR-004", "CLR-005", "CON-005", "CON-009", "OFX-004"} | STRESS_RULES
+TABLE_LEVEL = {"CLR-004", "CLR-005", "CON-005", "CON-009", "LEV-015", "OFX-004"} | STRESS_RULES
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -233,6 +233,11 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
     lev = fin["leverage_at_open"]
     if ((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum() > 0.5 * fin.height:
         found.add(("OFX-004", ()))
+    # LEV-015: an own stress test within 365 days, every one of those with its result recorded
+    st = tb["stress_tests"].with_columns((pl.lit(as_of) - pl.col("run_date")).dt.total_days().alias("age"))
+    recent = st.filter(pl.col("age") <= 365)
+    if recent.height == 0 or recent.filter(pl.col("shortfall").is_null() | pl.col("net_capital").is_null()).height:
+        found.add(("LEV-015", ()))
     return found
 
 
