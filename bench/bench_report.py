@@ -145,11 +145,15 @@ def main() -> None:
         entry = time.perf_counter() - t0
         from pypdf import PdfReader
 
-        pages = len(PdfReader(paths["pdf"]).pages)
+        reader = PdfReader(paths["pdf"])
+        pages = len(reader.pages)
+        # The running header names the chapter: count the pages the contents take.
+        contents = sum(1 for page in reader.pages[:6]
+                       if any("Contents" in line for line in (page.extract_text() or "").splitlines()[:3]))
     for stage, times in stages.items():
         print(f"{stage:8} median {statistics.median(times):7.2f} s  "
               f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
-    print(f"render_report (html + pdf): {entry:.2f} s; {pages} pages")
+    print(f"render_report (html + pdf): {entry:.2f} s; {pages} pages, contents on {contents} page(s)")
 
 
 if __name__ == "__main__":

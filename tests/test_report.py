@@ -553,3 +553,12 @@ def test_junit_has_one_testcase_per_rule(tmp_path):
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
         first = write_junit(run, tmp_path / "a.xml").read_bytes()
         assert write_junit(run, tmp_path / "b.xml").read_bytes() == first
+
+
+def test_sample_report_contents_fit_on_one_page(sample):
+    """The sample fails 37 rules: the contents list every one and still take a single page
+    (denser above 30 findings), so the executive summary starts on page 3."""
+    headers = [page.splitlines()[:3] for page in sample.pages[:4]]
+    assert any("Contents" in line for line in headers[1]), headers[1]
+    assert any("Executive summary" in line for line in headers[2]), headers[2]
+    assert len(sample.run.results) > 30
