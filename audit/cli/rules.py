@@ -41,6 +41,8 @@ def list_rules(profile: str = ProfileOpt,
 @app.command("explain")
 def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     """Show one rule: what it checks, why, where the requirement comes from, how to fix."""
+    from audit.rules import one_line
+
     ruleset = _ruleset(profile)
     try:
         rule = ruleset.rule(rule_id)
@@ -56,7 +58,7 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
         typer.echo(f"escalates to {esc.to} when {esc.when}")
     typer.echo(f"\nWhy: {rule.rationale.strip()}")
     if rule.rationale_zh:
-        typer.echo(f"为何重要: {rule.rationale_zh.strip()}")
+        typer.echo(f"为何重要: {one_line(rule.rationale_zh, chinese=True)}")
     typer.echo(f"\nChecks table {rule.table}" + (f" where {rule.filter}" if rule.filter else ""))
     typer.echo(f"  assert: {rule.assert_.strip()}")
     typer.echo("\nReferences:")
@@ -65,7 +67,7 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
                    + f" [{ref.confidence}]")
     typer.echo(f"\nRemediation: {rule.remediation.strip()}")
     if rule.remediation_zh:
-        typer.echo(f"整改要求: {rule.remediation_zh.strip()}")
+        typer.echo(f"整改要求: {one_line(rule.remediation_zh, chinese=True)}")
 
 
 @app.command("coverage")

@@ -570,7 +570,7 @@ def _methodology(run, rows: int) -> dict[str, Any]:
             "name": name,
             "value": format_parameter(value),
             "unit": spec.unit if spec else None,
-            "description": " ".join(spec.description.split()) if spec else BUILTIN_PARAMS.get(name),
+            "description": one_line(spec.description) if spec else BUILTIN_PARAMS.get(name),
             "pack": pack,
         })
     params.append({"name": "as_of", "value": run.as_of.isoformat() if run.as_of else None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE
 from audit.findings import findings_document
 from audit.mask import mask_row
+from audit.rules import one_line
 
 if TYPE_CHECKING:
     from audit.findings import Run
@@ -32,7 +33,7 @@ def write_junit(run: "Run", path: Path) -> Path:
     """Write the JUnit XML of ``run`` to ``path`` and return ``path``."""
     doc = findings_document(run)
     root = ET.Element("testsuites", name="platform-audit")
-    remediation = {r.rule.id: " ".join(r.rule.remediation.split()) for r in run.results}
+    remediation = {r.rule.id: one_line(r.rule.remediation) for r in run.results}
     by_pack: dict[str, list[dict]] = {}
     for entry in doc["rules"]:
         by_pack.setdefault(entry["pack"], []).append(entry)
