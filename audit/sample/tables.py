@@ -1,0 +1,299 @@
+"""The output tables built from the simulation (instruments, financings, account and position
+snapshots, margin events, ledger, fees), and the storage form every table is written in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from audit import contract
+from audit.sample.terms import CP, DAY, DISCLOSURE, EVENT_PREFIX, EVENT_TYPES, FEE_TYPES, LEDGER_TEXT
+
+if TYPE_CHECKING:
+    from audit.sample.builder import Builder
+
+
+def instruments_table(b: Builder) -> pl.DataFrame:
+    # Average daily volume at least three times what the whole book holds (liquid enough to
+    # absorb a forced sale of everything within the stress-test limits).
+    held = np.bincount(b.pos_inst, weights=b.q, minlength=b.n_inst)
+    adv = np.maximum(b.inst_adv, 3 * held)
+    if b.by_role["cluster"]:
+        # Z trades a few hundred shares a day: the two accounts the severe shock closes out
+        # alone need 400 days of its volume, so their sale takes Z to the model's floor price.
+        trig = [s.account for s in b.by_role["cluster"] if s.variant < 2]
+        z_rows = np.isin(b.pos_acc, trig) & (b.pos_inst == b.Z)
+        adv[b.Z] = max(1.0, float(b.q[z_rows].sum() // 400))
+    return pl.DataFrame({
+        "instrument_id": b.inst_code,
+        "name": b.inst_name,
+        "asset_class": b.inst_class,
+        "exchange": b.inst_exch,
+        "adv": np.round(adv, 0),
+    })
+
+
+def financings_table(b: Builder) -> pl.DataFrame:
+    ix = pl.Series(b.fin_acc, dtype=pl.UInt32)
+    df = pl.DataFrame({
+        "financing_id": b.fin_id,
+        "account_id": b.acc_ids.gather(ix),
+        "client_id": b.cli_ids.gather(ix),
+        "opened_at": pl.Series(b.fin_open_sec * 1_000_000).cast(pl.Datetime("us")),
+        "amount": b.fin_amount,
+        "equity_at_open": b.fin_equity,
+        "leverage_at_open": b.fin_lev,
+        "rate_annual": b.fin_rate,
+        "term_days": pl.Series(b.fin_term, dtype=pl.Int64),
+        "product_risk_level": np.array(["R1", "R2", "R3", "R4", "R5"])[b.fin_product - 1],
+        "underlying_asset_class": b.fin_under,
+        "account_holder_id": b.cli_ids.gather(pl.Series(b.fin_holder, dtype=pl.UInt32)),
+        "funder_controls_password": b.fin_pwd,
+        "warning_line": b.fin_warn,
+        "liquidation_line": b.fin_liqline,
+    }).with_columns(
+        pl.when(pl.col("term_days") >= 0).then(pl.col("term_days")).otherwise(None).alias("term_days"),
+        pl.col("warning_line").fill_nan(None), pl.col("liquidation_line").fill_nan(None))
+    f = b.future_fin
+    if f is not None:
+        a = f["acc"]
+        df = pl.concat([df, pl.DataFrame({
+            "financing_id": [f["financing_id"]], "account_id": [b.acc_ids[a]],
+            "client_id": [b.cli_ids[a]],
+            "opened_at": pl.Series([f["opened_sec"] * 1_000_000]).cast(pl.Datetime("us")),
+            "amount": [f["amount"]], "equity_at_open": [f["equity"]], "leverage_at_open": [f["lev"]],
+            "rate_annual": [DISCLOSURE["interest_rate_annual"]], "term_days": pl.Series([180], dtype=pl.Int64),
+            "product_risk_level": ["R4"], "underlying_asset_class": ["equity"],
+            "account_holder_id": [b.cli_ids[a]], "funder_controls_password": [False],
+            "warning_line": [DISCLOSURE["margin_call_ratio"]],
+            "liquidation_line": [DISCLOSURE["liquidation_ratio"]],
+        })], how="vertical_relaxed")
+    # OFX-004: whole multiples of 3x or more on more than half the contracts only as planted.
+    lev = df["leverage_at_open"]
+    fixed = int(((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum())
+    if b.plant_table != (fixed > 0.5 * df.height):
+        raise RuntimeError(f"OFX-004: {fixed} of {df.height} contracts at a fixed multiple")
+    if b.plant_table:
+        b.violation("OFX-004", "financings", {},
+                        f"{fixed} of {df.height} contracts opened at a whole multiple of 3x or more")
+    return df.sort("financing_id")
+
+
+def snapshot_tables(b: Builder) -> tuple[pl.DataFrame, pl.DataFrame]:
+    acc_ids, cli_ids = b.acc_ids, b.cli_ids
+    t_idx = np.concatenate([np.full(len(r[1]), r[0], dtype=np.int32) for r in b.acc_rows])
+    ai = np.concatenate([r[1] for r in b.acc_rows])
+    cash = np.concatenate([r[2] for r in b.acc_rows])
+    mv = np.concatenate([r[3] for r in b.acc_rows])
+    debt = np.concatenate([r[4] for r in b.acc_rows])
+    dtrades = np.concatenate([r[5] for r in b.acc_rows])
+    eq = cash + mv - debt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lev = np.where(eq > 0, np.round((mv / 100) / (eq / 100), 4), np.nan)
+    # Re-pledged securities: 45% of the accounts' holdings are re-pledged up to a share of
+    # the debt between 30% and 140% (the disclosed limit), never more than they are worth.
+    factor = np.where(b.r_misc.random(b.N) < 0.45, b.r_misc.integers(300, 1401, b.N), 0)
+    pledged = np.where(debt > 0, np.minimum(mv, debt * factor[ai] // 1000), 0)
+    offsets = np.concatenate([[0], np.cumsum([len(r[1]) for r in b.acc_rows])])
+
+    def rows_of(a: int) -> np.ndarray:
+        return np.array([offsets[t] + np.searchsorted(r[1], a) for t, r in enumerate(b.acc_rows)
+                         if np.searchsorted(r[1], a) < len(r[1]) and r[1][np.searchsorted(r[1], a)] == a],
+                        dtype=np.int64)
+
+    for s in b.by_role["tr_pledge_exact"]:  # exactly 140% of the debt
+        rows = rows_of(s.account)
+        ok = rows[(debt[rows] > 0) & (mv[rows] * 10 >= debt[rows] * 14) & (debt[rows] * 14 % 10 == 0)]
+        if len(ok):
+            pledged[ok[0]] = debt[ok[0]] * 14 // 10
+    for s in b.by_role["seg003"]:
+        rows = rows_of(s.account)
+        rows = rows[debt[rows] > 0]
+        ok = rows[mv[rows] * 10 >= debt[rows] * 15]
+        if not len(ok):
+            raise RuntimeError("SEG-003 plant: the account never holds 150% of its debt")
+        j = int(ok[s.variant % len(ok)])
+        pledged[j] = debt[j] * 15 // 10
+        b.violation("SEG-003", "accounts", {"account_id": b.acc_ids[int(ai[j])],
+                                                "date": b.dates[int(t_idx[j])].isoformat()},
+                        "securities re-pledged at 150% of the client's debt (limit 140%)")
+    for s in b.by_role["lev009"]:
+        rows = rows_of(s.account)
+        rows = rows[(dtrades[rows] >= 4) & (debt[rows] > 0)]
+        if not len(rows) or (eq[rows] >= 2_500_000).any():
+            raise RuntimeError("the pattern-day-trader story did not produce a small-equity day trader")
+        for j in rows:
+            b.violation("LEV-009", "accounts", {"account_id": b.acc_ids[int(ai[j])],
+                                                    "date": b.dates[int(t_idx[j])].isoformat()},
+                            f"{int(dtrades[j])} day trades in five days on {eq[j] / 100:,.2f} of equity "
+                            "(pattern day trader minimum 25,000)")
+    if (dtrades[(debt > 0) & (eq < 2_500_000)] >= 4).sum() != sum(
+            1 for v in b.violations if v["rule"] == "LEV-009"):
+        raise RuntimeError("a pattern day trader nobody planted")
+    dates = pl.Series(b.dnum.astype(np.int32)).cast(pl.Date)
+    ix = pl.Series(ai, dtype=pl.UInt32)
+    accounts = pl.DataFrame({
+        "date": dates.gather(pl.Series(t_idx, dtype=pl.UInt32)),
+        "account_id": acc_ids.gather(ix),
+        "client_id": cli_ids.gather(ix),
+        "cash": cash,
+        "market_value": mv,
+        "debt": debt,
+        "equity": eq,
+        "leverage": pl.Series(lev).fill_nan(None),
+        "pledged_value": pledged,
+        "day_trades_5d": dtrades.astype(np.int64),
+    })
+    pt = np.concatenate([np.full(len(r[1]), r[0], dtype=np.int32) for r in b.pos_rows])
+    sl = np.concatenate([r[1] for r in b.pos_rows])
+    inst = b.pos_inst[sl]
+    price = b.pm[inst, pt + 1]
+    qty = b.q[sl]
+    positions = pl.DataFrame({
+        "date": dates.gather(pl.Series(pt, dtype=pl.UInt32)),
+        "account_id": acc_ids.gather(pl.Series(b.pos_acc[sl], dtype=pl.UInt32)),
+        "instrument_id": pl.Series(b.inst_code).gather(pl.Series(inst, dtype=pl.UInt32)),
+        "quantity": qty.astype(np.float64),
+        "price": price / 1000,
+        "market_value": (qty * price + 5) // 10,
+    })
+    return accounts, positions
+
+
+def events_table(b: Builder) -> pl.DataFrame:
+    ev = b.ev
+    n = len(ev["type"])
+    day = ev["at"] // DAY
+    df = pl.DataFrame({
+        "_i": np.arange(n), "_type": ev["type"].astype(np.int64), "_acc": ev["acc"],
+        "_at": ev["at"], "_day": day, "_ratio": ev["ratio"], "_amount": ev["amount"],
+        "_eq": ev["eq"], "_ref": ev["ref"].astype(np.int64), "_rel": ev["rel"], "_tag": ev["tag"].astype(np.int64),
+    }).sort(["_at", "_type", "_acc"])
+    df = df.with_columns(
+        (pl.int_range(pl.len()).over(["_day", "_type"]) + 1).alias("_seq"),
+        pl.from_epoch(pl.col("_day").cast(pl.Int32), time_unit="d").dt.strftime("%Y%m%d").alias("_ds"),
+    )
+    df = df.with_columns(
+        (pl.col("_type").replace_strict(dict(enumerate(EVENT_PREFIX)), return_dtype=pl.String)
+         + pl.col("_ds") + pl.col("_seq").cast(pl.String).str.zfill(6)).alias("event_id"))
+    id_of = dict(zip(df["_i"].to_list(), df["event_id"].to_list()))
+    rel = [id_of[x] if x >= 0 else None for x in df["_rel"].to_list()]
+    out = df.select(
+        "event_id",
+        b.acc_ids.gather(df["_acc"].cast(pl.UInt32)).alias("account_id"),
+        pl.col("_type").replace_strict(dict(enumerate(EVENT_TYPES)), return_dtype=pl.String).alias("event_type"),
+        (pl.col("_at") * 1_000_000).cast(pl.Datetime("us")).alias("event_at"),
+        pl.col("_ratio").fill_nan(None).alias("collateral_ratio"),
+        pl.col("_amount").alias("amount"),
+        pl.when(pl.col("_eq").is_nan()).then(None).otherwise(pl.col("_eq")).cast(pl.Int64).alias("equity_after"),
+        pl.when(pl.col("_ref") == 0).then(pl.lit("QS") + pl.col("_ds") + pl.lit("-")
+                                          + pl.col("_seq").cast(pl.String).str.zfill(6))
+        .when(pl.col("_ref") == 2).then(pl.lit("  ")).otherwise(None).alias("clearing_ref"),
+        pl.Series(rel, dtype=pl.String).alias("related_event_id"),
+        pl.col("_tag"),
+    )
+    notes = {1: "liquidated above the disclosed liquidation line",
+             2: "liquidated without a margin call at least the notice period before",
+             3: "liquidation without a clearing record",
+             4: "negative equity after liquidation with no recourse record",
+             7: "recourse against a retail client for a negative balance (negative balance protection)"}
+    for (eid, tag) in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
+        note = notes[tag]
+        if tag == 2:
+            kinds = {s.account: s.params["kind"] for s in b.by_role["con002"]}
+            acc = int(out.filter(pl.col("event_id") == eid)["account_id"][0][1:]) - 1
+            if kinds.get(acc) == "call_too_recent":
+                note = "liquidated less than the notice period after the margin call"
+        b.violation(b.TAG_RULE[tag], "margin_events", {"event_id": eid}, note)
+    return out.drop("_tag")
+
+
+def ledger_table(b: Builder) -> pl.DataFrame:
+    led = b.led
+    n = len(led["day"])
+    df = pl.DataFrame({
+        "_day": led["day"], "_acc": led["acc"], "_amount": led["amount"],
+        "_cp": led["cp"].astype(np.int64), "_text": led["text"].astype(np.int64),
+        "_tag": led["tag"].astype(np.int64), "_i": np.arange(n),
+    }).sort(["_day", "_acc", "_i"])
+    df = df.with_columns(
+        (pl.int_range(pl.len()).over("_day") + 1).alias("_seq"),
+        pl.from_epoch(pl.col("_day").cast(pl.Int32), time_unit="d").alias("date"),
+    )
+    out = df.select(
+        (pl.lit("LG") + pl.col("date").dt.strftime("%Y%m%d")
+         + pl.col("_seq").cast(pl.String).str.zfill(7)).alias("entry_id"),
+        "date",
+        b.acc_ids.gather(df["_acc"].cast(pl.UInt32)).alias("account_id"),
+        pl.col("_amount").alias("amount"),
+        pl.col("_cp").replace_strict(dict(enumerate(CP)), return_dtype=pl.String).alias("counterparty_type"),
+        pl.col("_text").replace_strict(dict(enumerate(LEDGER_TEXT)), return_dtype=pl.String).alias("description"),
+        pl.col("_tag"),
+    )
+    for (eid,) in out.filter(pl.col("_tag") == 6).select("entry_id").iter_rows():
+        b.violation("SEG-002", "ledger", {"entry_id": eid},
+                        "client money transferred to the platform's own account")
+    return out.drop("_tag")
+
+
+def fees_table(b: Builder) -> pl.DataFrame:
+    fee = b.fee
+    n = len(fee["day"])
+    df = pl.DataFrame({
+        "_day": fee["day"], "_acc": fee["acc"], "_fin": fee["fin"], "_type": fee["type"].astype(np.int64),
+        "_base": fee["base"], "_rate": fee["rate"], "_days": fee["days"], "_charged": fee["charged"],
+        "_tag": fee["tag"].astype(np.int64), "_i": np.arange(n),
+    }).sort(["_day", "_acc", "_type", "_i"])
+    df = df.with_columns(
+        (pl.int_range(pl.len()).over("_day") + 1).alias("_seq"),
+        pl.from_epoch(pl.col("_day").cast(pl.Int32), time_unit="d").alias("date"),
+    )
+    fin_ids = pl.Series(b.fin_id + [None])
+    out = df.select(
+        (pl.lit("FE") + pl.col("date").dt.strftime("%Y%m%d")
+         + pl.col("_seq").cast(pl.String).str.zfill(6)).alias("fee_id"),
+        "date",
+        b.acc_ids.gather(df["_acc"].cast(pl.UInt32)).alias("account_id"),
+        fin_ids.gather(pl.Series(np.where(df["_fin"].to_numpy() >= 0, df["_fin"].to_numpy(), len(b.fin_id)),
+                                 dtype=pl.UInt32)).alias("financing_id"),
+        pl.col("_type").replace_strict(dict(enumerate(FEE_TYPES)), return_dtype=pl.String).alias("fee_type"),
+        pl.col("_base").alias("base_amount"),
+        pl.col("_rate").alias("rate"),
+        pl.when(pl.col("_days") >= 0).then(pl.col("_days")).otherwise(None).alias("days"),
+        pl.col("_charged").alias("charged"),
+        pl.col("_tag"),
+    )
+    notes = {int(b.first_fin_row[s.account]): s.params["note"] for s in b.by_role["con004"]}
+    fin_notes = {b.fin_id[j]: v for j, v in notes.items()}
+    for fid, fin in out.filter(pl.col("_tag") == 5).select("fee_id", "financing_id").iter_rows():
+        b.violation("CON-004", "fees", {"fee_id": fid}, fin_notes[fin])
+    acc_notes = {f"A{s.account + 1:06d}": s.params["note"] for s in b.by_role["con006"]}
+    for fid, acc in out.filter(pl.col("_tag") == 8).select("fee_id", "account_id").iter_rows():
+        b.violation("CON-006", "fees", {"fee_id": fid}, acc_notes[acc])
+    return out.drop("_tag")
+
+
+def money_text(name: str) -> pl.Expr:
+    c = pl.col(name)
+    a = c.abs()
+    return (pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+            + (a // 100).cast(pl.String) + pl.lit(".") + (a % 100).cast(pl.String).str.zfill(2)).alias(name)
+
+
+def finish(name: str, df: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    """Order columns as the contract does and give every column its storage form."""
+    spec = contract.table(name)
+    if set(df.columns) != set(spec.column_names):
+        raise RuntimeError(f"{name}: columns {sorted(set(df.columns) ^ set(spec.column_names))}")
+    exprs = []
+    for col in spec.columns:
+        if col.type == contract.MONEY:
+            if df.schema[col.name] != pl.Int64:
+                raise RuntimeError(f"{name}.{col.name}: money must be integer cents")
+            exprs.append(money_text(col.name) if fmt == "csv"
+                         else (pl.col(col.name).cast(pl.Float64) / 100).alias(col.name))
+        else:
+            exprs.append(pl.col(col.name).cast(col.dtype))
+    return df.select(exprs)
