@@ -112,15 +112,13 @@ from pathlib import Path
 
 from audit import contract
 from audit.sample.builder import Builder
+from audit.sample.rulefiles import profile_of
 from audit.sample.tables import finish
 
 __all__ = ["PROFILE_OF", "generate"]
 
-# Rules no seed audit runs, by the profile that enables them (rules/profiles/*.yaml).
-PROFILE_OF = {"KYC-010": "cn", "LEV-010": "cn", "LEV-011": "cn", "LEV-012": "cn", "LEV-013": "cn",
-              "LEV-007": "us", "LEV-008": "us", "LEV-009": "us",
-              "SEG-004": "eu", "LEV-006": "eu", "LEV-014": "eu", "CLR-006": "eu", "CON-009": "eu"}
-
+# Rules no seed audit runs, by the profile that enables them (read from rules/profiles/*.yaml).
+PROFILE_OF: dict[str, str] = profile_of()
 
 
 def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, fmt: str = "csv",
