@@ -1,0 +1,38 @@
+"""Plants and traps of the CON pack (rules/con): the conduct of the risk process (margin calls,
+the notice period, liquidation at the line) and of the charges (interest, commission, the
+published terms)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from audit.sample.plants.registry import FINANCING_DRAWS, FINANCINGS, first_financings, plant, trap
+from audit.sample.terms import exact_half_base
+
+if TYPE_CHECKING:
+    from audit.sample.builder import Builder
+    from audit.sample.financings import Draws
+
+
+@trap("CON-004", at=FINANCING_DRAWS)
+def trap_con_004_half_cent(b: Builder, draws: Draws) -> None:
+    """Interest whose schedule is exactly half a cent, rounded half up: the "half" accounts owe an
+    amount whose first month-end interest is x.xx5 before rounding (the extra debt sits in cash,
+    so their equity does not move)."""
+    first_me = next((t for t in range(b.T) if b.month_end[t]), None)
+    for s in b.by_role["half"]:
+        a = s.account
+        days = int(b.dnum[first_me] - b.prev_charge)
+        base = exact_half_base(int(b.D0[a]), days)
+        b.cash0[a] += base - b.D0[a]  # keep equity: the extra debt sits in cash
+        b.D0[a] = base
+
+
+@plant("CON-007", at=FINANCINGS)
+def plant_con_007(b: Builder) -> None:
+    """A contract rate above the published one (9.65%, 10%), billed at the published rate."""
+    for s, j in first_financings(b, "con007"):
+        b.fin_rate[j] = (0.0965, 0.10)[s.variant % 2]
+        b.violation("CON-007", "financings", {"financing_id": b.fin_id[j]},
+                    f"contract rate {b.fin_rate[j]:.2%} above the published 8.65% "
+                    "(billed at the published rate)")
