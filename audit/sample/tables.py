@@ -3,29 +3,49 @@ snapshots, margin events, ledger, fees), and the storage form every table is wri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from audit import contract
+from audit.sample import plants
 from audit.sample.terms import CP, DAY, DISCLOSURE, EVENT_PREFIX, EVENT_TYPES, FEE_TYPES, LEDGER_TEXT
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
 
 
+@dataclass
+class Snapshots:
+    """Every account snapshot as flat arrays, one row per account and window day, and the
+    securities re-pledged against it (``plants.SNAPSHOTS``)."""
+
+    acc_rows: list[tuple]  # the simulation's snapshots, one tuple per day
+    t: np.ndarray  # window day of each row
+    account: np.ndarray
+    mv: np.ndarray
+    debt: np.ndarray
+    eq: np.ndarray
+    day_trades: np.ndarray  # day trades in the last five days
+    pledged: np.ndarray
+
+    def rows_of(self, a: int) -> np.ndarray:
+        """The rows of account ``a``, oldest first."""
+        offsets = np.concatenate([[0], np.cumsum([len(r[1]) for r in self.acc_rows])])
+        return np.array([offsets[t] + np.searchsorted(r[1], a) for t, r in enumerate(self.acc_rows)
+                         if np.searchsorted(r[1], a) < len(r[1]) and r[1][np.searchsorted(r[1], a)] == a],
+                        dtype=np.int64)
+
+
 def instruments_table(b: Builder) -> pl.DataFrame:
+    """Each instrument with its average daily volume (``adv``, shares or units a day)."""
     # Average daily volume at least three times what the whole book holds (liquid enough to
     # absorb a forced sale of everything within the stress-test limits).
     held = np.bincount(b.pos_inst, weights=b.q, minlength=b.n_inst)
     adv = np.maximum(b.inst_adv, 3 * held)
-    if b.by_role["cluster"]:
-        # Z trades a few hundred shares a day: the two accounts the severe shock closes out
-        # alone need 400 days of its volume, so their sale takes Z to the model's floor price.
-        trig = [s.account for s in b.by_role["cluster"] if s.variant < 2]
-        z_rows = np.isin(b.pos_acc, trig) & (b.pos_inst == b.Z)
-        adv[b.Z] = max(1.0, float(b.q[z_rows].sum() // 400))
+    plants.run(plants.INSTRUMENTS, b, adv)
     return pl.DataFrame({
         "instrument_id": b.inst_code,
         "name": b.inst_name,
@@ -36,6 +56,7 @@ def instruments_table(b: Builder) -> pl.DataFrame:
 
 
 def financings_table(b: Builder) -> pl.DataFrame:
+    """Every draw, and the contract signed in advance for a later start (not yet drawn)."""
     ix = pl.Series(b.fin_acc, dtype=pl.UInt32)
     df = pl.DataFrame({
         "financing_id": b.fin_id,
@@ -70,18 +91,12 @@ def financings_table(b: Builder) -> pl.DataFrame:
             "warning_line": [DISCLOSURE["margin_call_ratio"]],
             "liquidation_line": [DISCLOSURE["liquidation_ratio"]],
         })], how="vertical_relaxed")
-    # OFX-004: whole multiples of 3x or more on more than half the contracts only as planted.
-    lev = df["leverage_at_open"]
-    fixed = int(((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum())
-    if b.plant_table != (fixed > 0.5 * df.height):
-        raise RuntimeError(f"OFX-004: {fixed} of {df.height} contracts at a fixed multiple")
-    if b.plant_table:
-        b.violation("OFX-004", "financings", {},
-                        f"{fixed} of {df.height} contracts opened at a whole multiple of 3x or more")
+    plants.run(plants.FINANCINGS_TABLE, b, df)
     return df.sort("financing_id")
 
 
 def snapshot_tables(b: Builder) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The close-of-business snapshots of every account and position, from the simulation."""
     acc_ids, cli_ids = b.acc_ids, b.cli_ids
     t_idx = np.concatenate([np.full(len(r[1]), r[0], dtype=np.int32) for r in b.acc_rows])
     ai = np.concatenate([r[1] for r in b.acc_rows])
@@ -96,39 +111,8 @@ def snapshot_tables(b: Builder) -> tuple[pl.DataFrame, pl.DataFrame]:
     # the debt between 30% and 140% (the disclosed limit), never more than they are worth.
     factor = np.where(b.r_misc.random(b.N) < 0.45, b.r_misc.integers(300, 1401, b.N), 0)
     pledged = np.where(debt > 0, np.minimum(mv, debt * factor[ai] // 1000), 0)
-    offsets = np.concatenate([[0], np.cumsum([len(r[1]) for r in b.acc_rows])])
-
-    def rows_of(a: int) -> np.ndarray:
-        return np.array([offsets[t] + np.searchsorted(r[1], a) for t, r in enumerate(b.acc_rows)
-                         if np.searchsorted(r[1], a) < len(r[1]) and r[1][np.searchsorted(r[1], a)] == a],
-                        dtype=np.int64)
-
-    for s in b.by_role["tr_pledge_exact"]:  # exactly 140% of the debt
-        rows = rows_of(s.account)
-        ok = rows[(debt[rows] > 0) & (mv[rows] * 10 >= debt[rows] * 14) & (debt[rows] * 14 % 10 == 0)]
-        if len(ok):
-            pledged[ok[0]] = debt[ok[0]] * 14 // 10
-    for s in b.by_role["seg003"]:
-        rows = rows_of(s.account)
-        rows = rows[debt[rows] > 0]
-        ok = rows[mv[rows] * 10 >= debt[rows] * 15]
-        if not len(ok):
-            raise RuntimeError("SEG-003 plant: the account never holds 150% of its debt")
-        j = int(ok[s.variant % len(ok)])
-        pledged[j] = debt[j] * 15 // 10
-        b.violation("SEG-003", "accounts", {"account_id": b.acc_ids[int(ai[j])],
-                                                "date": b.dates[int(t_idx[j])].isoformat()},
-                        "securities re-pledged at 150% of the client's debt (limit 140%)")
-    for s in b.by_role["lev009"]:
-        rows = rows_of(s.account)
-        rows = rows[(dtrades[rows] >= 4) & (debt[rows] > 0)]
-        if not len(rows) or (eq[rows] >= 2_500_000).any():
-            raise RuntimeError("the pattern-day-trader story did not produce a small-equity day trader")
-        for j in rows:
-            b.violation("LEV-009", "accounts", {"account_id": b.acc_ids[int(ai[j])],
-                                                    "date": b.dates[int(t_idx[j])].isoformat()},
-                            f"{int(dtrades[j])} day trades in five days on {eq[j] / 100:,.2f} of equity "
-                            "(pattern day trader minimum 25,000)")
+    plants.run(plants.SNAPSHOTS, b, Snapshots(b.acc_rows, t_idx, ai, mv, debt, eq, dtrades, pledged))
+    # Only the planted accounts are pattern day traders with too little equity (LEV-009).
     if (dtrades[(debt > 0) & (eq < 2_500_000)] >= 4).sum() != sum(
             1 for v in b.violations if v["rule"] == "LEV-009"):
         raise RuntimeError("a pattern day trader nobody planted")

@@ -4,10 +4,11 @@ published terms)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from audit.sample.plants.registry import FINANCING_DRAWS, FINANCINGS, first_financings, plant, trap
-from audit.sample.terms import exact_half_base
+from audit.sample.market import quarter_end_before
+from audit.sample.plants.registry import FINANCING_DRAWS, FINANCINGS, PLATFORM, first_financings, plant, trap
+from audit.sample.terms import PLATFORM_ID, exact_half_base
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
@@ -36,3 +37,21 @@ def plant_con_007(b: Builder) -> None:
         b.violation("CON-007", "financings", {"financing_id": b.fin_id[j]},
                     f"contract rate {b.fin_rate[j]:.2%} above the published 8.65% "
                     "(billed at the published rate)")
+
+
+@plant("CON-005", at=PLATFORM)
+def plant_con_005(b: Builder, row: dict[str, Any]) -> None:
+    """Table-level: the initial margin is not published."""
+    if b.plant_table:
+        row["initial_margin"] = None
+        b.violation("CON-005", "platform", {"platform_id": PLATFORM_ID}, "initial margin not published")
+
+
+@plant("CON-009", at=PLATFORM)
+def plant_con_009(b: Builder, row: dict[str, Any]) -> None:
+    """Table-level, profile eu: the risk-warning loss share was last calculated two quarter ends
+    before the as-of date (the clean figure is one quarter end old, inside ESMA's 92 days)."""
+    if b.plant_table:
+        row["risk_warning_calculated_at"] = quarter_end_before(row["risk_warning_calculated_at"])
+        b.violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
+                    "risk-warning loss share last calculated two quarter ends ago")

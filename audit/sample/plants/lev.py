@@ -3,20 +3,26 @@ concentration, stress scenarios, and the jurisdiction rules of the cn, us and eu
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import polars as pl
 
 from audit.sample.market import day_number
 from audit.sample.plants.registry import (
-    FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, first_financings, hook, plant, trap,
+    CAPITAL, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SNAPSHOTS, STRESS_TESTS,
+    account_day_key, first_financings, hook, plant, trap,
 )
-from audit.sample.terms import DAY, HOUR
+from audit.sample.rulefiles import severe_scenario
+from audit.sample.terms import DAY, DISCLOSURE, HOUR
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
     from audit.sample.financings import Draws, Openings
+    from audit.sample.platform import Capital
+    from audit.sample.tables import Snapshots
 
 
 @plant("LEV-001", at=FINANCINGS)
@@ -37,6 +43,67 @@ def trap_lev_001_at_the_caps(b: Builder) -> None:
         b.fin_lev[j] = 4.5
     for _, j in first_financings(b, "t3_lev3"):
         b.fin_lev[j] = 3.0
+
+
+def _severe_shortfall_floor(b: Builder, accounts: pl.DataFrame, positions: pl.DataFrame) -> float:
+    """A floor under the severe scenario's spiral shortfall on the last day, assuming only what
+    the stress model guarantees. The two trigger accounts of the illiquid cluster are closed out
+    by the shock alone (their collateral ratio falls below the liquidation line), their sale of
+    Z needs 400 days of its volume, so Z drops to the floor (10% of its shocked price); every
+    other cluster account then owes at least debt - cash - Z at the floor."""
+    stories = b.by_role["cluster"]
+    _, shocks = severe_scenario()
+    eq = 1 + shocks.get("equity", shocks["default"])
+    ids = pl.DataFrame({"account_id": [f"A{s.account + 1:06d}" for s in stories],
+                        "trigger": [s.variant < 2 for s in stories]})
+    z_code = b.inst_code[b.Z]
+    pos = (positions.lazy().filter(pl.col("date") == b.as_of)
+           .join(ids.lazy(), on="account_id", how="semi")
+           .group_by("account_id").agg(
+               pl.col("market_value").sum().alias("mv"),
+               pl.col("market_value").filter(pl.col("instrument_id") == z_code).sum().alias("z")))
+    book = (accounts.lazy().filter(pl.col("date") == b.as_of)
+            .join(ids.lazy(), on="account_id", how="inner")
+            .join(pos, on="account_id", how="left").collect())
+    if book.height != len(stories):
+        raise RuntimeError("LEV-004 plant: a cluster account is missing on the last day")
+    trig = book.filter(pl.col("trigger"))
+    if (trig["cash"] + eq * trig["mv"] > DISCLOSURE["liquidation_ratio"] * 0.99 * trig["debt"]).any():
+        raise RuntimeError("LEV-004 plant: a trigger account survives the severe shock")
+    rest = book.filter(~pl.col("trigger"))
+    gap = rest["debt"] - rest["cash"] - (rest["mv"] - rest["z"]) - 0.1 * eq * rest["z"]
+    return float(gap.clip(lower_bound=0).sum())
+
+
+@plant("LEV-004", at=CAPITAL)
+def plant_lev_004(b: Builder, capital: Capital) -> None:
+    """With the illiquid cluster (stories.py): on the last day net capital has the smallest
+    margin the capital rules allow, below the severe scenario's spiral shortfall."""
+    if not b.by_role["cluster"]:
+        return
+    floor = _severe_shortfall_floor(b, capital.accounts, capital.positions)
+    b.violation("LEV-004", "stress", {"scenario": severe_scenario()[0]},
+                "severe scenario: forced sales of an illiquid stock push the spiral shortfall above net capital")
+    nc, last = capital.net_capital, b.T - 1
+    nc[last] = int(math.ceil(capital.need[last] * 1.02))
+    if nc[last] >= 0.97 * floor:
+        raise RuntimeError(f"LEV-004 plant: net capital {nc[last]} not below the severe "
+                           f"shortfall {floor:.0f}")
+    capital.taken.add(last)
+
+
+@plant("LEV-005", at=INSTRUMENTS)
+def plant_lev_005(b: Builder, adv: np.ndarray) -> None:
+    """With the illiquid cluster: Z trades a few hundred shares a day, so the two accounts the
+    severe shock closes out alone need 400 days of its volume to sell, and their sale takes Z to
+    the stress model's floor price."""
+    if not b.by_role["cluster"]:
+        return
+    trig = [s.account for s in b.by_role["cluster"] if s.variant < 2]
+    z_rows = np.isin(b.pos_acc, trig) & (b.pos_inst == b.Z)
+    adv[b.Z] = max(1.0, float(b.q[z_rows].sum() // 400))
+    b.violation("LEV-005", "stress", {"scenario": severe_scenario()[0]},
+                "severe scenario: the forced sales of one stock need thousands of days of its volume")
 
 
 @plant("LEV-006", at=FINANCINGS)
@@ -74,6 +141,20 @@ def plant_lev_008(b: Builder) -> None:
         b.fin_lev[j] = 2.6
         b.violation("LEV-008", "financings", {"financing_id": b.fin_id[j]},
                     "a 3,000 draw on 1,875 of own equity, below FINRA's 2,000 minimum")
+
+
+@hook("LEV-009", at=SNAPSHOTS)
+def record_lev_009(b: Builder, snap: Snapshots) -> None:
+    """The snapshots of the pattern day trader with four day trades in five days."""
+    for s in b.by_role["lev009"]:
+        rows = snap.rows_of(s.account)
+        rows = rows[(snap.day_trades[rows] >= 4) & (snap.debt[rows] > 0)]
+        if not len(rows) or (snap.eq[rows] >= 2_500_000).any():
+            raise RuntimeError("the pattern-day-trader story did not produce a small-equity day trader")
+        for j in rows:
+            b.violation("LEV-009", "accounts", account_day_key(b, snap.account[j], snap.t[j]),
+                        f"{int(snap.day_trades[j])} day trades in five days on {snap.eq[j] / 100:,.2f} of equity "
+                        "(pattern day trader minimum 25,000)")
 
 
 @hook("LEV-010", at=FINANCING_DATES)
@@ -134,3 +215,14 @@ def trap_lev_013_184_days(b: Builder) -> None:
     """A term of exactly 184 days, the longest allowed."""
     for _, j in first_financings(b, "tr_term184"):
         b.fin_term[j] = 184
+
+
+@plant("LEV-015", at=STRESS_TESTS)
+def plant_lev_015(b: Builder, rows: list[dict[str, Any]]) -> None:
+    """Table-level: the results of the platform's latest quarterly stress test were not recorded."""
+    if b.plant_table:
+        latest = max(row["run_date"] for row in rows)
+        for row in rows:
+            if row["run_date"] == latest:
+                row["shortfall"] = None
+        b.violation("LEV-015", "stress_tests", {}, "the latest quarter's stress-test results were not recorded")

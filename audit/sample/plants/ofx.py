@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from audit.sample.plants.registry import CONTRACT_MULTIPLES, FINANCINGS, first_financings, plant
+import polars as pl
+
+from audit.sample.plants.registry import (
+    CONTRACT_MULTIPLES, FINANCINGS, FINANCINGS_TABLE, first_financings, hook, plant,
+)
 from audit.sample.terms import DISCLOSURE
 
 if TYPE_CHECKING:
@@ -51,3 +55,16 @@ def plant_ofx_004(b: Builder, menu: Multiples) -> None:
     (3x, 4x or 5x for professionals, 3x for retail), the 配资 hallmark of a fixed multiple."""
     if b.plant_table:
         menu.share, menu.professional, menu.retail = 0.7, [3.0, 4.0, 5.0], [3.0]
+
+
+@hook("OFX-004", at=FINANCINGS_TABLE)
+def record_ofx_004(b: Builder, financings: pl.DataFrame) -> None:
+    """Record the share of contracts at a whole multiple of 3x or more, and check that it is
+    above half exactly when planted."""
+    lev = financings["leverage_at_open"]
+    fixed = int(((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum())
+    if b.plant_table != (fixed > 0.5 * financings.height):
+        raise RuntimeError(f"OFX-004: {fixed} of {financings.height} contracts at a fixed multiple")
+    if b.plant_table:
+        b.violation("OFX-004", "financings", {},
+                    f"{fixed} of {financings.height} contracts opened at a whole multiple of 3x or more")
