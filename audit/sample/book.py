@@ -1,132 +1,136 @@
 """The daily simulation of the book: the platform's own risk process run day by day over the
-window (top-ups, liquidations, recourse, interest, client flows, day trades, the snapshot and
-margin calls), collecting the rows of the ledger, fees and margin events."""
+window, collecting the rows of the margin events, ledger and fees and the close-of-business
+snapshots. Plants bend the process at the named points of the day (``plants.LIQUIDATIONS`` ...
+``plants.MARGIN_CALLS``) through the ``Day`` they are handed.
+
+Each day, in this order: prices; morning top-ups by clients called the day before;
+liquidations (ratio <= liquidation line and a margin call at least ``notice_period_hours`` and
+at most 240 h old); month-end interest; deposits and withdrawals; day trades (both legs charged
+commission, at most three in five days); top-ups that keep the snapshot inside the leverage
+cap, above the liquidation line and within the concentration limit; the close-of-business
+snapshot; a margin call at 18:00 for every account at or below the call line.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from audit.sample import plants
+from audit.sample.cast import SCRIPTED_BALANCES
 from audit.sample.terms import (
     CALL, CALL_VALIDITY_HOURS, CONC_FREE, CONC_LOW_SHARE, CONC_MID, CONC_MID_SHARE, CP_BANK,
-    CP_EXCHANGE, CP_FEE, CP_LOAN, CP_OWN, DAY, DISCLOSURE, HOUR, LIQ, RATE_BP, RATIO_TOL, RECOURSE,
-    T_COMMISSION, T_COMP, T_DEPOSIT, T_INT_TOPUP, T_INTEREST, T_REPAY, T_SALE, T_SWEEP, T_TOPUP,
-    T_WITHDRAW, ceil_to, half_up_div, interest_cents,
+    CP_EXCHANGE, CP_FEE, CP_LOAN, DAY, DISCLOSURE, HOUR, LIQ, RATIO_TOL, RECOURSE, T_COMMISSION,
+    T_DEPOSIT, T_INT_TOPUP, T_INTEREST, T_REPAY, T_SALE, T_TOPUP, T_WITHDRAW, ceil_to, half_up_div,
+    interest_cents,
 )
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
 
+NEG = np.iinfo(np.int64).min // 4  # "never", for times of margin calls
+# What a held account must breach on its day ("lev" leverage only, "conc" concentration only,
+# "liq" the liquidation line only, "wipe" leverage and the liquidation line).
+BREACHES = ("lev", "conc", "liq", "wipe")
 
-def simulate(b: Builder) -> None:
-    N, T, P = b.N, b.T, len(b.pos_acc)
-    pos_acc, pos_inst, q = b.pos_acc, b.pos_inst, b.q
-    cash, debt = b.cash0.copy(), b.D0.copy()
-    alive = np.ones(N, dtype=bool)
-    live = np.ones(P, dtype=bool)
-    NEG = np.iinfo(np.int64).min // 4
-    last_call = np.full(N, NEG, dtype=np.int64)
-    prev_call = np.full(N, NEG, dtype=np.int64)
-    called_yday = np.zeros(N, dtype=bool)
-    mv_yday = np.zeros(N, dtype=np.int64)
-    cap = b.cap
-    fin_acc, fin_amount = b.fin_acc, b.fin_amount
-    fin_out = np.ones(len(fin_acc), dtype=bool)
-    fin_last = np.maximum(b.fin_open_day, b.prev_charge)
-    starts = np.searchsorted(pos_acc, np.arange(N))
-    has_pos = np.bincount(pos_acc, minlength=N) > 0
-    # Story controls.
-    force_day = np.full(N, -1)
-    sup_call = np.full(N, -1)
-    # Days on which a story's account is left outside the limits instead of being topped up:
-    # {day: {account: what it must breach}} ("lev" leverage only, "conc" concentration only,
-    # "liq" the liquidation line only, "wipe" leverage and the liquidation line).
-    sup: dict[int, dict[int, str]] = {}
-    no_liq = np.full(N, -1)  # a day the liquidation engine skips the account (CON-008)
-    ref_kind = np.zeros(N, dtype=np.int64)  # 0 normal, 1 null, 2 blank
-    no_recourse = np.zeros(N, dtype=bool)
-    tag_liq = {}
-    for s in b.stories:
-        a = s.account
-        if s.role in ("con001", "con002"):
-            force_day[a] = s.params["force_day"]
-            tag_liq[a] = s.role
-        elif s.role == "con003":
-            sup_call[a] = s.params["day"]
-        elif s.role == "lev002":
-            sup.setdefault(s.params["day"], {})[a] = "lev"
-        elif s.role == "lev003":
-            sup.setdefault(s.params["day"], {})[a] = "conc"
-        elif s.role == "con008":
-            sup.setdefault(s.params["day"], {})[a] = "liq"
-            no_liq[a] = s.params["day"]
-        elif s.role == "wipe":
-            for d in s.params["days"]:
-                sup.setdefault(d, {})[a] = "wipe"
-        elif s.role == "clr001":
-            ref_kind[a] = 1 if s.params["ref"] == "null" else 2
-            tag_liq[a] = "clr001"
-        elif s.role == "clr002":
-            no_recourse[a] = True
-            tag_liq[a] = "clr002"
-    story_acc = np.zeros(N, dtype=bool)
-    for s in b.stories:
-        if s.role in ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002",
-                      "con003", "lev002", "con008", "lev003", "wipe", "cap002", "cluster"):
-            story_acc[s.account] = True
-    wipe_acc = np.zeros(N, dtype=bool)
-    for s_ in b.by_role["wipe"]:
-        wipe_acc[s_.account] = True
-    # Day trades (buy and sell the same day; positions unchanged, commission on both legs).
-    # Random ones keep every generic account at three or fewer in five days; scripted ones
-    # carry the commission plants and traps and the pattern day traders.
-    dt_hist = np.zeros((N, 5), dtype=np.int64)  # day trades of the last five days, ring
-    dt_script: dict[int, list[tuple[int, int, tuple[int, int], tuple[int, int]]]] = {}
-    dt_scripted = np.zeros(N, dtype=bool)
 
-    def script_trade(t, a, value_cents, charges=None, tags=(0, 0)):
+@dataclass
+class Interest:
+    """Month-end interest on the outstanding draws, before it is charged (``plants.MONTH_END``):
+    the financing rows, their days, the rate billed, the amount charged and a tag per row."""
+
+    rows: np.ndarray
+    days: np.ndarray
+    rate: np.ndarray
+    charged: np.ndarray
+    tag: np.ndarray
+
+
+class Day:
+    """One trading day as the plants' hooks see it: its index ``t`` in the window, its day
+    number, and what the step at hand lets a plant change. Per-account arrays are indexed by
+    account."""
+
+    def __init__(self, t: int, day: int, N: int):
+        self.t, self.day = t, day
+        # Liquidations: the engine's candidates (read only), and the exceptions plants make.
+        self.engine = np.zeros(N, dtype=bool)
+        self.force = np.zeros(N, dtype=bool)  # closed out today whatever the engine says
+        self.skip = np.zeros(N, dtype=bool)  # the engine leaves the account alone today
+        self.liq_tag = np.zeros(N, dtype=np.int8)  # a planted violation on the liquidation record
+        self.ref = np.zeros(N, dtype=np.int8)  # its clearing reference: 0 normal, 1 null, 2 blank
+        self.no_recourse = np.zeros(N, dtype=bool)  # a negative balance left without recourse
+        self.recourse_tag = np.zeros(N, dtype=np.int8)  # a planted violation on the recourse record
+        # Month-end interest (month ends only).
+        self.interest: Interest | None = None
+        # Top-ups: accounts left outside the limits, what they must breach, what they plant.
+        self.holds: dict[int, tuple[str, list[tuple[str, int | None, str]]]] = {}
+        # Margin calls: accounts at the call line (plants may take one out).
+        self.zone = np.zeros(N, dtype=bool)
+
+    def hold(self, account: int, breach: str, *records: tuple[str, int | None, str]) -> None:
+        """Leave ``account`` outside the limits today instead of topping it up. It must breach
+        exactly as ``breach`` says; each record (rule, instrument or None, note) becomes a
+        planted violation on its snapshot (or position, with an instrument)."""
+        if breach not in BREACHES:
+            raise ValueError(f"unknown breach {breach!r}; known: {', '.join(BREACHES)}")
+        self.holds[int(account)] = (breach, list(records))
+
+
+class Book:
+    """The running state of the book over the window, and the rows it collects."""
+
+    def __init__(self, b: Builder):
+        self.b = b
+        N, P = b.N, len(b.pos_acc)
+        self.cash, self.debt = b.cash0.copy(), b.D0.copy()
+        self.alive = np.ones(N, dtype=bool)  # not yet closed out with a negative balance
+        self.live = np.ones(P, dtype=bool)  # positions still held
+        self.last_call = np.full(N, NEG, dtype=np.int64)
+        self.prev_call = np.full(N, NEG, dtype=np.int64)
+        self.called_yday = np.zeros(N, dtype=bool)
+        self.mv_yday = np.zeros(N, dtype=np.int64)
+        self.fin_out = np.ones(len(b.fin_acc), dtype=bool)  # draws not yet repaid
+        self.fin_last = np.maximum(b.fin_open_day, b.prev_charge)  # interest charged up to
+        self.starts = np.searchsorted(b.pos_acc, np.arange(N))
+        self.has_pos = np.bincount(b.pos_acc, minlength=N) > 0
+        # Accounts whose balances a story scripted: the process must never top them up.
+        self.story_acc = np.zeros(N, dtype=bool)
+        for s in b.stories:
+            if s.role in SCRIPTED_BALANCES:
+                self.story_acc[s.account] = True
+        # Day trades (buy and sell the same day; positions unchanged, commission on both legs).
+        # Random ones keep every generic account at three or fewer in five days; scripted ones
+        # carry the commission plants and traps and the pattern day traders.
+        self.dt_hist = np.zeros((N, 5), dtype=np.int64)  # day trades of the last five days, ring
+        self.dt_script: dict[int, list[tuple[int, int, tuple[int, int], tuple[int, int]]]] = {}
+        self.dt_scripted = np.zeros(N, dtype=bool)
+        # Collected output.
+        self.acc_rows: list[tuple] = []
+        self.pos_rows: list[tuple] = []
+        self.ev: dict[str, list] = {k: [] for k in ("type", "acc", "at", "ratio", "amount", "eq", "ref", "rel", "tag")}
+        self.led: dict[str, list] = {k: [] for k in ("day", "acc", "amount", "cp", "text", "tag")}
+        self.fee: dict[str, list] = {k: [] for k in ("day", "acc", "fin", "type", "base", "rate", "days", "charged",
+                                                     "tag")}
+        self.n_events = 0
+
+    # ------------------------------------------------------------------------ recording rows
+
+    def script_trade(self, t: int, a: int, value_cents: int, charges: tuple[int, int] | None = None,
+                     tags: tuple[int, int] = (0, 0)) -> None:
+        """A day trade of ``value_cents`` by account ``a`` on window day ``t``, charged the
+        published commission on both legs unless ``charges`` says otherwise (tags: per leg)."""
         comm = int(half_up_div(value_cents * 3, 10_000))
-        dt_script.setdefault(t, []).append((a, value_cents, charges or (comm, comm), tags))
-        dt_scripted[a] = True
+        self.dt_script.setdefault(t, []).append((a, value_cents, charges or (comm, comm), tags))
+        self.dt_scripted[a] = True
 
-    t9 = max(0, min(T - 4, T // 2 - 2))
-    for s_ in b.by_role["lev009"]:
-        for d in range(t9, t9 + 4):
-            script_trade(d, s_.account, 800_000)
-    for s_ in b.by_role["tr_pdt_ok"]:
-        for d in range(t9, t9 + 4):
-            script_trade(d, s_.account, 3_000_000)
-    for s_ in b.by_role["tr_com_half"]:
-        script_trade((3 + s_.variant) % T, s_.account, 1_835_000)  # 18,350 x 0.03% = 5.505
-    for s_ in b.by_role["con006"]:
-        d = (1 + 2 * s_.variant) % T
-        if s_.variant % 2 == 0:
-            value = 4_236_700
-            script_trade(d, s_.account, value, (int(half_up_div(value * 5, 10_000)),
-                                               int(half_up_div(value * 3, 10_000))), (8, 0))
-            s_.params = {"note": "commission at 0.05% instead of the published 0.03%"}
-        else:
-            script_trade(d, s_.account, 300_000, (500, 90), (8, 0))
-            s_.params = {"note": "a minimum commission of 5.00 the published schedule does not have"}
-    seg002_day = {s.account: 1 + (s.variant * 3) % (T - 1) for s in b.by_role["seg002"]}
-    pown_day = {s.account: (2 + s.variant * 5) % T for s in b.by_role["pown_pos"]}
-    con004 = {int(b.first_fin_row[s.account]): s for s in b.by_role["con004"]}
-    half_rows = np.array([b.first_fin_row[s.account] for s in b.by_role["half"]], dtype=np.int64)
-    b.half_found = 0
-    E_scale = b.E0
-    # Collected output.
-    acc_rows, pos_rows = [], []
-    ev: dict[str, list] = {k: [] for k in ("type", "acc", "at", "ratio", "amount", "eq", "ref", "rel", "tag")}
-    led: dict[str, list] = {k: [] for k in ("day", "acc", "amount", "cp", "text", "tag")}
-    fee: dict[str, list] = {k: [] for k in ("day", "acc", "fin", "type", "base", "rate", "days", "charged", "tag")}
-    n_events = 0
-    b.planted_acc_days: list[tuple[str, int, int, int | None]] = []
-
-    def add_ledger(day, accs, amounts, cp, text, tag=0):
+    def add_ledger(self, day, accs, amounts, cp, text, tag=0) -> None:
         accs = np.asarray(accs, dtype=np.int64)
         if not len(accs):
             return
+        led = self.led
         led["day"].append(np.full(len(accs), day, dtype=np.int64))
         led["acc"].append(accs)
         led["amount"].append(np.asarray(amounts, dtype=np.int64))
@@ -134,10 +138,11 @@ def simulate(b: Builder) -> None:
         led["text"].append(np.full(len(accs), text, dtype=np.int8))
         led["tag"].append(np.full(len(accs), tag, dtype=np.int8))
 
-    def add_fee(day, accs, fins, ftype, base, rate, days, charged, tag=None):
+    def add_fee(self, day, accs, fins, ftype, base, rate, days, charged, tag=None) -> None:
         n = len(accs)
         if not n:
             return
+        fee = self.fee
         fee["day"].append(np.full(n, day, dtype=np.int64))
         fee["acc"].append(np.asarray(accs, dtype=np.int64))
         fee["fin"].append(np.asarray(fins, dtype=np.int64))
@@ -148,9 +153,9 @@ def simulate(b: Builder) -> None:
         fee["charged"].append(np.asarray(charged, dtype=np.int64))
         fee["tag"].append(np.zeros(n, dtype=np.int8) if tag is None else np.asarray(tag, dtype=np.int8))
 
-    def add_events(etype, accs, at, ratio, amount, eq, ref, rel, tag):
-        nonlocal n_events
+    def add_events(self, etype, accs, at, ratio, amount, eq, ref, rel, tag) -> np.ndarray:
         n = len(accs)
+        ev = self.ev
         ev["type"].append(np.full(n, etype, dtype=np.int8))
         ev["acc"].append(np.asarray(accs, dtype=np.int64))
         ev["at"].append(np.asarray(at, dtype=np.int64))
@@ -160,190 +165,187 @@ def simulate(b: Builder) -> None:
         ev["ref"].append(np.asarray(ref, dtype=np.int8))
         ev["rel"].append(np.asarray(rel, dtype=np.int64))
         ev["tag"].append(np.asarray(tag, dtype=np.int8))
-        first = n_events
-        n_events += n
+        first = self.n_events
+        self.n_events += n
         return np.arange(first, first + n)
 
-    TAGS = {"con001": 1, "con002": 2, "clr001": 3, "clr002": 4}
-    b.TAG_RULE = {1: "CON-001", 2: "CON-002", 3: "CLR-001", 4: "CLR-002", 7: "CLR-006"}
+    # ---------------------------------------------------------------------------- one day
 
-    def ratio_of(c, mv, d):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (c / 100 + mv / 100) / (d / 100)
-
-    def lev_of(mv, e):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (mv / 100) / (e / 100)
-
-    for t in range(T):
-        day = int(b.dnum[t])
-        day_s = day * DAY
+    def run_day(self, t: int) -> None:
+        b, N = self.b, self.b.N
+        day = Day(t, int(b.dnum[t]), N)
         pm = b.pm[:, t + 1]
         u_call = b.r_day.integers(0, 1800, N)
         u_liq = b.r_day.integers(0, 17_400, N)
         u_rec = b.r_day.integers(0, 3600, N)
         u_flow = b.r_day.random(N)
         z_flow = b.r_day.normal(0, 0.5, N)
-        pos_mv = np.where(live, (q * pm[pos_inst] + 5) // 10, 0)
-        MV = np.bincount(pos_acc, weights=pos_mv, minlength=N).astype(np.int64)
+        self.pos_mv = np.where(self.live, (b.q * pm[b.pos_inst] + 5) // 10, 0)
+        self.MV = np.bincount(b.pos_acc, weights=self.pos_mv, minlength=N).astype(np.int64)
+        self.morning_top_ups(day)
+        liq, closed_today = self.liquidations(day, u_liq, u_rec)
+        if b.month_end[t]:
+            self.month_end_interest(day)
+        self.flows(day, u_flow, z_flow)
+        dt_count = self.day_trades(day, liq)
+        self.top_ups(day)
+        # Snapshot (closed-today accounts appear with zeros one last time).
+        cash, MV, debt = self.cash, self.MV, self.debt
+        ai = np.nonzero(self.alive)[0]
+        self.acc_rows.append((t, ai, cash[ai].copy(), MV[ai].copy(), debt[ai].copy(), dt_count[ai].copy()))
+        self.pos_rows.append((t, np.nonzero(self.live)[0].astype(np.int32)))
+        self.mv_yday = MV.copy()
+        self.alive[closed_today] = False
+        self.margin_calls(day, u_call)
 
-        # 1. Clients called yesterday top up in the morning (some of them).
-        resp = alive & called_yday & (debt > 0) & ~b.scripted & b.responder
-        need = ceil_to(np.maximum(17 * debt // 10 - (cash + mv_yday), 0), 10_000)
+    def morning_top_ups(self, day: Day) -> None:
+        """1. Clients called yesterday top up in the morning (some of them)."""
+        b, cash, debt = self.b, self.cash, self.debt
+        resp = self.alive & self.called_yday & (debt > 0) & ~b.scripted & b.responder
+        need = ceil_to(np.maximum(17 * debt // 10 - (cash + self.mv_yday), 0), 10_000)
         resp &= need > 0
         idx = np.nonzero(resp)[0]
         cash[idx] += need[idx]
-        add_ledger(day, idx, need[idx], CP_BANK, T_TOPUP)
+        self.add_ledger(day.day, idx, need[idx], CP_BANK, T_TOPUP)
 
-        # 2. Liquidations.
+    def liquidations(self, day: Day, u_liq: np.ndarray, u_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2. Liquidations at or below the line, after a margin call at least the notice period
+        and at most 240 h old; recourse for a negative balance. Returns who was liquidated and
+        who was closed out with a negative balance."""
+        b, N, t, cash, debt, MV, alive = self.b, self.b.N, day.t, self.cash, self.debt, self.MV, self.alive
+        fin_acc, fin_amount = b.fin_acc, b.fin_amount
+        day_s = day.day * DAY
         R = ratio_of(cash, MV, debt)
         liq_at = day_s + 10 * HOUR + u_liq
         deadline = liq_at - int(DISCLOSURE["notice_period_hours"] * HOUR)
+        last_call, prev_call = self.last_call, self.prev_call
         cand = np.where(last_call <= deadline, last_call, np.where(prev_call <= deadline, prev_call, NEG))
         call_ok = (cand > NEG) & (liq_at - cand <= CALL_VALIDITY_HOURS * HOUR)
         gen = alive & (debt > 0) & (MV > 0) & call_ok & (R <= DISCLOSURE["liquidation_ratio"] + RATIO_TOL)
-        gen &= no_liq != t  # the CON-008 story: the engine skips the account today
-        forced = alive & (force_day == t) & (debt > 0)
-        if (forced & gen).any() or (alive & (force_day > t) & gen).any():
-            raise RuntimeError("a forced-liquidation story was liquidated by the normal process")
+        day.engine = gen.copy()
+        plants.run(plants.LIQUIDATIONS, b, self, day)
+        gen &= ~day.skip
+        forced = alive & day.force & (debt > 0)
         liq = gen | forced
         li = np.nonzero(liq)[0]
-        if len(li):
-            fmask = liq[fin_acc] & fin_out
-            fj = np.nonzero(fmask)[0]
-            fdays = day - fin_last[fj]
-            fj, fdays = fj[fdays > 0], fdays[fdays > 0]
-            icharge = interest_cents(fin_amount[fj], fdays)
-            add_fee(day, fin_acc[fj], fj, 0, fin_amount[fj], DISCLOSURE["interest_rate_annual"], fdays, icharge)
-            int_by_acc = np.bincount(fin_acc[fj], weights=icharge, minlength=N).astype(np.int64)[li]
-            proceeds = MV[li]
-            comm = half_up_div(proceeds * 3, 10_000)
-            avail = cash[li] + proceeds - comm - int_by_acc
-            repay = np.clip(avail, 0, debt[li])
-            eq_after = avail - debt[li]
-            add_ledger(day, li, proceeds, CP_EXCHANGE, T_SALE)
-            add_fee(day, li, np.full(len(li), -1), 1, proceeds, DISCLOSURE["commission_rate"], -1, comm)
-            add_ledger(day, li, -comm, CP_FEE, T_COMMISSION)
-            add_ledger(day, fin_acc[fj], -icharge, CP_FEE, T_INTEREST)
-            add_ledger(day, li, -repay, CP_LOAN, T_REPAY)
-            cash[li] = np.maximum(eq_after, 0)
-            debt[li] = 0
-            fin_out[fmask] = False
-            fin_last[fmask] = day
-            live &= ~liq[pos_acc]
-            MV[li] = 0
-            tags = np.array([TAGS.get(tag_liq.get(int(a), ""), 0) for a in li], dtype=np.int8)
-            # Only planted accounts carry a tag, and only their own violation.
-            tags = np.where(np.isin(tags, [1, 2]) & ~forced[li], 0, tags)
-            ref = np.where(ref_kind[li] == 1, 1, np.where(ref_kind[li] == 2, 2, 0))
-            ids = add_events(LIQ, li, liq_at[li], np.round(R[li], 4), proceeds,
-                             eq_after.astype(np.float64), ref, np.full(len(li), -1), tags)
-            neg = eq_after < 0
-            if (neg & np.isin(tags, [1, 2])).any() or (no_recourse[li] & ~neg).any():
-                raise RuntimeError("a liquidation story ended with the wrong sign of equity")
-            rec = neg & ~no_recourse[li]
-            if rec.any():
-                ra = li[rec]
-                add_events(RECOURSE, ra, day_s + 17 * HOUR + u_rec[ra], np.full(len(ra), np.nan),
-                           -eq_after[rec], eq_after[rec].astype(np.float64), np.full(len(ra), 3),
-                           ids[rec], np.where(wipe_acc[ra], 7, 0).astype(np.int8))
-            closed_today = li[neg]
-        else:
-            closed_today = np.empty(0, dtype=np.int64)
+        if not len(li):
+            return liq, np.empty(0, dtype=np.int64)
+        fmask = liq[fin_acc] & self.fin_out
+        fj = np.nonzero(fmask)[0]
+        fdays = day.day - self.fin_last[fj]
+        fj, fdays = fj[fdays > 0], fdays[fdays > 0]
+        icharge = interest_cents(fin_amount[fj], fdays)
+        self.add_fee(day.day, fin_acc[fj], fj, 0, fin_amount[fj], DISCLOSURE["interest_rate_annual"], fdays,
+                     icharge)
+        int_by_acc = np.bincount(fin_acc[fj], weights=icharge, minlength=N).astype(np.int64)[li]
+        proceeds = MV[li]
+        comm = half_up_div(proceeds * 3, 10_000)
+        avail = cash[li] + proceeds - comm - int_by_acc
+        repay = np.clip(avail, 0, debt[li])
+        eq_after = avail - debt[li]
+        self.add_ledger(day.day, li, proceeds, CP_EXCHANGE, T_SALE)
+        self.add_fee(day.day, li, np.full(len(li), -1), 1, proceeds, DISCLOSURE["commission_rate"], -1, comm)
+        self.add_ledger(day.day, li, -comm, CP_FEE, T_COMMISSION)
+        self.add_ledger(day.day, fin_acc[fj], -icharge, CP_FEE, T_INTEREST)
+        self.add_ledger(day.day, li, -repay, CP_LOAN, T_REPAY)
+        cash[li] = np.maximum(eq_after, 0)
+        debt[li] = 0
+        self.fin_out[fmask] = False
+        self.fin_last[fmask] = day.day
+        self.live &= ~liq[b.pos_acc]
+        MV[li] = 0
+        ids = self.add_events(LIQ, li, liq_at[li], np.round(R[li], 4), proceeds, eq_after.astype(np.float64),
+                              day.ref[li], np.full(len(li), -1), day.liq_tag[li])
+        neg = eq_after < 0
+        no_recourse = day.no_recourse[li]
+        if (neg & forced[li]).any() or (no_recourse & ~neg).any():
+            raise RuntimeError("a liquidation story ended with the wrong sign of equity")
+        rec = neg & ~no_recourse
+        if rec.any():
+            ra = li[rec]
+            self.add_events(RECOURSE, ra, day_s + 17 * HOUR + u_rec[ra], np.full(len(ra), np.nan),
+                            -eq_after[rec], eq_after[rec].astype(np.float64), np.full(len(ra), 3),
+                            ids[rec], day.recourse_tag[ra])
+        return liq, li[neg]
 
-        # 3. Month-end interest on every outstanding draw.
-        if b.month_end[t]:
-            fj = np.nonzero(fin_out & alive[fin_acc])[0]
-            fdays = day - fin_last[fj]
-            fj, fdays = fj[fdays > 0], fdays[fdays > 0]
-            charged = interest_cents(fin_amount[fj], fdays)
-            rate = np.full(len(fj), DISCLOSURE["interest_rate_annual"])
-            ftag = np.zeros(len(fj), dtype=np.int8)
-            hm = np.isin(fj, half_rows)
-            b.half_found += int(((fin_amount[fj[hm]] * RATE_BP * fdays[hm]) % 3_600_000 == 1_800_000).sum())
-            if con004:
-                for j, s in con004.items():
-                    n_ = int(np.searchsorted(fj, j))
-                    if n_ >= len(fj) or fj[n_] != j or s.params.get("done"):
-                        continue
-                    v = s.variant % 3
-                    if v == 0:
-                        rate[n_] = 0.0965
-                        charged[n_] = interest_cents(fin_amount[j], fdays[n_], rate_bp=965)
-                        note = "interest charged at 9.65% instead of the published 8.65%"
-                    elif v == 1:
-                        charged[n_] = interest_cents(fin_amount[j], fdays[n_] + 1)
-                        note = "interest charged for one day more than the period"
-                    else:
-                        charged[n_] = interest_cents(fin_amount[j], fdays[n_], basis=365)
-                        note = "interest computed on a 365-day basis instead of the published 360"
-                    ftag[n_] = 5
-                    s.params["done"] = True
-                    s.params["note"] = note
-            add_fee(day, fin_acc[fj], fj, 0, fin_amount[fj], rate, fdays, charged, ftag)
-            due = np.bincount(fin_acc[fj], weights=charged, minlength=N).astype(np.int64)
-            short = np.nonzero(due > cash)[0]
-            top = ceil_to(due[short] - cash[short], 10_000)
-            cash[short] += top
-            add_ledger(day, short, top, CP_BANK, T_INT_TOPUP)
-            cash -= due
-            add_ledger(day, fin_acc[fj], -charged, CP_FEE, T_INTEREST)
-            fin_last[fj] = day
+    def month_end_interest(self, day: Day) -> None:
+        """3. Month-end interest on every outstanding draw; clients short of cash top up."""
+        b, cash = self.b, self.cash
+        fin_acc, fin_amount = b.fin_acc, b.fin_amount
+        fj = np.nonzero(self.fin_out & self.alive[fin_acc])[0]
+        fdays = day.day - self.fin_last[fj]
+        fj, fdays = fj[fdays > 0], fdays[fdays > 0]
+        charged = interest_cents(fin_amount[fj], fdays)
+        rate = np.full(len(fj), DISCLOSURE["interest_rate_annual"])
+        day.interest = Interest(fj, fdays, rate, charged, np.zeros(len(fj), dtype=np.int8))
+        plants.run(plants.MONTH_END, b, self, day)
+        self.add_fee(day.day, fin_acc[fj], fj, 0, fin_amount[fj], rate, fdays, charged, day.interest.tag)
+        due = np.bincount(fin_acc[fj], weights=charged, minlength=b.N).astype(np.int64)
+        short = np.nonzero(due > cash)[0]
+        top = ceil_to(due[short] - cash[short], 10_000)
+        cash[short] += top
+        self.add_ledger(day.day, short, top, CP_BANK, T_INT_TOPUP)
+        cash -= due
+        self.add_ledger(day.day, fin_acc[fj], -charged, CP_FEE, T_INTEREST)
+        self.fin_last[fj] = day.day
 
-        # 4. Deposits, withdrawals and the planted client-money movements.
-        free = alive & ~b.scripted
+    def flows(self, day: Day, u_flow: np.ndarray, z_flow: np.ndarray) -> None:
+        """4. Deposits and withdrawals (withdrawals only that leave the account well inside the
+        limits), then the plants' own client-money movements."""
+        b, cash, debt, MV = self.b, self.cash, self.debt, self.MV
+        free = self.alive & ~b.scripted
         dep = free & (u_flow < 0.02)
-        amt = np.maximum(np.round(E_scale * 0.05 * np.exp(z_flow) / 100).astype(np.int64) * 10_000, 100_000)
+        amt = np.maximum(np.round(b.E0 * 0.05 * np.exp(z_flow) / 100).astype(np.int64) * 10_000, 100_000)
         di = np.nonzero(dep)[0]
         cash[di] += amt[di]
-        add_ledger(day, di, amt[di], CP_BANK, T_DEPOSIT)
+        self.add_ledger(day.day, di, amt[di], CP_BANK, T_DEPOSIT)
         wamt = np.minimum(amt, (cash * 4 // 10) // 10_000 * 10_000)
         c_after = cash - wamt
         E_after = c_after + MV - debt
         ok_lev = (debt == 0) | ((ratio_of(c_after, MV, debt) >= CONC_FREE + 0.05)
-                                & (lev_of(MV, E_after) <= 0.8 * cap) & (c_after >= debt // 50))
+                                & (lev_of(MV, E_after) <= 0.8 * b.cap) & (c_after >= debt // 50))
         wd = free & (u_flow > 0.985) & (wamt >= 10_000) & ok_lev & ~dep
         wi = np.nonzero(wd)[0]
         cash[wi] -= wamt[wi]
-        add_ledger(day, wi, -wamt[wi], CP_BANK, T_WITHDRAW)
-        for a, d in seg002_day.items():
-            if d == t:
-                amount = int(cash[a] // 5 // 100 * 100)
-                if amount <= 0:
-                    raise RuntimeError("no cash to sweep for a SEG-002 story")
-                cash[a] -= amount
-                add_ledger(day, [a], [-amount], CP_OWN, T_SWEEP, tag=6)
-        for a, d in pown_day.items():
-            if d == t:
-                cash[a] += 18_800
-                add_ledger(day, [a], [18_800], CP_OWN, T_COMP)
-        # Day trades: random ones for generic accounts (at most three in five days), then
-        # the scripted ones.
+        self.add_ledger(day.day, wi, -wamt[wi], CP_BANK, T_WITHDRAW)
+        plants.run(plants.FLOWS, b, self, day)
+
+    def day_trades(self, day: Day, liq: np.ndarray) -> np.ndarray:
+        """Day trades: random ones for generic accounts (at most three in five days), then the
+        scripted ones. Returns each account's day trades in the last five days."""
+        b, N, t, cash, dt_hist = self.b, self.b.N, day.t, self.cash, self.dt_hist
+        free = self.alive & ~b.scripted
         u_dt = b.r_day.random(N)
         v_dt = b.r_day.uniform(0.1, 0.6, N)
         slot = t % 5
         recent = dt_hist.sum(axis=1) - dt_hist[:, slot]
         dt_hist[:, slot] = 0
-        value = np.maximum(np.round(E_scale * v_dt), 1_000).astype(np.int64) * 100
+        value = np.maximum(np.round(b.E0 * v_dt), 1_000).astype(np.int64) * 100
         comm = half_up_div(value * 3, 10_000)
-        dti = np.nonzero(free & ~liq & ~dt_scripted & (u_dt < 0.03) & (recent <= 2) & (cash >= 2 * comm))[0]
+        dti = np.nonzero(free & ~liq & ~self.dt_scripted & (u_dt < 0.03) & (recent <= 2) & (cash >= 2 * comm))[0]
         for _leg in range(2):
-            add_fee(day, dti, np.full(len(dti), -1), 1, value[dti], DISCLOSURE["commission_rate"], -1, comm[dti])
-            add_ledger(day, dti, -comm[dti], CP_FEE, T_COMMISSION)
+            self.add_fee(day.day, dti, np.full(len(dti), -1), 1, value[dti], DISCLOSURE["commission_rate"], -1,
+                         comm[dti])
+            self.add_ledger(day.day, dti, -comm[dti], CP_FEE, T_COMMISSION)
         cash[dti] -= 2 * comm[dti]
         dt_hist[dti, slot] += 1
-        for a, val, charges, tags in dt_script.get(t, []):
-            if not alive[a] or cash[a] < sum(charges):
+        for a, val, charges, tags in self.dt_script.get(t, []):
+            if not self.alive[a] or cash[a] < sum(charges):
                 raise RuntimeError("a scripted day trade has no live account or cash")
             for ch, tg in zip(charges, tags):
-                add_fee(day, [a], [-1], 1, [val], DISCLOSURE["commission_rate"], -1, [ch], [tg])
-                add_ledger(day, [a], [-ch], CP_FEE, T_COMMISSION)
+                self.add_fee(day.day, [a], [-1], 1, [val], DISCLOSURE["commission_rate"], -1, [ch], [tg])
+                self.add_ledger(day.day, [a], [-ch], CP_FEE, T_COMMISSION)
                 cash[a] -= ch
             dt_hist[a, slot] += 1
-        dt_count = dt_hist.sum(axis=1)
+        return dt_hist.sum(axis=1)
 
-        # 5. Keep the snapshot inside the caps: top-ups where leverage, the liquidation line
-        #    or concentration would be breached.
+    def top_ups(self, day: Day) -> None:
+        """5. Keep the snapshot inside the caps: top-ups where leverage, the liquidation line or
+        concentration would be breached, but for the accounts a plant holds out today."""
+        b, N, t, cash, debt, MV, cap = self.b, self.b.N, day.t, self.cash, self.debt, self.MV, self.b.cap
+        P = len(b.pos_acc)
+        plants.run(plants.TOP_UPS, b, self, day)
+        held = np.array(list(day.holds), dtype=np.int64)
         for _round in range(3):
             A = cash + MV
             E = A - debt
@@ -353,38 +355,29 @@ def simulate(b: Builder) -> None:
             r_bad = (debt > 0) & (MV > 0) & (R <= DISCLOSURE["liquidation_ratio"] + RATIO_TOL)
             maxpos = np.zeros(N, dtype=np.int64)
             if P:
-                mx = np.maximum.reduceat(pos_mv * live, np.minimum(starts, P - 1))
-                maxpos = np.where(has_pos, mx, 0)
+                mx = np.maximum.reduceat(self.pos_mv * self.live, np.minimum(self.starts, P - 1))
+                maxpos = np.where(self.has_pos, mx, 0)
             limit = np.where(R >= CONC_FREE, 1.0, np.where(R >= CONC_MID, CONC_MID_SHARE, CONC_LOW_SHARE))
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = (maxpos / 100) / (A / 100)
             c_bad = (debt > 0) & (MV > 0) & (share > limit + RATIO_TOL)
-            bad = alive & (lev_bad | r_bad | c_bad)
+            bad = self.alive & (lev_bad | r_bad | c_bad)
             if _round == 0:
-                today = sup.get(t, {})
-                for a, kind in today.items():
+                for a, (breach, records) in day.holds.items():
                     want = {"lev": lev_bad[a] and not r_bad[a] and not c_bad[a],
                             "conc": c_bad[a] and not lev_bad[a] and not r_bad[a],
                             "liq": r_bad[a] and not lev_bad[a] and not c_bad[a],
-                            "wipe": lev_bad[a] and r_bad[a]}[kind]
-                    if not (alive[a] and want):
-                        raise RuntimeError(f"story {kind!r} of account {a} does not breach as "
+                            "wipe": lev_bad[a] and r_bad[a]}[breach]
+                    if not (self.alive[a] and want):
+                        raise RuntimeError(f"story {breach!r} of account {a} does not breach as "
                                            f"scripted on day {t}")
-                    if kind == "lev":
-                        b.planted_acc_days.append(("LEV-002", int(a), t, None))
-                    elif kind == "liq":
-                        b.planted_acc_days.append(("CON-008", int(a), t, None))
-                    elif kind == "conc":
-                        b.planted_acc_days.append(("LEV-003", int(a), t, b.role_of[a].params["inst"]))
-                    elif kind == "wipe":
-                        b.planted_acc_days.append(("LEV-002", int(a), t, None))
-                        b.planted_acc_days.append(("LEV-014", int(a), t, None))
-                held = np.array(list(today), dtype=np.int64)
+                    for rule, inst, note in records:
+                        b.planted_on(rule, a, t, note, inst)
             if len(held):
                 bad[held] = False
             if not bad.any():
                 break
-            if (bad & story_acc).any():
+            if (bad & self.story_acc).any():
                 raise RuntimeError("a scripted story needed a top-up")
             x = np.zeros(N)
             x = np.where(lev_bad, MV / (0.85 * cap) - E, x)
@@ -393,69 +386,49 @@ def simulate(b: Builder) -> None:
             bi = np.nonzero(bad)[0]
             top = ceil_to(np.ceil(x[bi]).astype(np.int64) + 1, 10_000)
             cash[bi] += top
-            add_ledger(day, bi, top, CP_BANK, T_TOPUP)
+            self.add_ledger(day.day, bi, top, CP_BANK, T_TOPUP)
         else:
             raise RuntimeError("top-ups did not bring every account inside the caps")
 
-        # 6. Snapshot (closed-today accounts appear with zeros one last time).
-        ai = np.nonzero(alive)[0]
-        acc_rows.append((t, ai, cash[ai].copy(), MV[ai].copy(), debt[ai].copy(), dt_count[ai].copy()))
-        pos_rows.append((t, np.nonzero(live)[0].astype(np.int32)))
-        mv_yday = MV.copy()
-
-        # 7. Margin calls at the close for every account at or below the call line.
-        alive[closed_today] = False
+    def margin_calls(self, day: Day, u_call: np.ndarray) -> None:
+        """7. Margin calls at the close for every account at or below the call line."""
+        b, cash, debt, MV = self.b, self.cash, self.debt, self.MV
         R = ratio_of(cash, MV, debt)
-        zone = alive & (debt > 0) & (R <= DISCLOSURE["margin_call_ratio"] + RATIO_TOL)
-        for a in np.nonzero(sup_call == t)[0]:
-            if not zone[a]:
-                raise RuntimeError("CON-003 story is not at the call line on its day")
-            b.planted_acc_days.append(("CON-003", int(a), t, None))
-        zone &= sup_call != t
+        day.zone = self.alive & (debt > 0) & (R <= DISCLOSURE["margin_call_ratio"] + RATIO_TOL)
+        plants.run(plants.MARGIN_CALLS, b, self, day)
+        zone = day.zone
         zi = np.nonzero(zone)[0]
-        at = day_s + 18 * HOUR + u_call[zi]
+        at = day.day * DAY + 18 * HOUR + u_call[zi]
         amount = np.maximum(ceil_to(15 * debt[zi] - 10 * (cash[zi] + MV[zi]), 10), 0) // 10
-        add_events(CALL, zi, at, np.round(R[zi], 4), amount, np.full(len(zi), np.nan),
-                   np.full(len(zi), 3), np.full(len(zi), -1), np.zeros(len(zi), dtype=np.int8))
-        prev_call[zi] = last_call[zi]
-        last_call[zi] = at
-        called_yday = zone
-
-    b.acc_rows, b.pos_rows = acc_rows, pos_rows
-    b.ev = {k: np.concatenate(v) if v else np.empty(0) for k, v in ev.items()}
-    b.led = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in led.items()}
-    b.fee = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in fee.items()}
-    b.final_alive = alive
-    # Every story must have produced what it was scripted for.
-    tags = b.ev["tag"]
-    expected_tags = {1: len(b.by_role["con001"]), 2: len(b.by_role["con002"]),
-                     3: len(b.by_role["clr001"]), 4: len(b.by_role["clr002"])}
-    for tg, n in expected_tags.items():
-        if int((tags == tg).sum()) != n:
-            raise RuntimeError(f"story {b.TAG_RULE[tg]}: {(tags == tg).sum()} of {n} planted")
-    if b.half_found < len(b.by_role["half"]):
-        raise RuntimeError("exact half-cent interest trap not produced")
-    if sum(1 for s in b.by_role["con004"] if s.params.get("done")) != len(b.by_role["con004"]):
-        raise RuntimeError("CON-004 plant not produced")
-    if int((tags == 7).sum()) != len(b.by_role["wipe"]):
-        raise RuntimeError("the negative-balance story produced no recourse against the retail client")
-    made = {}
-    for rule, *_ in b.planted_acc_days:
-        made[rule] = made.get(rule, 0) + 1
-    for rule, role, per in (("CON-008", "con008", 1), ("LEV-003", "lev003", 1), ("LEV-014", "wipe", 2)):
-        if made.get(rule, 0) != per * len(b.by_role[role]):
-            raise RuntimeError(f"story {rule}: {made.get(rule, 0)} planted")
-    check_traps(b)
+        self.add_events(CALL, zi, at, np.round(R[zi], 4), amount, np.full(len(zi), np.nan),
+                        np.full(len(zi), 3), np.full(len(zi), -1), np.zeros(len(zi), dtype=np.int8))
+        self.prev_call[zi] = self.last_call[zi]
+        self.last_call[zi] = at
+        self.called_yday = zone
 
 
-def check_traps(b: Builder) -> None:
-    ev = b.ev
-    liq = ev["type"] == LIQ
-    t1 = b.by_role["t1_exact130"][0].account
-    m = liq & (ev["acc"] == t1)
-    if m.sum() != 1 or ev["ratio"][m][0] != 1.3:
-        raise RuntimeError("the exact-130% liquidation trap was not produced")
-    t2 = b.by_role["t2_recourse"][0].account
-    m = liq & (ev["acc"] == t2)
-    if m.sum() != 1 or not ev["eq"][m][0] < 0:
-        raise RuntimeError("the recourse trap was not produced")
+def ratio_of(c, mv, d):
+    """Collateral ratio (cash + market value) / debt; inf or nan without debt."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (c / 100 + mv / 100) / (d / 100)
+
+
+def lev_of(mv, e):
+    """Leverage: market value / equity."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (mv / 100) / (e / 100)
+
+
+def simulate(b: Builder) -> None:
+    """Run the window day by day and leave its rows on the builder (acc_rows, pos_rows, ev, led,
+    fee)."""
+    book = Book(b)
+    plants.run(plants.SIMULATION, b, book)
+    for t in range(b.T):
+        book.run_day(t)
+    b.acc_rows, b.pos_rows = book.acc_rows, book.pos_rows
+    b.ev = {k: np.concatenate(v) if v else np.empty(0) for k, v in book.ev.items()}
+    b.led = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in book.led.items()}
+    b.fee = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in book.fee.items()}
+    b.final_alive = book.alive
+    plants.run(plants.SIMULATED, b)

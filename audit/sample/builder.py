@@ -29,12 +29,33 @@ class Builder:
          self.r_fin, self.r_misc) = (np.random.default_rng(s) for s in streams)
         self.k = 2 + (accounts >= 1_000) + (accounts >= 10_000) + (accounts >= 100_000)
         self.violations: list[dict[str, Any]] = []
+        self.tags: list[tuple[str, str]] = []  # (rule, note) of each tag, from 1
+        self.expected: dict[str, int] = {}
+        self.planted_days: list[tuple[str, int, int, int | None, str]] = []  # see book.Day.hold
         self.acc_ids = pl.Series([f"A{a + 1:06d}" for a in range(accounts)])
         self.cli_ids = pl.Series([f"C{a + 1:06d}" for a in range(accounts)])
 
     def violation(self, rule: str, table: str, key: dict[str, str], note: str) -> None:
         """Record one planted violation for expected_violations.json."""
         self.violations.append({"rule": rule, "table": table, "key": key, "note": note})
+
+    def tag(self, rule: str, note: str) -> int:
+        """The tag that marks a simulated row (margin event, ledger entry, fee) as a planted
+        violation of ``rule``; the table builders record every tagged row with ``note``."""
+        if (rule, note) not in self.tags:
+            self.tags.append((rule, note))
+            if len(self.tags) > 127:  # rows keep their tag in an int8
+                raise RuntimeError("too many kinds of tagged rows")
+        return self.tags.index((rule, note)) + 1
+
+    def planted_on(self, rule: str, account: int, t: int, note: str, instrument: int | None = None) -> None:
+        """A planted violation on an account's snapshot of window day ``t`` (or on one of its
+        positions), recorded once the build knows the keys."""
+        self.planted_days.append((rule, int(account), t, instrument, note))
+
+    def expect(self, rule: str, n: int) -> None:
+        """A plant of ``rule`` promises ``n`` violations; ``build`` checks that it kept it."""
+        self.expected[rule] = n
 
     def build(self) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
         market.calendar(self)
@@ -57,23 +78,17 @@ class Builder:
         out["audits"] = platform.audits_table(self)
         out["stress_tests"] = platform.stress_tests_table(self)
         out["platform"] = platform.platform_table(self)
-        wipe = {s.account for s in self.by_role["wipe"]}
-        notes = {
-            "LEV-002": "leverage above the cap on the daily snapshot, no top-up or de-leveraging",
-            "CON-003": "account at the call line with no margin call issued",
-            "CON-008": "collateral ratio at the liquidation line, no liquidation and no top-up",
-            "LEV-003": "one position above half the assets at a collateral ratio under 180%",
-            "LEV-014": "retail account below the ESMA margin close-out level (50% of initial margin)",
-        }
-        for rule, a, t, inst in self.planted_acc_days:
-            note = notes[rule]
-            if rule == "LEV-002" and a in wipe:
-                note = "retail account at about 15x or with negative equity after limit-down days, not closed out"
+        # The accounts the simulation left outside the limits or without a call (book.Day).
+        for rule, a, t, inst, note in self.planted_days:
             key = {"account_id": f"A{a + 1:06d}", "date": self.dates[t].isoformat()}
-            if rule == "LEV-003":
-                self.violation(rule, "positions", {**key, "instrument_id": self.inst_code[inst]}, note)
-            else:
+            if inst is None:
                 self.violation(rule, "accounts", key, note)
+            else:
+                self.violation(rule, "positions", {**key, "instrument_id": self.inst_code[inst]}, note)
+        for rule, n in self.expected.items():
+            made = sum(1 for v in self.violations if v["rule"] == rule)
+            if made != n:
+                raise RuntimeError(f"story {rule}: {made} of {n} planted")
         return out, self.violations
 
     def not_planted(self) -> dict[str, str]:

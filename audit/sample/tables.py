@@ -178,19 +178,9 @@ def events_table(b: Builder) -> pl.DataFrame:
         pl.Series(rel, dtype=pl.String).alias("related_event_id"),
         pl.col("_tag"),
     )
-    notes = {1: "liquidated above the disclosed liquidation line",
-             2: "liquidated without a margin call at least the notice period before",
-             3: "liquidation without a clearing record",
-             4: "negative equity after liquidation with no recourse record",
-             7: "recourse against a retail client for a negative balance (negative balance protection)"}
-    for (eid, tag) in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
-        note = notes[tag]
-        if tag == 2:
-            kinds = {s.account: s.params["kind"] for s in b.by_role["con002"]}
-            acc = int(out.filter(pl.col("event_id") == eid)["account_id"][0][1:]) - 1
-            if kinds.get(acc) == "call_too_recent":
-                note = "liquidated less than the notice period after the margin call"
-        b.violation(b.TAG_RULE[tag], "margin_events", {"event_id": eid}, note)
+    for eid, tag in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
+        rule, note = b.tags[tag - 1]
+        b.violation(rule, "margin_events", {"event_id": eid}, note)
     return out.drop("_tag")
 
 
@@ -216,9 +206,9 @@ def ledger_table(b: Builder) -> pl.DataFrame:
         pl.col("_text").replace_strict(dict(enumerate(LEDGER_TEXT)), return_dtype=pl.String).alias("description"),
         pl.col("_tag"),
     )
-    for (eid,) in out.filter(pl.col("_tag") == 6).select("entry_id").iter_rows():
-        b.violation("SEG-002", "ledger", {"entry_id": eid},
-                        "client money transferred to the platform's own account")
+    for eid, tag in out.filter(pl.col("_tag") > 0).select("entry_id", "_tag").iter_rows():
+        rule, note = b.tags[tag - 1]
+        b.violation(rule, "ledger", {"entry_id": eid}, note)
     return out.drop("_tag")
 
 
@@ -249,13 +239,9 @@ def fees_table(b: Builder) -> pl.DataFrame:
         pl.col("_charged").alias("charged"),
         pl.col("_tag"),
     )
-    notes = {int(b.first_fin_row[s.account]): s.params["note"] for s in b.by_role["con004"]}
-    fin_notes = {b.fin_id[j]: v for j, v in notes.items()}
-    for fid, fin in out.filter(pl.col("_tag") == 5).select("fee_id", "financing_id").iter_rows():
-        b.violation("CON-004", "fees", {"fee_id": fid}, fin_notes[fin])
-    acc_notes = {f"A{s.account + 1:06d}": s.params["note"] for s in b.by_role["con006"]}
-    for fid, acc in out.filter(pl.col("_tag") == 8).select("fee_id", "account_id").iter_rows():
-        b.violation("CON-006", "fees", {"fee_id": fid}, acc_notes[acc])
+    for fid, tag in out.filter(pl.col("_tag") > 0).select("fee_id", "_tag").iter_rows():
+        rule, note = b.tags[tag - 1]
+        b.violation(rule, "fees", {"fee_id": fid}, note)
     return out.drop("_tag")
 
 

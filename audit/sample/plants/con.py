@@ -6,13 +6,102 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from audit.sample.market import quarter_end_before
-from audit.sample.plants.registry import FINANCING_DRAWS, FINANCINGS, PLATFORM, first_financings, plant, trap
-from audit.sample.terms import PLATFORM_ID, exact_half_base
+from audit.sample.plants.registry import (
+    FINANCING_DRAWS, FINANCINGS, LIQUIDATIONS, MARGIN_CALLS, MONTH_END, PLATFORM, SIMULATED, SIMULATION,
+    first_financings, plant, trap,
+)
+from audit.sample.terms import LIQ, PLATFORM_ID, exact_half_base, half_up_div, interest_cents, RATE_BP
 
 if TYPE_CHECKING:
+    from audit.sample.book import Book, Day
     from audit.sample.builder import Builder
+    from audit.sample.cast import Story
     from audit.sample.financings import Draws
+
+
+def _force_liquidation(b: Builder, book: Book, day: Day, s: Story, tag: int) -> None:
+    """Close the story's account out on its ``force_day`` by hand: the engine must not have got
+    there first."""
+    a, on = s.account, s.params["force_day"]
+    if day.t <= on and book.alive[a] and day.engine[a]:
+        raise RuntimeError("a forced-liquidation story was liquidated by the normal process")
+    if day.t == on:
+        day.force[a] = True
+        day.liq_tag[a] = tag
+
+
+@plant("CON-001", at=LIQUIDATIONS)
+def plant_con_001(b: Builder, book: Book, day: Day) -> None:
+    """Liquidated above the disclosed line: S1 accounts at 160-162% on the crash's third day
+    (stories.py), closed out by hand."""
+    for s in b.by_role["con001"]:
+        _force_liquidation(b, book, day, s, b.tag("CON-001", "liquidated above the disclosed liquidation line"))
+    b.expect("CON-001", len(b.by_role["con001"]))
+
+
+@trap("CON-001", at=SIMULATED)
+def check_con_001_at_the_line(b: Builder) -> None:
+    """The trap of stories.py: one liquidation at exactly 130%, the line itself."""
+    ev = b.ev
+    m = (ev["type"] == LIQ) & (ev["acc"] == b.by_role["t1_exact130"][0].account)
+    if m.sum() != 1 or ev["ratio"][m][0] != 1.3:
+        raise RuntimeError("the exact-130% liquidation trap was not produced")
+
+
+@plant("CON-002", at=LIQUIDATIONS)
+def plant_con_002(b: Builder, book: Book, day: Day) -> None:
+    """Liquidated without a valid margin call: S1 accounts closed out on the crash's fourth day
+    either never called, or called the evening before, less than the notice period earlier
+    (stories.py picks the kind)."""
+    for s in b.by_role["con002"]:
+        if s.params["kind"] == "call_too_recent":
+            note = "liquidated less than the notice period after the margin call"
+        else:
+            note = "liquidated without a margin call at least the notice period before"
+        _force_liquidation(b, book, day, s, b.tag("CON-002", note))
+    b.expect("CON-002", len(b.by_role["con002"]))
+
+
+@plant("CON-003", at=MARGIN_CALLS)
+def plant_con_003(b: Builder, book: Book, day: Day) -> None:
+    """A margin call suppressed on the dip day: S2 accounts at 145-147% at the close (under the
+    150% call line), and no call goes out."""
+    for s in b.by_role["con003"]:
+        if s.params["day"] == day.t:
+            if not day.zone[s.account]:
+                raise RuntimeError("CON-003 story is not at the call line on its day")
+            b.planted_on("CON-003", s.account, day.t, "account at the call line with no margin call issued")
+            day.zone[s.account] = False
+
+
+@plant("CON-004", at=MONTH_END)
+def plant_con_004(b: Builder, book: Book, day: Day) -> None:
+    """Interest mis-charged on a financing at its first month end (the window always ends on
+    one, 30 June): at 9.65% instead of the published 8.65%, for one day more than the period,
+    or on a 365-day basis instead of 360."""
+    it = day.interest
+    for s in b.by_role["con004"]:
+        j = int(b.first_fin_row[s.account])
+        n_ = int(np.searchsorted(it.rows, j))
+        if n_ >= len(it.rows) or it.rows[n_] != j or s.params.get("done"):
+            continue
+        v = s.variant % 3
+        if v == 0:
+            it.rate[n_] = 0.0965
+            it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_], rate_bp=965)
+            note = "interest charged at 9.65% instead of the published 8.65%"
+        elif v == 1:
+            it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_] + 1)
+            note = "interest charged for one day more than the period"
+        else:
+            it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_], basis=365)
+            note = "interest computed on a 365-day basis instead of the published 360"
+        it.tag[n_] = b.tag("CON-004", note)
+        s.params["done"] = True
+    b.expect("CON-004", len(b.by_role["con004"]))
 
 
 @trap("CON-004", at=FINANCING_DRAWS)
@@ -27,6 +116,22 @@ def trap_con_004_half_cent(b: Builder, draws: Draws) -> None:
         base = exact_half_base(int(b.D0[a]), days)
         b.cash0[a] += base - b.D0[a]  # keep equity: the extra debt sits in cash
         b.D0[a] = base
+    b.half_found = 0
+
+
+@trap("CON-004", at=MONTH_END)
+def count_con_004_half_cents(b: Builder, book: Book, day: Day) -> None:
+    """Count the month-end charges of the "half" accounts that are exactly x.xx5 before rounding."""
+    it = day.interest
+    half_rows = np.array([b.first_fin_row[s.account] for s in b.by_role["half"]], dtype=np.int64)
+    hm = np.isin(it.rows, half_rows)
+    b.half_found += int(((b.fin_amount[it.rows[hm]] * RATE_BP * it.days[hm]) % 3_600_000 == 1_800_000).sum())
+
+
+@trap("CON-004", at=SIMULATED)
+def check_con_004_half_cents(b: Builder) -> None:
+    if b.half_found < len(b.by_role["half"]):
+        raise RuntimeError("exact half-cent interest trap not produced")
 
 
 @plant("CON-007", at=FINANCINGS)
@@ -55,3 +160,38 @@ def plant_con_009(b: Builder, row: dict[str, Any]) -> None:
         row["risk_warning_calculated_at"] = quarter_end_before(row["risk_warning_calculated_at"])
         b.violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
                     "risk-warning loss share last calculated two quarter ends ago")
+
+
+@plant("CON-006", at=SIMULATION)
+def plant_con_006(b: Builder, book: Book) -> None:
+    """Day trades charged off the published schedule: a commission at 5 bp instead of 3, or a
+    5.00 minimum the schedule does not have (on the first leg)."""
+    for s in b.by_role["con006"]:
+        d = (1 + 2 * s.variant) % b.T
+        if s.variant % 2 == 0:
+            value = 4_236_700
+            tag = b.tag("CON-006", "commission at 0.05% instead of the published 0.03%")
+            book.script_trade(d, s.account, value, (int(half_up_div(value * 5, 10_000)),
+                                                    int(half_up_div(value * 3, 10_000))), (tag, 0))
+        else:
+            tag = b.tag("CON-006", "a minimum commission of 5.00 the published schedule does not have")
+            book.script_trade(d, s.account, 300_000, (500, 90), (tag, 0))
+
+
+@trap("CON-006", at=SIMULATION)
+def trap_con_006_half_up(b: Builder, book: Book) -> None:
+    """A commission of exactly x.xx5 (18,350 x 0.03% = 5.505), rounded half up."""
+    for s in b.by_role["tr_com_half"]:
+        book.script_trade((3 + s.variant) % b.T, s.account, 1_835_000)
+
+
+@plant("CON-008", at=LIQUIDATIONS)
+def plant_con_008(b: Builder, book: Book, day: Day) -> None:
+    """At the liquidation line on the dip day (128.5%, stories.py), and the platform neither
+    liquidates the account nor tops it up: the engine skips it, and the hold lasts the day."""
+    for s in b.by_role["con008"]:
+        if s.params["day"] == day.t:
+            day.skip[s.account] = True
+            day.hold(s.account, "liq", ("CON-008", None, "collateral ratio at the liquidation line, no "
+                                                      "liquidation and no top-up"))
+    b.expect("CON-008", len(b.by_role["con008"]))

@@ -12,13 +12,14 @@ import polars as pl
 
 from audit.sample.market import day_number
 from audit.sample.plants.registry import (
-    CAPITAL, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SNAPSHOTS, STRESS_TESTS,
-    account_day_key, first_financings, hook, plant, trap,
+    CAPITAL, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SIMULATION, SNAPSHOTS,
+    STRESS_TESTS, TOP_UPS, account_day_key, first_financings, hook, plant, trap,
 )
 from audit.sample.rulefiles import severe_scenario
 from audit.sample.terms import DAY, DISCLOSURE, HOUR
 
 if TYPE_CHECKING:
+    from audit.sample.book import Book, Day
     from audit.sample.builder import Builder
     from audit.sample.financings import Draws, Openings
     from audit.sample.platform import Capital
@@ -43,6 +44,27 @@ def trap_lev_001_at_the_caps(b: Builder) -> None:
         b.fin_lev[j] = 4.5
     for _, j in first_financings(b, "t3_lev3"):
         b.fin_lev[j] = 3.0
+
+
+@plant("LEV-002", at=TOP_UPS)
+def plant_lev_002(b: Builder, book: Book, day: Day) -> None:
+    """No top-up on the dip day: S2 accounts above the leverage cap, left there (LEV-014's
+    account is a LEV-002 plant too)."""
+    for s in b.by_role["lev002"]:
+        if s.params["day"] == day.t:
+            day.hold(s.account, "lev", ("LEV-002", None, "leverage above the cap on the daily snapshot, no "
+                                                       "top-up or de-leveraging"))
+
+
+@plant("LEV-003", at=TOP_UPS)
+def plant_lev_003(b: Builder, book: Book, day: Day) -> None:
+    """A position of 60% of the assets when the dip takes the ratio under 180%, where one
+    position may be at most half of them (stories.py), left there."""
+    for s in b.by_role["lev003"]:
+        if s.params["day"] == day.t:
+            day.hold(s.account, "conc", ("LEV-003", s.params["inst"], "one position above half the assets at a "
+                                                                     "collateral ratio under 180%"))
+    b.expect("LEV-003", len(b.by_role["lev003"]))
 
 
 def _severe_shortfall_floor(b: Builder, accounts: pl.DataFrame, positions: pl.DataFrame) -> float:
@@ -143,6 +165,30 @@ def plant_lev_008(b: Builder) -> None:
                     "a 3,000 draw on 1,875 of own equity, below FINRA's 2,000 minimum")
 
 
+def _pattern_day(b: Builder) -> int:
+    """The first of the four days on which the pattern day traders trade."""
+    return max(0, min(b.T - 4, b.T // 2 - 2))
+
+
+@plant("LEV-009", at=SIMULATION)
+def plant_lev_009(b: Builder, book: Book) -> None:
+    """Profile us: a pattern day trader (four day trades in five days) with about 16,000 of
+    equity, under the 25,000 minimum."""
+    t9 = _pattern_day(b)
+    for s in b.by_role["lev009"]:
+        for d in range(t9, t9 + 4):
+            book.script_trade(d, s.account, 800_000)
+
+
+@trap("LEV-009", at=SIMULATION)
+def trap_lev_009_enough_equity(b: Builder, book: Book) -> None:
+    """A pattern day trader with at least 100,000 of equity."""
+    t9 = _pattern_day(b)
+    for s in b.by_role["tr_pdt_ok"]:
+        for d in range(t9, t9 + 4):
+            book.script_trade(d, s.account, 3_000_000)
+
+
 @hook("LEV-009", at=SNAPSHOTS)
 def record_lev_009(b: Builder, snap: Snapshots) -> None:
     """The snapshots of the pattern day trader with four day trades in five days."""
@@ -215,6 +261,21 @@ def trap_lev_013_184_days(b: Builder) -> None:
     """A term of exactly 184 days, the longest allowed."""
     for _, j in first_financings(b, "tr_term184"):
         b.fin_term[j] = 184
+
+
+@plant("LEV-014", at=TOP_UPS)
+def plant_lev_014(b: Builder, book: Book, day: Day) -> None:
+    """Profile eu: the retail account of the S3 story, after two limit-down days at about 15x
+    and then below zero, not closed out: under ESMA's margin close-out level, and above the 3x
+    cap (LEV-002) too."""
+    for s in b.by_role["wipe"]:
+        if day.t in s.params["days"]:
+            day.hold(s.account, "wipe",
+                     ("LEV-002", None, "retail account at about 15x or with negative equity after limit-down days, "
+                                       "not closed out"),
+                     ("LEV-014", None, "retail account below the ESMA margin close-out level (50% of initial "
+                                       "margin)"))
+    b.expect("LEV-014", 2 * len(b.by_role["wipe"]))
 
 
 @plant("LEV-015", at=STRESS_TESTS)

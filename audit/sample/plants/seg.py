@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from audit.sample.plants.registry import CUSTODY, SNAPSHOTS, account_day_key, plant, trap
+from audit.sample.plants.registry import CUSTODY, FLOWS, SNAPSHOTS, account_day_key, plant, trap
+from audit.sample.terms import CP_OWN, T_COMP, T_SWEEP
 
 if TYPE_CHECKING:
+    from audit.sample.book import Book, Day
     from audit.sample.builder import Builder
     from audit.sample.platform import Custody
     from audit.sample.tables import Snapshots
@@ -34,6 +36,30 @@ def plant_seg_001(b: Builder, custody: Custody) -> None:
             custody.balance[t] = custody.money[int(t)] - 1
             note = "custodian balance one cent below client money"
         b.violation("SEG-001", "accounts", {"date": d}, note)
+
+
+@plant("SEG-002", at=FLOWS)
+def plant_seg_002(b: Builder, book: Book, day: Day) -> None:
+    """A fifth of a client's cash swept to the platform's own account, once per story."""
+    for s in b.by_role["seg002"]:
+        if 1 + (s.variant * 3) % (b.T - 1) != day.t:
+            continue
+        a = s.account
+        amount = int(book.cash[a] // 5 // 100 * 100)
+        if amount <= 0:
+            raise RuntimeError("no cash to sweep for a SEG-002 story")
+        book.cash[a] -= amount
+        book.add_ledger(day.day, [a], [-amount], CP_OWN, T_SWEEP,
+                        tag=b.tag("SEG-002", "client money transferred to the platform's own account"))
+
+
+@trap("SEG-002", at=FLOWS)
+def trap_seg_002_inflow(b: Builder, book: Book, day: Day) -> None:
+    """Money from the platform's own account into a client's: compensation, not a sweep."""
+    for s in b.by_role["pown_pos"]:
+        if (2 + s.variant * 5) % b.T == day.t:
+            book.cash[s.account] += 18_800
+            book.add_ledger(day.day, [s.account], [18_800], CP_OWN, T_COMP)
 
 
 @plant("SEG-003", at=SNAPSHOTS)
