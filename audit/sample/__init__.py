@@ -103,6 +103,15 @@ days after onboarding, a 184-day term and a pattern day trader with enough equit
 
 Everything is vectorised over accounts and positions; the only Python loops run per trading
 day, per planted violation or per scripted story.
+
+Where things are: builder.py holds the state of one export and the order it is built in;
+market.py the calendar, instruments and prices; cast.py who plays which story; opening.py and
+stories.py the book on the eve of the window; financings.py, clients.py (with identity.py) the
+contracts and clients; book.py the daily simulation; tables.py and platform.py the tables;
+terms.py the published terms; rulefiles.py what is read from rules/. Every planted rule has one
+function in plants/<pack>.py, registered in ``plants.PLANTS`` under its id (with ``HOOKS`` for
+a plant's second step and ``TRAPS`` for the traps), so that rules/<pack>/<ID>.yaml, its plant
+and its oracle in tests/test_sample.py can be found from the id.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """The daily simulation of the book: the platform's own risk process run day by day over the
 window, collecting the rows of the margin events, ledger and fees and the close-of-business
 snapshots. Plants bend the process at the named points of the day (``plants.LIQUIDATIONS`` ...
-``plants.MARGIN_CALLS``) through the ``Day`` they are handed.
-
-Each day, in this order: prices; morning top-ups by clients called the day before;
-liquidations (ratio <= liquidation line and a margin call at least ``notice_period_hours`` and
-at most 240 h old); month-end interest; deposits and withdrawals; day trades (both legs charged
-commission, at most three in five days); top-ups that keep the snapshot inside the leverage
-cap, above the liquidation line and within the concentration limit; the close-of-business
-snapshot; a margin call at 18:00 for every account at or below the call line.
-"""
+``plants.MARGIN_CALLS``) through the ``Day`` they are handed; the order of the steps is in
+``Book.run_day`` and the package docstring."""
 
 from __future__ import annotations
 
@@ -127,6 +120,7 @@ class Book:
         self.dt_scripted[a] = True
 
     def add_ledger(self, day, accs, amounts, cp, text, tag=0) -> None:
+        """Ledger entries of day number ``day``: counterparty and description codes of terms.py."""
         accs = np.asarray(accs, dtype=np.int64)
         if not len(accs):
             return
@@ -139,6 +133,7 @@ class Book:
         led["tag"].append(np.full(len(accs), tag, dtype=np.int8))
 
     def add_fee(self, day, accs, fins, ftype, base, rate, days, charged, tag=None) -> None:
+        """Fee rows: interest (``ftype`` 0, per draw) or commission (1, ``fins`` -1)."""
         n = len(accs)
         if not n:
             return
@@ -154,6 +149,7 @@ class Book:
         fee["tag"].append(np.zeros(n, dtype=np.int8) if tag is None else np.asarray(tag, dtype=np.int8))
 
     def add_events(self, etype, accs, at, ratio, amount, eq, ref, rel, tag) -> np.ndarray:
+        """Margin events; returns their indices (a recourse record points at its liquidation)."""
         n = len(accs)
         ev = self.ev
         ev["type"].append(np.full(n, etype, dtype=np.int8))
@@ -172,6 +168,7 @@ class Book:
     # ---------------------------------------------------------------------------- one day
 
     def run_day(self, t: int) -> None:
+        """Window day ``t``, step by step (the order is the process)."""
         b, N = self.b, self.b.N
         day = Day(t, int(b.dnum[t]), N)
         pm = b.pm[:, t + 1]
@@ -430,5 +427,4 @@ def simulate(b: Builder) -> None:
     b.ev = {k: np.concatenate(v) if v else np.empty(0) for k, v in book.ev.items()}
     b.led = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in book.led.items()}
     b.fee = {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64) for k, v in book.fee.items()}
-    b.final_alive = book.alive
     plants.run(plants.SIMULATED, b)

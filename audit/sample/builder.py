@@ -14,7 +14,16 @@ from audit.sample.cast import MIN_ACCOUNTS_ALL
 
 
 class Builder:
-    """One export in the making: its switches, random streams, and everything built so far."""
+    """One export in the making: its switches, random streams, and everything built so far.
+
+    Each stage leaves its results here for the next: ``dates``, ``dnum``, ``month_end``, ``c0``,
+    ``dv``, ``x3``, ``crash`` (market.calendar); ``inst_*``, ``pm`` (instruments, prices);
+    ``stories``, ``by_role``, ``scripted`` (cast.roles); ``pos_acc``, ``pos_inst``, ``q``,
+    ``cash0``, ``D0``, ``pro``, ``cap`` (opening); ``fin_*``, ``first_fin_row`` (financings);
+    ``acc_rows``, ``pos_rows``, ``ev``, ``led``, ``fee`` (book.simulate); ``capital_buffer``,
+    ``liquidity_buffer``, ``last_audit`` (platform). Planted violations go through
+    ``violation``, ``planted_on`` and ``tag``.
+    """
 
     def __init__(self, accounts: int, seed: int, days: int, plant: bool, plant_table_level: bool,
                  audit_overdue: bool):
@@ -58,6 +67,7 @@ class Builder:
         self.expected[rule] = n
 
     def build(self) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
+        """Every table of the export, and the planted violations."""
         market.calendar(self)
         market.instruments(self)
         market.prices(self)

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from audit.sample.builder import Builder
 
 MIN_ACCOUNTS_ALL = 200  # smaller exports leave out CAP-002, CAP-003, LEV-004 and LEV-005
+# Heavy roles whose accounts still deposit, withdraw and day-trade at random like any other.
+GENERIC_FLOWS = frozenset((
+    "kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_same_day", "lev001", "lev001_pro45",
+    "pown_pos"))
 # Roles whose balances the stories script day by day: the process never tops them up.
 SCRIPTED_BALANCES = frozenset((
     "t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "con003", "lev002",
@@ -31,6 +35,11 @@ class Story:
 
 
 def roles(b: Builder) -> None:
+    """Cast the stories: ``b.stories`` and ``b.by_role``. A role named after a rule (``con001``)
+    carries that rule's plant (plants/<pack>.py); ``tr_*``, ``t1_exact130`` ... ``t4_conc``,
+    ``half``, ``pown_pos`` and the ``kyc_*`` roles carry traps; ``wipe`` is the S3 story (LEV-014,
+    CLR-006, LEV-002), ``cluster`` the illiquid cluster (LEV-004, LEV-005) and ``cap002`` the one
+    large client. Per-row rules get ``k`` plants each (2 below 1,000 accounts, then 3, 4, 5)."""
     k, N = b.k, b.N
     one = 1 if b.plant else 0
     # The capital pair (CAP-002 apart from CAP-003) and the illiquid cluster of the stress
@@ -88,10 +97,7 @@ def roles(b: Builder) -> None:
     b.light = np.zeros(N, dtype=bool)
     for s in b.stories:
         (b.light if s.role in b.light_roles else b.heavy)[s.account] = True
-    b.role_of = {s.account: s for s in b.stories}
     b.scripted = np.zeros(N, dtype=bool)  # excluded from random flows
     for s in b.stories:
-        if s.role not in b.light_roles and s.role not in (
-                "kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_same_day", "lev001",
-                "lev001_pro45", "pown_pos"):
+        if s.role not in b.light_roles and s.role not in GENERIC_FLOWS:
             b.scripted[s.account] = True

@@ -67,10 +67,12 @@ class Kyc:
 
 
 def gather(values: list[str] | tuple[str, ...], idx: np.ndarray) -> pl.Series:
+    """``values[idx]`` as a String series."""
     return pl.Series(list(values), dtype=pl.String).gather(pl.Series(idx, dtype=pl.UInt32))
 
 
 def clients(b: Builder) -> pl.DataFrame:
+    """The clients table, one row per account's client (draws from ``b.r_cli``)."""
     r, N = b.r_cli, b.N
     as_of = day_number(b.as_of)
     financed = b.financed

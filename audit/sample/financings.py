@@ -46,6 +46,7 @@ class Multiples:
 
 
 def financings(b: Builder) -> None:
+    """Draw the contracts (from ``b.r_fin``): ``b.fin_*``, one row per draw."""
     r = b.r_fin
     N = b.N
     fin_acc = np.nonzero(b.financed)[0]

@@ -41,6 +41,7 @@ GOLD_CODES = ("518880", "159934", "518800", "159937", "518850", "159812", "51868
 
 
 def is_trading(d: date) -> bool:
+    """A Shanghai trading day: a weekday the exchange is open."""
     return d.weekday() < 5 and d not in HOLIDAYS
 
 
@@ -56,6 +57,7 @@ def trading_days(end: date, n: int) -> list[date]:
 
 
 def next_trading(d: date) -> date:
+    """The first trading day after ``d``."""
     d += timedelta(days=1)
     while not is_trading(d):
         d += timedelta(days=1)
@@ -63,10 +65,12 @@ def next_trading(d: date) -> date:
 
 
 def is_month_end(d: date) -> bool:
+    """The last trading day of its month."""
     return next_trading(d).month != d.month
 
 
 def day_number(d: date) -> int:
+    """Days since 1970-01-01 (numpy and polars dates count the same)."""
     return (d - EPOCH).days
 
 
@@ -83,6 +87,7 @@ def quarter_end_before(day: date) -> date:
 
 
 def calendar(b: Builder) -> None:
+    """The window's trading days and the days the stories happen on (``c0``, ``dv``, ``x3``, ``crash``)."""
     dates = trading_days(END, b.T)
     b.dates = dates
     b.dnum = np.array([day_number(d) for d in dates], dtype=np.int64)
@@ -112,6 +117,7 @@ def calendar(b: Builder) -> None:
 
 
 def instruments(b: Builder) -> None:
+    """Codes, classes, exchanges, price limits, lots, ticks, names and volumes (from ``b.r_inst``)."""
     r = b.r_inst
     n = int(np.clip(b.N // 2, 60, 200))
     n_gold, n_bond, n_etf = max(2, round(0.05 * n)), max(3, round(0.07 * n)), max(5, round(0.12 * n))
@@ -189,6 +195,7 @@ def instruments(b: Builder) -> None:
 
 
 def prices(b: Builder) -> None:
+    """``b.pm``: closing prices in 1/1000, column 0 the close before the window (``b.r_price``)."""
     r, T, ni = b.r_price, b.T, b.n_inst
     cls = b.inst_class
     eq, etf_m, bond_m, gold_m = (cls == c for c in ("equity", "etf", "bond", "gold"))

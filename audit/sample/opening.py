@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def accounts_init(b: Builder) -> None:
+    """Categories, own money, leverage, positions, cash and debt of every account (``b.r_acc``)."""
     r, N = b.r_acc, b.N
     u = r.random(N)
     id_type = np.select([u < 0.91, u < 0.96, u < 0.97, u < 0.99], [0, 2, 3, 1], 4)
@@ -38,7 +39,10 @@ def accounts_init(b: Builder) -> None:
     kappa = np.where(financed, kappa, 1 - cash_only_L)
     n_pos = np.where(financed, r.choice(np.arange(3, 9), N, p=[.14, .2, .22, .2, .14, .1]),
                      r.choice(np.arange(1, 9), N, p=[.05, .09, .13, .16, .18, .16, .13, .10]))
-    # Role overrides.
+    # Role overrides: the economics the plants' and traps' accounts need (cast.py).
+    # NOTE: these stay here rather than in plants/: calm roles draw their leverage and own
+    # money from r_acc in story order, between the generic draws above and below, and moving
+    # them would move every later draw.
     calm_roles = ("kyc001", "kyc002", "kyc003", "kyc004", "kyc_hit_ok", "kyc_hit_nofin",
                   "kyc_same_day", "lev001", "lev001_pro45", "con004", "half", "seg002", "pown_pos",
                   "lev009")
@@ -120,6 +124,7 @@ def accounts_init(b: Builder) -> None:
     lot_cents = p_prev * b.lot[b.pos_inst] / 10
 
     def size(E0):
+        """Quantities, market value, cash and debt for own money ``E0``."""
         target = (L * E0)[b.pos_acc] * w * 100  # cents
         q = np.maximum(np.round(target / lot_cents), 1).astype(np.int64) * b.lot[b.pos_inst]
         mv = (q * p_prev + 5) // 10

@@ -17,23 +17,29 @@ if TYPE_CHECKING:
 
 
 def _sl(b: Builder, account: int) -> np.ndarray:
+    """The rows of an account's positions."""
     lo, hi = np.searchsorted(b.pos_acc, [account, account + 1])
     return np.arange(lo, hi)
+
 
 def _pos_path(b: Builder, account: int) -> np.ndarray:
     """Value (cents) of each of an account's positions at each window close: (positions, T)."""
     sl = _sl(b, account)
     return (b.q[sl, None] * b.pm[b.pos_inst[sl], 1:] + 5) // 10
 
+
 def _mv_path(b: Builder, account: int) -> np.ndarray:
     """Market value (cents) of an account's fixed holdings at each window close."""
     return _pos_path(b, account).sum(axis=0)
 
+
 def _set_qty(b: Builder, account: int, value_cents: float) -> None:
+    """Equal lots worth ``value_cents`` in all at the close before day ``c0``."""
     sl = _sl(b, account)
     p = b.pm[b.pos_inst[sl], b.c0]  # close of day c0-1
     each = value_cents / len(sl)
     b.q[sl] = np.maximum(np.round(each * 10 / (p * 100)), 1).astype(np.int64) * 100
+
 
 def _set_values(b: Builder, account: int, values: dict[int, float], col: int) -> None:
     """Whole lots worth about ``values[instrument]`` cents each at price column ``col``."""
@@ -42,6 +48,7 @@ def _set_values(b: Builder, account: int, values: dict[int, float], col: int) ->
     p, lots = b.pm[inst, col], b.lot[inst]
     want = np.array([values[int(k)] for k in inst])
     b.q[sl] = np.maximum(np.round(want * 10 / (p * lots)), 1).astype(np.int64) * lots
+
 
 def _cash_path(b: Builder, cash: int, debt: int) -> np.ndarray:
     """Cash at each snapshot of a scripted account whose only flows are month-end interest
@@ -57,10 +64,13 @@ def _cash_path(b: Builder, cash: int, debt: int) -> np.ndarray:
         out[t] = cash
     return out
 
+
 def _story_check(b: Builder, ok: bool, what: str) -> None:
+    """Fail loudly when a story's solved balances do not do what it needs."""
     if not ok:
         raise RuntimeError(f"scripted story {what} does not hold for seed {b.seed}, "
                            f"{b.N} accounts, {b.T} days")
+
 
 def scripted_states(b: Builder) -> None:
     """Initial cash and debt of the scripted accounts, solved from their price paths."""
@@ -71,8 +81,12 @@ def scripted_states(b: Builder) -> None:
                 "clr002": (1.63, 1.67)}
 
     def ceil_div(x: float, step: int) -> int:
+        """``x`` rounded up to a whole ``step``."""
         return int(ceil_to(np.array([int(math.ceil(x))]), step)[0])
 
+    # NOTE: one loop over the stories in cast order, because each story draws its size from
+    # r_misc as it comes; the plants that use these accounts (plants/con.py, lev.py, clr.py)
+    # rely on the ratios solved here.
     for s in b.stories:
         a, role = s.account, s.role
         if role in ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002"):
@@ -216,6 +230,7 @@ def scripted_states(b: Builder) -> None:
     _cluster_states(b)
     _whale_state(b)
 
+
 def _cluster_states(b: Builder) -> None:
     """The illiquid cluster (with ``plant_table_level``): accounts whose financing sits in one
     thinly traded stock Z, sized so that the severe scenario's spiral shortfall exceeds net
@@ -252,6 +267,7 @@ def _cluster_states(b: Builder) -> None:
             ok = (R >= 2.4 + 0.02).all()
         _story_check(b, ok and (E > 0).all() and (mv / E <= 3 - 0.05).all(), "illiquid cluster")
         b.cash0[a], b.D0[a] = cash, D
+
 
 def _whale_state(b: Builder) -> None:
     """CAP-002: one professional client financed far above everyone else (a fortieth of the

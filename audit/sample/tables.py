@@ -147,6 +147,7 @@ def snapshot_tables(b: Builder) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def events_table(b: Builder) -> pl.DataFrame:
+    """Margin calls, liquidations and recourse records, with ids by day and type."""
     ev = b.ev
     n = len(ev["type"])
     day = ev["at"] // DAY
@@ -185,6 +186,7 @@ def events_table(b: Builder) -> pl.DataFrame:
 
 
 def ledger_table(b: Builder) -> pl.DataFrame:
+    """Cash movements of the client accounts, with ids by day."""
     led = b.led
     n = len(led["day"])
     df = pl.DataFrame({
@@ -213,6 +215,7 @@ def ledger_table(b: Builder) -> pl.DataFrame:
 
 
 def fees_table(b: Builder) -> pl.DataFrame:
+    """Interest and commission charged, with ids by day."""
     fee = b.fee
     n = len(fee["day"])
     df = pl.DataFrame({
@@ -246,6 +249,7 @@ def fees_table(b: Builder) -> pl.DataFrame:
 
 
 def money_text(name: str) -> pl.Expr:
+    """Integer cents as exact decimal text (CSV)."""
     c = pl.col(name)
     a = c.abs()
     return (pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit(""))

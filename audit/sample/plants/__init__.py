@@ -17,7 +17,7 @@ from audit.sample.plants.registry import (
 
 # NOTE: importing the packs registers their functions; the order of the imports is the order
 # in which functions at the same point run (it matters where they draw random numbers).
-from audit.sample.plants import kyc, seg, con, lev, clr, cap, ofx  # noqa: E402,F401,I001
+from audit.sample.plants import kyc, seg, con, lev, clr, cap, ofx  # noqa: F401, I001
 
 __all__ = [
     "AUDITS", "CAPITAL", "CLIENT_IDS", "CLIENTS", "CONTRACT_MULTIPLES", "CUSTODY", "FINANCING_DATES",

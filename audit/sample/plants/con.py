@@ -13,7 +13,7 @@ from audit.sample.plants.registry import (
     FINANCING_DRAWS, FINANCINGS, LIQUIDATIONS, MARGIN_CALLS, MONTH_END, PLATFORM, SIMULATED, SIMULATION,
     first_financings, plant, trap,
 )
-from audit.sample.terms import LIQ, PLATFORM_ID, exact_half_base, half_up_div, interest_cents, RATE_BP
+from audit.sample.terms import LIQ, PLATFORM_ID, RATE_BP, exact_half_base, half_up_div, interest_cents
 
 if TYPE_CHECKING:
     from audit.sample.book import Book, Day
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from audit.sample.financings import Draws
 
 
-def _force_liquidation(b: Builder, book: Book, day: Day, s: Story, tag: int) -> None:
+def _force_liquidation(book: Book, day: Day, s: Story, tag: int) -> None:
     """Close the story's account out on its ``force_day`` by hand: the engine must not have got
     there first."""
     a, on = s.account, s.params["force_day"]
@@ -38,7 +38,7 @@ def plant_con_001(b: Builder, book: Book, day: Day) -> None:
     """Liquidated above the disclosed line: S1 accounts at 160-162% on the crash's third day
     (stories.py), closed out by hand."""
     for s in b.by_role["con001"]:
-        _force_liquidation(b, book, day, s, b.tag("CON-001", "liquidated above the disclosed liquidation line"))
+        _force_liquidation(book, day, s, b.tag("CON-001", "liquidated above the disclosed liquidation line"))
     b.expect("CON-001", len(b.by_role["con001"]))
 
 
@@ -61,7 +61,7 @@ def plant_con_002(b: Builder, book: Book, day: Day) -> None:
             note = "liquidated less than the notice period after the margin call"
         else:
             note = "liquidated without a margin call at least the notice period before"
-        _force_liquidation(b, book, day, s, b.tag("CON-002", note))
+        _force_liquidation(book, day, s, b.tag("CON-002", note))
     b.expect("CON-002", len(b.by_role["con002"]))
 
 
@@ -130,18 +130,9 @@ def count_con_004_half_cents(b: Builder, book: Book, day: Day) -> None:
 
 @trap("CON-004", at=SIMULATED)
 def check_con_004_half_cents(b: Builder) -> None:
+    """Every "half" account had its x.xx5 charge."""
     if b.half_found < len(b.by_role["half"]):
         raise RuntimeError("exact half-cent interest trap not produced")
-
-
-@plant("CON-007", at=FINANCINGS)
-def plant_con_007(b: Builder) -> None:
-    """A contract rate above the published one (9.65%, 10%), billed at the published rate."""
-    for s, j in first_financings(b, "con007"):
-        b.fin_rate[j] = (0.0965, 0.10)[s.variant % 2]
-        b.violation("CON-007", "financings", {"financing_id": b.fin_id[j]},
-                    f"contract rate {b.fin_rate[j]:.2%} above the published 8.65% "
-                    "(billed at the published rate)")
 
 
 @plant("CON-005", at=PLATFORM)
@@ -150,16 +141,6 @@ def plant_con_005(b: Builder, row: dict[str, Any]) -> None:
     if b.plant_table:
         row["initial_margin"] = None
         b.violation("CON-005", "platform", {"platform_id": PLATFORM_ID}, "initial margin not published")
-
-
-@plant("CON-009", at=PLATFORM)
-def plant_con_009(b: Builder, row: dict[str, Any]) -> None:
-    """Table-level, profile eu: the risk-warning loss share was last calculated two quarter ends
-    before the as-of date (the clean figure is one quarter end old, inside ESMA's 92 days)."""
-    if b.plant_table:
-        row["risk_warning_calculated_at"] = quarter_end_before(row["risk_warning_calculated_at"])
-        b.violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
-                    "risk-warning loss share last calculated two quarter ends ago")
 
 
 @plant("CON-006", at=SIMULATION)
@@ -185,6 +166,16 @@ def trap_con_006_half_up(b: Builder, book: Book) -> None:
         book.script_trade((3 + s.variant) % b.T, s.account, 1_835_000)
 
 
+@plant("CON-007", at=FINANCINGS)
+def plant_con_007(b: Builder) -> None:
+    """A contract rate above the published one (9.65%, 10%), billed at the published rate."""
+    for s, j in first_financings(b, "con007"):
+        b.fin_rate[j] = (0.0965, 0.10)[s.variant % 2]
+        b.violation("CON-007", "financings", {"financing_id": b.fin_id[j]},
+                    f"contract rate {b.fin_rate[j]:.2%} above the published 8.65% "
+                    "(billed at the published rate)")
+
+
 @plant("CON-008", at=LIQUIDATIONS)
 def plant_con_008(b: Builder, book: Book, day: Day) -> None:
     """At the liquidation line on the dip day (128.5%, stories.py), and the platform neither
@@ -195,3 +186,13 @@ def plant_con_008(b: Builder, book: Book, day: Day) -> None:
             day.hold(s.account, "liq", ("CON-008", None, "collateral ratio at the liquidation line, no "
                                                       "liquidation and no top-up"))
     b.expect("CON-008", len(b.by_role["con008"]))
+
+
+@plant("CON-009", at=PLATFORM)
+def plant_con_009(b: Builder, row: dict[str, Any]) -> None:
+    """Table-level, profile eu: the risk-warning loss share was last calculated two quarter ends
+    before the as-of date (the clean figure is one quarter end old, inside ESMA's 92 days)."""
+    if b.plant_table:
+        row["risk_warning_calculated_at"] = quarter_end_before(row["risk_warning_calculated_at"])
+        b.violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
+                    "risk-warning loss share last calculated two quarter ends ago")

@@ -48,8 +48,8 @@ def trap_lev_001_at_the_caps(b: Builder) -> None:
 
 @plant("LEV-002", at=TOP_UPS)
 def plant_lev_002(b: Builder, book: Book, day: Day) -> None:
-    """No top-up on the dip day: S2 accounts above the leverage cap, left there (LEV-014's
-    account is a LEV-002 plant too)."""
+    """No top-up on the dip day: retail accounts in the S2 stocks at about 3.2x, above the 3x
+    cap, left there (LEV-014's account is a LEV-002 plant too)."""
     for s in b.by_role["lev002"]:
         if s.params["day"] == day.t:
             day.hold(s.account, "lev", ("LEV-002", None, "leverage above the cap on the daily snapshot, no "

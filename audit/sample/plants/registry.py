@@ -31,7 +31,7 @@ POINTS = {
     "simulated": "book.py: after the last trading day",
     "instruments": "tables.py: each instrument's average daily volume (array)",
     "financings_table": "tables.py: the financings table (DataFrame)",
-    "snapshots": "tables.py: account snapshots before re-pledging is recorded (Snapshots)",
+    "snapshots": "tables.py: every account snapshot and its re-pledged securities (Snapshots)",
     "custody": "platform.py: custodian statements against client money (Custody)",
     "capital": "platform.py: net capital drawn for every day (Capital)",
     "liquidity": "platform.py: liquid assets drawn, buffers set (Liquidity)",
@@ -108,11 +108,4 @@ def client_key(account: int) -> dict[str, str]:
 def account_day_key(b: Builder, account: int, t: int) -> dict[str, str]:
     """The key of an account's snapshot on window day ``t``."""
     return {"account_id": b.acc_ids[int(account)], "date": b.dates[int(t)].isoformat()}
-
-
-def stories_on(b: Builder, role: str, t: int, param: str = "day") -> Iterator[Story]:
-    """The stories of ``role`` whose ``params[param]`` is window day ``t``."""
-    for s in b.by_role[role]:
-        if s.params.get(param) == t:
-            yield s
 
