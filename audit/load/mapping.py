@@ -1,10 +1,11 @@
 """mapping.yaml: how an export departs from the contract (file names, sheets, headers, values,
-day order, decimal mark, encoding), validated so every mistake is a one-line LoadError.
+day order, decimal mark, encoding, time zones), validated so every mistake is a one-line LoadError.
 """
 
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from audit import contract
 from audit.load.types import LoadError
+from audit.load.zones import check_zone
 
 
 class TableMapping(BaseModel):
@@ -27,6 +29,8 @@ class TableMapping(BaseModel):
         dayfirst: false               # a/b/yyyy dates are month-first
         decimal_comma: true           # 1.234,56
         encoding: big5                # CSV text encoding, when detection gets it wrong
+        timezone: UTC                 # date-times written without an offset are in this zone
+                                      # (default: the export's zone, the top-level timezone:)
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -38,6 +42,7 @@ class TableMapping(BaseModel):
     dayfirst: bool | None = None
     decimal_comma: bool | None = None
     encoding: str | None = None
+    timezone: str | None = None  # zone of date-times without an offset (default: the export's)
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -62,11 +67,24 @@ class TableMapping(BaseModel):
 
 
 class MappingFile(BaseModel):
-    """The whole mapping.yaml."""
+    """The whole mapping.yaml: the export's time zone (IANA name) and the tables.
+
+    timezone: Asia/Shanghai           # the export's zone, unless the auditor chose another
+    tables: {...}
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    timezone: str | None = None
     tables: dict[str, TableMapping | None] = {}
+
+
+@dataclass
+class ExportMapping:
+    """A checked mapping file: the export's time zone (when it names one) and each table's."""
+
+    tables: dict[str, TableMapping] = field(default_factory=dict)
+    timezone: str | None = None
 
 
 def _yaml_text(value: Any) -> Any:
@@ -77,7 +95,7 @@ def _yaml_text(value: Any) -> Any:
     return value
 
 
-def read_mapping(path: Path) -> dict[str, TableMapping]:
+def read_mapping(path: Path) -> ExportMapping:
     """Parse and validate a mapping file; every problem is a LoadError naming the key."""
     name = path.name
     try:
@@ -95,24 +113,27 @@ def read_mapping(path: Path) -> dict[str, TableMapping]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise LoadError(f"{name}: not valid YAML{where}; fix the syntax")
     if document is None:
-        return {}
+        return ExportMapping()
     if not isinstance(document, dict):
         raise LoadError(f"{name}: expected a 'tables:' section at the top level")
     try:
         parsed = MappingFile.model_validate(document)
     except ValidationError as exc:
         raise LoadError(f"{name}: {_describe_validation_error(exc)}") from None
+    if parsed.timezone is not None:
+        check_zone(parsed.timezone, f"{name}: timezone")
     mappings = {t: m or TableMapping() for t, m in parsed.tables.items()}
     for table_name, mapping in mappings.items():
         check_table_mapping(name, table_name, mapping)
-    return mappings
+    return ExportMapping(mappings, parsed.timezone)
 
 
 def _describe_validation_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     location = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        allowed = ", ".join(TableMapping.model_fields) if len(error["loc"]) > 1 else "tables"
+        fields = TableMapping.model_fields if len(error["loc"]) > 1 else MappingFile.model_fields
+        allowed = ", ".join(fields)
         return f"unknown key '{location}'; allowed keys: {allowed}"
     return f"{location}: {error['msg']}"
 
@@ -131,6 +152,8 @@ def check_table_mapping(source: str, table_name: str, mapping: TableMapping) -> 
         except LookupError:
             raise LoadError(f"{source}: tables.{table_name}.encoding: unknown encoding "
                             f"{mapping.encoding!r}; use e.g. utf-8, gb18030, big5, cp1252") from None
+    if mapping.timezone is not None:
+        check_zone(mapping.timezone, f"{source}: tables.{table_name}.timezone")
     allowed_columns = ", ".join(t.column_names)
     for header, target in mapping.columns.items():
         if target not in t.column_names:

@@ -12,6 +12,7 @@ import polars as pl
 
 ROW = "_row"
 ISSUE_VALUE_CHARS = 200  # issues keep a prefix of a huge cell, never the whole cell
+DEFAULT_ZONE = "UTC"  # the export's time zone when neither the auditor nor mapping.yaml names one
 
 
 class LoadError(Exception):
@@ -56,12 +57,19 @@ class LoadedTable:
 
 @dataclass
 class Export:
-    """Every table found in an export directory."""
+    """Every table found in an export directory.
+
+    ``timezone`` is the export's zone (IANA name): every date-time in the frames is wall-clock
+    time there. ``timezone_source`` says who chose it: "option" (the auditor), "mapping"
+    (mapping.yaml) or "default" (the profile's default).
+    """
 
     root: Path
     tables: dict[str, LoadedTable]
     issues: list[DataIssue]
     unrecognised_files: list[str]
+    timezone: str = DEFAULT_ZONE
+    timezone_source: str = "default"
 
 
 @dataclass

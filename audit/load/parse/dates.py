@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from audit.contract import DATE, Column
+from audit.contract import DATE, DATETIME, Column
 from audit.load.parse.text import has_non_ascii, when
+from audit.load.zones import offset_minutes
 
 if TYPE_CHECKING:
     from audit.load.parse.context import ParseContext
@@ -110,8 +111,8 @@ def date_parts(s: pl.Series, col: Column, ctx: ParseContext) -> pl.DataFrame:
     return parts
 
 
-def temporal_from_parts(parts: pl.DataFrame, col: Column, ctx: ParseContext) -> pl.Series:
-    """Date or Datetime from the extracted parts; impossible dates and times become null."""
+def temporal_from_parts(parts: pl.DataFrame, col: Column) -> pl.Series:
+    """Date or (wall-clock) Datetime from the extracted parts; impossible ones become null."""
     y, m, d = (pl.col(c).cast(pl.Int32, strict=False) for c in ("y", "m", "d"))
     hour = pl.col("H").cast(pl.Int32, strict=False).fill_null(0)
     minute = pl.col("M").cast(pl.Int32, strict=False).fill_null(0)
@@ -130,22 +131,7 @@ def temporal_from_parts(parts: pl.DataFrame, col: Column, ctx: ParseContext) -> 
     else:
         clock = [pl.when(valid).then(e).otherwise(0) for e in (hour, minute, second, micro)]
         value = pl.datetime(*safe, *clock, time_unit="us")
-        value = value - pl.duration(minutes=_offset_minutes(parts, col, ctx))
     return parts.select(pl.when(valid).then(value).otherwise(None).alias(col.name)).to_series()
-
-
-def _offset_minutes(parts: pl.DataFrame, col: Column, ctx: ParseContext) -> pl.Expr:
-    """Minutes to subtract to reach UTC: zero unless the column mixes several offsets."""
-    tz = parts["tz"].str.to_uppercase().str.replace_all(":", "", literal=True)
-    tz = when(tz.is_in(["Z", "UTC", "GMT"]), "+0000", tz).cast(pl.String)
-    sign = when(tz.str.starts_with("-"), -1, 1)
-    total = sign * (tz.str.slice(1, 2).cast(pl.Int32, strict=False) * 60
-                    + tz.str.slice(3, 2).cast(pl.Int32, strict=False).fill_null(0))
-    if total.drop_nulls().n_unique() <= 1:
-        return pl.lit(0)
-    ctx.note(col.name, f"column '{col.name}' mixes time-zone offsets; times with an offset were "
-                       f"converted to UTC, times without one were kept as written")
-    return pl.lit(total.fill_null(0))
 
 
 def _month_name_dates(s: pl.Series, col: Column) -> pl.Series:
@@ -184,16 +170,28 @@ def plain_temporal(s: pl.Series, col: Column) -> pl.Series | None:
 
 
 def parse_temporal(s: pl.Series, col: Column, ctx: ParseContext) -> pl.Series:
-    """Date/Datetime from ISO, slashed, dotted, compact, Chinese, d/m/y or m/d/y, month names."""
+    """Date/Datetime from ISO, slashed, dotted, compact, Chinese, d/m/y or m/d/y, month names.
+
+    A DATE keeps the date as written, offset or not. A DATETIME ends as wall-clock time in the
+    export's zone: converted from its offset when it has one, else from the table's zone.
+    """
     fast = plain_temporal(s, col)
     if fast is not None:
-        return fast
+        return fast if col.type == DATE else ctx.in_export_zone(fast, None, col.name)
     text = normalise_date_text(s)
-    value = temporal_from_parts(date_parts(text, col, ctx), col, ctx)
+    parts = date_parts(text, col, ctx)
+    value = temporal_from_parts(parts, col)
+    offsets = None
+    if col.type == DATETIME:
+        offsets, bad_offset = offset_minutes(parts["tz"])
+        if bad_offset.any():
+            value = when(bad_offset, None, value).cast(value.dtype)  # +25:00 is no offset
     left = text.is_not_null() & value.is_null()
     if left.any() and text.filter(left).str.contains(r"[A-Za-z]{3}").any():
         value = value.fill_null(_month_name_dates(text, col))
         left = text.is_not_null() & value.is_null()
     if left.any() and ctx.format == "excel":
         value = value.fill_null(_excel_serial_dates(text, col))
+    if col.type == DATETIME:
+        value = ctx.in_export_zone(value.alias(col.name), offsets, col.name)
     return value.alias(col.name)

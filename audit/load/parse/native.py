@@ -4,14 +4,23 @@ column turned back into text for the text parsers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from audit.contract import BOOL, DATE, DATETIME, FLOAT, INT, MONEY, RATE, Column
 from audit.load.parse.numbers import finite_or_null, whole_to_int
 
+if TYPE_CHECKING:
+    from audit.load.parse.context import ParseContext
 
-def native_value(s: pl.Series, col: Column) -> pl.Series | None:
-    """The typed value of a natively typed column, or None when it has to be read as text."""
+
+def native_value(s: pl.Series, col: Column, ctx: ParseContext) -> pl.Series | None:
+    """The typed value of a natively typed column, or None when it has to be read as text.
+
+    Date-times end as wall-clock times of the export zone: an aware column is converted from its
+    own zone, a naive one is taken in the table's zone.
+    """
     dtype = s.dtype
     numeric = dtype.is_numeric()
     if col.type in (FLOAT, MONEY, RATE) and numeric:
@@ -23,12 +32,16 @@ def native_value(s: pl.Series, col: Column) -> pl.Series | None:
         return whole_to_int(s.cast(pl.Float64, strict=False).fill_nan(None))
     if col.type == DATE and dtype == pl.Date:
         return s
-    if col.type in (DATE, DATETIME) and isinstance(dtype, pl.Datetime):
-        # NOTE: an aware column keeps its wall-clock time in its own zone (see module docstring).
+    if col.type == DATE and isinstance(dtype, pl.Datetime):
+        # NOTE: a DATE column keeps the date as written: an aware column's own wall-clock date.
         wall = s.dt.replace_time_zone(None) if dtype.time_zone else s
-        return wall.dt.date() if col.type == DATE else wall.cast(pl.Datetime("us"))
+        return wall.dt.date()
+    if col.type == DATETIME and isinstance(dtype, pl.Datetime):
+        if dtype.time_zone:
+            return ctx.aware_in_export_zone(s, col.name)
+        return ctx.in_export_zone(s.cast(pl.Datetime("us")), None, col.name)
     if col.type == DATETIME and dtype == pl.Date:
-        return s.cast(pl.Datetime("us"))
+        return ctx.in_export_zone(s.cast(pl.Datetime("us")), None, col.name)
     if col.type == BOOL and dtype == pl.Boolean:
         return s
     if dtype == pl.Null:
