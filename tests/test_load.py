@@ -575,7 +575,7 @@ DATETIME_CASES = [
     ("2024-01-05", datetime(2024, 1, 5)),  # a DATETIME column gets midnight
     ("2024/01/05 9:30 PM", datetime(2024, 1, 5, 21, 30)),
     ("2024年1月5日 9时30分", datetime(2024, 1, 5, 9, 30)),
-    ("2024-01-05 09:30:00+08:00", datetime(2024, 1, 5, 9, 30)),  # one offset: wall clock kept
+    ("2024-01-05 09:30:00+08:00", datetime(2024, 1, 5, 1, 30)),  # converted to UTC, the default
     ("2024-01-05 24:30", None),
 ]
 

@@ -1,0 +1,172 @@
+"""File discovery: which file (and sheet) of an export folder holds which contract table, by
+mapping.yaml, by name or alias, or loosely by part of its name; and the mapping file itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from audit import contract
+from audit.load.headers import normalise_header
+from audit.load.mapping import TableMapping
+from audit.load.read import EXCEL_EXTS, PARQUET_EXTS, TEXT_EXTS, sniff_format
+from audit.load.types import LoadError
+
+MAPPING_NAMES = ("mapping.yaml", "mapping.yml")
+# .txt is often a readme: it is loaded when its stem names a table, but never listed as unknown.
+LISTED_EXTS = (TEXT_EXTS - {".txt"}) | PARQUET_EXTS | EXCEL_EXTS
+
+
+def default_mapping(root: Path) -> Path | None:
+    """The export's own mapping.yaml (or .yml, any case), or None."""
+    for entry in sorted(root.iterdir()):
+        if entry.is_file() and entry.name.lower() in MAPPING_NAMES:
+            return entry
+    return None
+
+
+@lru_cache(maxsize=None)
+def _table_by_stem() -> dict[str, str]:
+    stems: dict[str, str] = {}
+    for t in contract.TABLES:
+        for key in (t.name, *t.aliases):
+            stems.setdefault(normalise_header(key), t.name)
+    return stems
+
+
+_NUMBERED_SUFFIX = re.compile(r"(?:[_.]*(?:\(\d+\)|\d[\d_.]*))+$")
+
+
+def table_for_name(name: str) -> tuple[str | None, bool]:
+    """(table, loosely) for a file stem or sheet name; loosely when only part of it matched.
+
+    Exact: the table's name or an alias. Loose: the same with a date or copy number appended
+    (positions_20240131, clients (1)), a word before or after it (acme_clients, clients_export),
+    or for Chinese names contained anywhere (客户信息表). A name matching two tables matches none.
+    """
+    key = normalise_header(name)
+    stems = _table_by_stem()
+    if key in stems:
+        return stems[key], False
+    trimmed = _NUMBERED_SUFFIX.sub("", key).strip("_")
+    if trimmed in stems:
+        return stems[trimmed], True
+    hits = {
+        table for stem, table in stems.items()
+        if (stem.isascii() and (trimmed.startswith(stem + "_") or trimmed.endswith("_" + stem)))
+        or (not stem.isascii() and stem in trimmed)
+    }
+    return (hits.pop(), True) if len(hits) == 1 else (None, False)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file (and sheet) that may hold a table."""
+
+    path: Path
+    sheet: str | None = None
+    loose: bool = False  # matched on part of its name only
+
+    @property
+    def label(self) -> str:
+        return self.path.name + (f" (sheet {self.sheet})" if self.sheet else "")
+
+
+def _is_candidate_file(entry: Path) -> bool:
+    name = entry.name
+    return (entry.is_file() and not name.startswith((".", "~$"))
+            and entry.suffix.lower() in TEXT_EXTS | PARQUET_EXTS | EXCEL_EXTS)
+
+
+def _candidates_in(entry: Path) -> list[tuple[str, Candidate]]:
+    """(table, candidate) pairs a file offers: by its name, else by its sheet names."""
+    table_name, loose = table_for_name(entry.stem)
+    if table_name is not None and not loose:
+        return [(table_name, Candidate(entry))]
+    sheets = _workbook_tables(entry) if entry.suffix.lower() in EXCEL_EXTS else {}
+    if sheets:
+        return [(t, Candidate(entry, sheet, loose)) for t, (sheet, loose) in sheets.items()]
+    return [(table_name, Candidate(entry, loose=True))] if table_name is not None else []
+
+
+def find_table_files(
+    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_path: Path | None
+) -> tuple[dict[str, Candidate], list[str]]:
+    """table -> candidate for each table found, and the data files that match no table.
+
+    A file named in the mapping wins; otherwise an exact name match; a loose match only for a
+    table no file matches exactly. Two candidates at the same level are a LoadError.
+    """
+    named = {
+        t: Candidate(_resolve_named_file(root, m.file, t, mapping_path))
+        for t, m in mappings.items() if m.file is not None
+    }
+    named_paths = {c.path.resolve() for c in named.values()}
+    offers: dict[str, list[Candidate]] = {}
+    listed: list[str] = []
+    for entry in sorted(root.iterdir()):
+        if not _is_candidate_file(entry) or entry.resolve() in named_paths:
+            continue
+        pairs = _candidates_in(entry)
+        for table_name, candidate in pairs:
+            offers.setdefault(table_name, []).append(candidate)
+        if not pairs and entry.suffix.lower() in LISTED_EXTS:
+            listed.append(entry.name)
+    found = {t: c for t, c in named.items() if t in wanted}
+    for table_name in wanted:
+        if table_name in found or table_name not in offers:
+            continue
+        exact = [c for c in offers[table_name] if not c.loose]
+        chosen = exact or offers[table_name]
+        if len(chosen) > 1:
+            raise LoadError(
+                f"{root}: several files match table '{table_name}': "
+                f"{', '.join(c.label for c in chosen)}; keep one, or name the one to use under "
+                f"tables.{table_name}.file in mapping.yaml"
+            )
+        found[table_name] = chosen[0]
+    # NOTE: a file that matched a table but lost to a better match is listed, never dropped.
+    offered = {c.path.name for t in wanted for c in offers.get(t, [])}
+    losers = offered - {c.path.name for c in found.values()}
+    return found, sorted(set(listed) | losers)
+
+
+def _resolve_named_file(root: Path, name: str, table_name: str, mapping_path: Path | None) -> Path:
+    bases = [root] + ([mapping_path.parent] if mapping_path is not None else [])
+    for base in bases:
+        candidate = Path(name) if Path(name).is_absolute() else base / name
+        if candidate.is_file():
+            return candidate
+    # NOTE: file names typed into the mapping often differ from the real one only in case.
+    for entry in root.iterdir():
+        if entry.is_file() and entry.name.lower() == Path(name).name.lower():
+            return entry
+    source = mapping_path.name if mapping_path is not None else "mapping"
+    raise LoadError(f"{source}: tables.{table_name}.file: no file {name!r} in {root}; fix the "
+                    f"file name")
+
+
+def _workbook_tables(path: Path) -> dict[str, tuple[str, bool]]:
+    """table -> (sheet, loosely) for the sheets of a workbook named after a table."""
+    try:
+        with path.open("rb") as handle:
+            if sniff_format(handle.read(8)) != "excel":
+                return {}
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        try:
+            titles = list(workbook.sheetnames)
+        finally:
+            workbook.close()
+    except Exception:  # noqa: BLE001 - an unreadable workbook is simply not a table file
+        return {}
+    found: dict[str, tuple[str, bool]] = {}
+    for title in titles:
+        table_name, loose = table_for_name(title)
+        if table_name is not None and (table_name not in found or found[table_name][1]):
+            found[table_name] = (title, loose)
+    return found

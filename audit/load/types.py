@@ -1,0 +1,99 @@
+"""The loader's shared types: the public results (Export, LoadedTable, DataIssue, LoadError),
+the raw table every reader returns, and the small helpers all rooms of the package use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+ROW = "_row"
+ISSUE_VALUE_CHARS = 200  # issues keep a prefix of a huge cell, never the whole cell
+DEFAULT_ZONE = "UTC"  # the export's time zone when neither the auditor nor mapping.yaml names one
+
+
+class LoadError(Exception):
+    """A fatal input problem; the message is one line naming the file and what to do."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+@dataclass(slots=True)
+class DataIssue:
+    """A non-fatal data-quality problem in one cell or row (or a whole column when row is None).
+
+    ``row`` is the row number a spreadsheet shows: in CSV and Excel the header is row 1 and the
+    first data row row 2; in Parquet the first data row is row 1.
+    """
+
+    file: str
+    table: str
+    row: int | None
+    column: str | None
+    value: str | None
+    problem: str
+
+
+@dataclass
+class LoadedTable:
+    """One contract table read from one file; ``frame`` holds only the readable rows."""
+
+    name: str
+    path: Path
+    sha256: str
+    format: str
+    encoding: str | None
+    rows_read: int
+    rows_unreadable: int
+    frame: pl.DataFrame
+    issues: list[DataIssue]
+    extra_columns: list[str]
+    column_map: dict[str, str]
+
+
+@dataclass
+class Export:
+    """Every table found in an export directory.
+
+    ``timezone`` is the export's zone (IANA name): every date-time in the frames is wall-clock
+    time there. ``timezone_source`` says who chose it: "option" (the auditor), "mapping"
+    (mapping.yaml) or "default" (the profile's default).
+    """
+
+    root: Path
+    tables: dict[str, LoadedTable]
+    issues: list[DataIssue]
+    unrecognised_files: list[str]
+    timezone: str = DEFAULT_ZONE
+    timezone_source: str = "default"
+
+
+@dataclass
+class RawTable:
+    """A file's header and its data as text (or native Parquet) columns ``c0..cN`` plus ``_row``."""
+
+    headers: list[str]
+    fetch: Callable[[list[int]], pl.DataFrame]
+    format: str
+    encoding: str | None = None
+    issues: list[DataIssue] = field(default_factory=list)
+    rows_rejected: int = 0  # rows unreadable before typing (ragged)
+    lossy_text: bool = False  # undecodable bytes were replaced by U+FFFD
+
+
+def clip(value: object) -> str | None:
+    """A cell's text for an issue: a prefix of a huge cell, never the whole cell."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= ISSUE_VALUE_CHARS else text[:ISSUE_VALUE_CHARS] + "…"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, for one-line LoadErrors."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
