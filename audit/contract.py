@@ -2,6 +2,13 @@
 
 The contract is data (``TABLES``); the pandera schemas, the loader's type parsing, the header
 matching and ``docs/data-contract.md`` are all derived from it, so they cannot drift apart.
+
+Version 2 makes audits time-correct: the published terms are versioned (the platform table is keyed
+by disclosure date), due diligence is a history of events (``kyc_events``) instead of one
+overwritten date per client, instrument terms carry effective dates, margin events say why and by
+when, custody is kept per client-money account, and trades may be given. Every column added in
+version 2 is optional, so a version-1 export still loads; a rule that needs what it lacks reports
+itself not evaluable, naming the table or column.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ import polars as pl
 STRING, INT, FLOAT, MONEY, RATE, DATE, DATETIME, BOOL = (
     "string", "int", "float", "money", "rate", "date", "datetime", "bool",
 )
+
+# The contract version this toolkit applies (recorded in findings.json). Version 1: the first
+# contract; version 2: time-correct audits (see the module docstring).
+CONTRACT_VERSION = 2
 
 POLARS_DTYPES: dict[str, pl.DataType] = {
     STRING: pl.String(),
@@ -43,6 +54,29 @@ class Column:
     min: float | None = None  # inclusive lower bound (data-quality check)
     personal: bool = False  # personal data: masked in every report by default
     aliases: tuple[str, ...] = ()  # other headers platforms use, Chinese included
+    since: int = 1  # contract version that added the column
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return POLARS_DTYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A column the toolkit computes on a loaded table, which rules read like any other.
+
+    ``expression`` is written in the rule language (docs/rule-format.md); ``None`` means the
+    engine computes it in code (the disclosure in force). ``assumes`` names the optional columns
+    the expression copes without and what it assumes then: a rule using the column carries that
+    assumption as a caveat when the export lacks them.
+    """
+
+    name: str
+    type: str
+    description: str
+    expression: str | None = None
+    assumes: tuple[tuple[str, str], ...] = ()  # (optional column, what is assumed without it)
+    since: int = 2
 
     @property
     def dtype(self) -> pl.DataType:
@@ -59,6 +93,8 @@ class Table:
     columns: tuple[Column, ...]
     aliases: tuple[str, ...] = ()  # other file names (stem) platforms use
     norms: tuple[str, ...] = field(default=())
+    computed: tuple[Computed, ...] = ()  # columns the toolkit adds (never read from files)
+    since: int = 1  # contract version that added the table
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -70,21 +106,32 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def readable_names(self) -> list[str]:
+        """What a rule may read: the file's columns and the computed ones."""
+        return [*self.column_names, *(c.name for c in self.computed)]
+
 
 C = Column
 
 TABLES: tuple[Table, ...] = (
     Table(
         "platform",
-        "The platform's published disclosures: one row per disclosure version (usually one).",
-        key=("platform_id",),
+        "The platform's published terms: one row per disclosure version. Each record is judged "
+        "against the version in force at its own time (the latest whose effective date, else "
+        "publication date, is on or before it).",
+        key=("platform_id", "disclosed_at"),
         aliases=("disclosures", "disclosure", "平台信息", "平台披露"),
         norms=("N3", "N4", "N5", "R1", "R4", "R5"),
         columns=(
             C("platform_id", STRING, "Platform identifier.", aliases=("平台编号",)),
             C("platform_name", STRING, "Legal name of the platform.", aliases=("平台名称", "name")),
-            C("disclosed_at", DATE, "Date this disclosure was published.", nullable=True,
+            C("disclosed_at", DATE, "Date this disclosure version was published. An undated "
+              "row is in force at every date only when it is the only version.", nullable=True,
               aliases=("披露日期", "published_at")),
+            C("effective_from", DATE, "Date the terms of this version take effect, when later "
+              "than publication.", nullable=True, required=False, since=2,
+              aliases=("生效日期", "施行日期")),
             C("initial_margin", RATE, "Initial margin rate: own equity / position value at open.",
               unit="fraction (0.5 = 50%)", nullable=True, min=0, aliases=("初始保证金比例",)),
             C("maintenance_margin", RATE, "Maintenance margin rate m: equity / position value below "
@@ -97,11 +144,25 @@ TABLES: tuple[Table, ...] = (
               "force-sold (平仓线).", unit="ratio", nullable=True, min=0,
               aliases=("平仓线", "强平线")),
             C("call_response_hours", FLOAT, "Hours within which a margin call is issued after the "
-              "ratio crosses the call line.", unit="hours", nullable=True, min=0,
-              aliases=("追保通知时限",)),
+              "close of the day the ratio crossed the call line.", unit="hours", nullable=True,
+              min=0, aliases=("追保通知时限",)),
             C("notice_period_hours", FLOAT, "Hours between a margin call and the earliest forced "
-              "liquidation (grace period).", unit="hours", nullable=True, min=0,
-              aliases=("宽限期", "grace_period_hours")),
+              "liquidation (grace period), for contracts that count it in hours.", unit="hours",
+              nullable=True, min=0, aliases=("宽限期", "grace_period_hours")),
+            C("call_response_trading_days", INT, "For contracts that count in trading days: the "
+              "margin call is issued by the close of the n-th trading day after the day the ratio "
+              "crossed the call line (0: the same day). Takes precedence over the hours.",
+              unit="trading days", nullable=True, required=False, min=0, since=2,
+              aliases=("追保通知交易日",)),
+            C("notice_period_trading_days", INT, "For contracts that count in trading days: the "
+              "client has until the close of the n-th trading day after the call's trading day "
+              "(T+n) to restore the ratio; forced liquidation may start on trading day T+n+1. "
+              "Takes precedence over the hours.", unit="trading days", nullable=True,
+              required=False, min=0, since=2, aliases=("追保期限交易日", "补仓期限")),
+            C("line_inclusive", BOOL, "The call and liquidation lines are crossed when the ratio "
+              "is at or below them (true) or only when strictly below (false, the exchange "
+              "rules' 低于). Empty: the profile's `line_inclusive` parameter decides.",
+              nullable=True, required=False, since=2, aliases=("触及即平仓", "含警戒线")),
             C("interest_rate_annual", RATE, "Published annual financing interest rate.",
               unit="fraction per year", nullable=True, min=0, aliases=("融资年利率", "年利率")),
             C("commission_rate", RATE, "Published commission rate on traded value.",
@@ -134,6 +195,13 @@ TABLES: tuple[Table, ...] = (
               "last calculated (ESMA: every three months, over the preceding twelve).",
               nullable=True, required=False, aliases=("亏损客户比例计算日期",)),
         ),
+        computed=(
+            Computed("in_force_from", DATE, "Date this version is in force from: "
+                     "`effective_from`, else `disclosed_at`.",
+                     expression="coalesce(effective_from, disclosed_at)"),
+            Computed("in_force", BOOL, "This version is the one in force at the audit's as-of "
+                     "date."),
+        ),
     ),
     Table(
         "clients",
@@ -157,28 +225,87 @@ TABLES: tuple[Table, ...] = (
             C("bank_account", STRING, "Client's bank account number.", personal=True,
               nullable=True, required=False, aliases=("银行账号", "银行卡号")),
             C("onboarded_at", DATE, "Date the relationship began.", aliases=("开户日期",)),
-            C("verification_status", STRING, "Identity verification status.",
-              allowed=("verified", "pending", "rejected"), aliases=("核验状态", "实名状态")),
-            C("verified_at", DATE, "Date identity was verified.", nullable=True,
-              aliases=("核验日期",)),
-            C("risk_tolerance", STRING, "Suitability level from the risk-tolerance assessment.",
-              allowed=("C1", "C2", "C3", "C4", "C5"), nullable=True, aliases=("风险承受能力",)),
-            C("risk_assessed_at", DATE, "Date of the risk-tolerance assessment.", nullable=True,
-              aliases=("风险测评日期",)),
-            C("risk_disclosure_signed_at", DATE, "Date the risk disclosure was signed.",
-              nullable=True, aliases=("风险揭示书签署日期",)),
-            C("screening_result", STRING, "AML / sanctions / PEP screening result.",
-              allowed=("clear", "hit", "not_screened"), aliases=("筛查结果",)),
-            C("screened_at", DATE, "Date of the screening.", nullable=True, aliases=("筛查日期",)),
-            C("screening_resolved_at", DATE, "Date a screening hit was resolved.", nullable=True,
-              aliases=("筛查处置日期",)),
-            C("pep", BOOL, "Politically exposed person.", aliases=("是否政要",)),
-            C("risk_rating", STRING, "AML risk rating.", allowed=("low", "medium", "high"),
+            C("verification_status", STRING, "Identity verification status (version 1: the "
+              "latest only; give `kyc_events` for the history).",
+              allowed=("verified", "pending", "rejected"), nullable=True, required=False,
+              aliases=("核验状态", "实名状态")),
+            C("verified_at", DATE, "Date identity was last verified (version 1).", nullable=True,
+              required=False, aliases=("核验日期",)),
+            C("risk_tolerance", STRING, "Suitability level from the latest risk-tolerance "
+              "assessment (version 1).", allowed=("C1", "C2", "C3", "C4", "C5"), nullable=True,
+              required=False, aliases=("风险承受能力",)),
+            C("risk_assessed_at", DATE, "Date of the latest risk-tolerance assessment (version "
+              "1).", nullable=True, required=False, aliases=("风险测评日期",)),
+            C("risk_disclosure_signed_at", DATE, "Date the risk disclosure was signed (version "
+              "1).", nullable=True, required=False, aliases=("风险揭示书签署日期",)),
+            C("screening_result", STRING, "Latest AML / sanctions / PEP screening result "
+              "(version 1).", allowed=("clear", "hit", "not_screened"), nullable=True,
+              required=False, aliases=("筛查结果",)),
+            C("screened_at", DATE, "Date of the latest screening (version 1).", nullable=True,
+              required=False, aliases=("筛查日期",)),
+            C("screening_resolved_at", DATE, "Date the latest screening hit was resolved "
+              "(version 1).", nullable=True, required=False, aliases=("筛查处置日期",)),
+            C("pep", BOOL, "Politically exposed person (today).", aliases=("是否政要",)),
+            C("risk_rating", STRING, "AML risk rating (today).", allowed=("low", "medium", "high"),
               aliases=("风险等级",)),
-            C("last_review_at", DATE, "Date of the last periodic KYC review.", nullable=True,
-              aliases=("最近复核日期",)),
+            C("last_review_at", DATE, "Date of the last periodic KYC review (version 1).",
+              nullable=True, required=False, aliases=("最近复核日期",)),
             C("pep_approved_at", DATE, "Date senior management approved a politically exposed "
-              "client.", nullable=True, required=False, aliases=("政要审批日期",)),
+              "client (version 1).", nullable=True, required=False, aliases=("政要审批日期",)),
+            C("entity_type", STRING, "Natural person or institution (CN margin eligibility "
+              "exempts professional institutions from the experience test).",
+              allowed=("individual", "institution"), nullable=True, required=False, since=2,
+              aliases=("客户性质", "主体类型")),
+            C("first_trade_date", DATE, "Date of the client's first securities trade at any "
+              "broker (trading experience is counted market-wide).", nullable=True,
+              required=False, since=2, aliases=("首次交易日期", "首笔交易日期")),
+            C("credit_account_opened_at", DATE, "Date the client's margin (credit) account was "
+              "opened.", nullable=True, required=False, since=2,
+              aliases=("信用账户开户日期", "两融开户日期")),
+        ),
+    ),
+    Table(
+        "kyc_events",
+        "Due-diligence history: one row per event per client (identity verification, "
+        "screening and its resolution, risk-tolerance assessment, risk-disclosure signature, "
+        "PEP approval, periodic review). Rules look for the valid event on or before each "
+        "financing; events of the same date are taken in file order.",
+        key=("event_id",),
+        aliases=("kyc_history", "due_diligence", "尽调记录", "客户尽调记录", "KYC记录"),
+        norms=("N1",),
+        since=2,
+        columns=(
+            C("event_id", STRING, "Event identifier.", aliases=("记录编号", "事件编号")),
+            C("client_id", STRING, "Client concerned.", aliases=("客户编号", "客户号")),
+            C("event_type", STRING, "Kind of event.",
+              allowed=("verification", "screening", "screening_resolution", "risk_assessment",
+                       "risk_disclosure", "pep_approval", "periodic_review"),
+              aliases=("事件类型", "类型")),
+            C("event_date", DATE, "Date of the event.", aliases=("日期", "事件日期")),
+            C("outcome", STRING, "Result: verification verified / pending / rejected; screening "
+              "clear / hit; screening_resolution cleared (false positive) / confirmed (true "
+              "match); risk_disclosure signed; pep_approval approved / refused; periodic_review "
+              "completed.", allowed=("verified", "pending", "rejected", "clear", "hit", "cleared",
+                                     "confirmed", "signed", "approved", "refused", "completed"),
+              nullable=True, aliases=("结果",)),
+            C("risk_grade", STRING, "Risk-tolerance grade a risk assessment gave.",
+              allowed=("C1", "C2", "C3", "C4", "C5"), nullable=True, required=False,
+              aliases=("风险承受能力", "测评等级")),
+            C("risk_rating", STRING, "AML risk rating assigned at this event.",
+              allowed=("low", "medium", "high"), nullable=True, required=False,
+              aliases=("风险等级",)),
+            C("pep", BOOL, "The screening found the client to be a politically exposed person.",
+              nullable=True, required=False, aliases=("是否政要",)),
+            C("list_version", STRING, "Sanctions / PEP list version screened against.",
+              nullable=True, required=False, aliases=("名单版本",)),
+            C("valid_until", DATE, "Last day the event's result stays valid (an identity "
+              "document's expiry, an assessment's validity), when stated.", nullable=True,
+              required=False, aliases=("有效期至",)),
+        ),
+        computed=(
+            Computed("history_complete", BOOL, "TRUE for events the export gives as a history; "
+                     "FALSE for events the toolkit derived from a version-1 `clients` table, which "
+                     "keeps only each client's latest date of each kind."),
         ),
     ),
     Table(
@@ -207,6 +334,23 @@ TABLES: tuple[Table, ...] = (
             C("day_trades_5d", INT, "Day trades in the last 5 business days (US pattern day "
               "trader rule).", unit="trades", nullable=True, required=False, min=0,
               aliases=("五日日内交易次数",)),
+            C("short_market_value", MONEY, "Market value of securities sold short (融券) and "
+              "not yet returned.", unit="currency", nullable=True, required=False, min=0,
+              since=2, aliases=("融券市值", "融券负债")),
+            C("accrued_interest", MONEY, "Interest and fees accrued and not yet paid on the "
+              "financing.", unit="currency", nullable=True, required=False, min=0, since=2,
+              aliases=("应计利息", "利息及费用")),
+        ),
+        computed=(
+            Computed("collateral_ratio", FLOAT, "Maintenance collateral ratio (维持担保比例): "
+                     "(cash + market_value) / (debt + short_market_value + accrued_interest); "
+                     "NULL without any liability.",
+                     expression="if(debt + coalesce(short_market_value, 0) "
+                                "+ coalesce(accrued_interest, 0) > 0, (cash + market_value) / "
+                                "(debt + coalesce(short_market_value, 0) "
+                                "+ coalesce(accrued_interest, 0)), NULL)",
+                     assumes=(("short_market_value", "no short positions"),
+                              ("accrued_interest", "no accrued interest or fees"))),
         ),
     ),
     Table(
@@ -238,9 +382,33 @@ TABLES: tuple[Table, ...] = (
             C("asset_class", STRING, "Asset class.",
               allowed=("equity", "etf", "bond", "gold", "fx", "commodity", "index", "crypto",
                        "other"), aliases=("资产类别",)),
-            C("exchange", STRING, "Listing exchange.", nullable=True, aliases=("交易所",)),
+            C("exchange", STRING, "Listing exchange: its ISO 10383 code (XSHG, XSHE, BJSE, "
+              "XNYS, XNAS, XLON, XETR, XHKG ...) or name.", nullable=True,
+              aliases=("交易所", "市场")),
             C("adv", FLOAT, "Average daily traded volume.", unit="units per day", min=0,
               nullable=True, aliases=("日均成交量",)),
+        ),
+    ),
+    Table(
+        "instrument_terms",
+        "Dated collateral and margin terms of instruments: one row per instrument per change. "
+        "A term applies from its effective date until the next row's (or its own end date).",
+        key=("instrument_id", "effective_from"),
+        aliases=("collateral_terms", "haircuts", "折算率", "标的证券", "担保证券"),
+        norms=("N4",),
+        since=2,
+        columns=(
+            C("instrument_id", STRING, "Instrument identifier.", aliases=("证券代码", "代码")),
+            C("effective_from", DATE, "First day the terms apply.", aliases=("生效日期", "调整日期")),
+            C("effective_to", DATE, "Last day the terms apply, when known.", nullable=True,
+              required=False, aliases=("失效日期",)),
+            C("haircut", RATE, "Collateral conversion rate (折算率): the share of market value "
+              "that counts as margin.", unit="fraction (0.7 = 70%)", nullable=True, min=0,
+              aliases=("折算率",)),
+            C("margin_eligible", BOOL, "The instrument may be bought with financing (标的证券).",
+              nullable=True, aliases=("融资标的", "是否标的证券")),
+            C("collateral_eligible", BOOL, "The instrument counts as collateral "
+              "(可充抵保证金证券).", nullable=True, aliases=("可充抵保证金", "是否可充抵")),
         ),
     ),
     Table(
@@ -303,6 +471,22 @@ TABLES: tuple[Table, ...] = (
               aliases=("清算编号",)),
             C("related_event_id", STRING, "The event this one follows up (recourse -> "
               "liquidation).", nullable=True, aliases=("关联事件编号",)),
+            C("reason", STRING, "Why a liquidation happened: call_unmet (the call was not met "
+              "in time), immediate_line (the ratio fell below a line that allows selling at "
+              "once), expiry (the contract ended unpaid), esma_close_out (the ESMA 50% margin "
+              "close-out), client_request.", allowed=("call_unmet", "immediate_line", "expiry",
+                                                      "esma_close_out", "client_request"),
+              nullable=True, required=False, since=2, aliases=("平仓原因", "原因")),
+            C("trigger_ratio", FLOAT, "Collateral ratio when the call or liquidation was "
+              "decided (before partial fills moved it).", unit="ratio", nullable=True,
+              required=False, min=0, since=2, aliases=("触发比例",)),
+            C("deadline_at", DATETIME, "Deadline the margin call gave the client.",
+              nullable=True, required=False, since=2, aliases=("追保截止时间", "补仓截止时间")),
+            C("channel", STRING, "How the call notice was sent.",
+              allowed=("sms", "app", "email", "phone", "letter", "other"), nullable=True,
+              required=False, since=2, aliases=("通知方式", "通知渠道")),
+            C("delivered_at", DATETIME, "When the call notice reached the client.",
+              nullable=True, required=False, since=2, aliases=("送达时间", "通知送达时间")),
         ),
     ),
     Table(
@@ -327,12 +511,16 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "custody",
-        "The custodian's daily statement of client money held.",
-        key=("date",),
+        "The custodians' daily statements of client money held: one row per client-money "
+        "account per day.",
+        key=("date", "custody_account"),
         aliases=("custodian_statements", "存管对账单"),
         norms=("N2", "R2"),
         columns=(
             C("date", DATE, "Statement date.", aliases=("日期",)),
+            C("custody_account", STRING, "Client-money bank account the statement is for "
+              "(several banks or accounts: one row each).", nullable=True, required=False,
+              since=2, aliases=("存管账户", "客户资金账户", "银行账号")),
             C("custodian", STRING, "Custodian.", nullable=True, aliases=("存管银行",)),
             C("statement_balance", MONEY, "Client money held per the custodian.", unit="currency",
               aliases=("存管余额", "对账单余额")),
@@ -362,6 +550,32 @@ TABLES: tuple[Table, ...] = (
             C("days", INT, "Days charged (interest).", unit="days", nullable=True, min=0,
               aliases=("天数",)),
             C("charged", MONEY, "Amount charged.", unit="currency", aliases=("收费金额", "金额")),
+        ),
+    ),
+    Table(
+        "trades",
+        "Executed trades (optional): one row per fill, for liquidation sequencing, day trading "
+        "and intraday checks.",
+        key=("trade_id",),
+        aliases=("executions", "fills", "成交", "成交记录", "交割单"),
+        norms=("N3", "N4"),
+        since=2,
+        columns=(
+            C("trade_id", STRING, "Trade (fill) identifier.", aliases=("成交编号",)),
+            C("account_id", STRING, "Account traded.", aliases=("账户编号", "资金账号")),
+            C("instrument_id", STRING, "Instrument traded.", aliases=("证券代码", "代码")),
+            C("side", STRING, "buy, sell, sell_short (融券卖出) or buy_to_cover (买券还券).",
+              allowed=("buy", "sell", "sell_short", "buy_to_cover"), aliases=("买卖方向", "方向")),
+            C("quantity", FLOAT, "Units traded.", unit="units", min=0, aliases=("成交数量", "数量")),
+            C("price", FLOAT, "Execution price.", unit="currency per unit", min=0,
+              aliases=("成交价格", "价格")),
+            C("traded_at", DATETIME, "Execution time.", aliases=("成交时间", "时间")),
+            C("order_id", STRING, "Order the fill belongs to.", nullable=True, required=False,
+              aliases=("委托编号",)),
+            C("on_margin", BOOL, "A credit trade (融资买入 / 融券卖出) rather than a cash trade.",
+              nullable=True, required=False, aliases=("信用交易", "是否融资")),
+            C("liquidation_event_id", STRING, "The forced liquidation (margin_events.event_id) "
+              "this fill executes.", nullable=True, required=False, aliases=("强平事件编号",)),
         ),
     ),
     Table(
@@ -460,6 +674,15 @@ def table(name: str) -> Table:
     return found
 
 
+def readable_columns(name: str) -> list[str]:
+    """Every column a rule may read in table ``name``: file columns and computed ones."""
+    return table(name).readable_names
+
+
+def computed_column(table_name: str, column: str) -> Computed | None:
+    return next((c for c in table(table_name).computed if c.name == column), None)
+
+
 def personal_columns() -> set[str]:
     """Names of every column that holds personal data, in any table."""
     return {c.name for t in TABLES for c in t.columns if c.personal}
@@ -479,7 +702,7 @@ def pandera_schema(table_name: str):
     for col in t.columns:
         checks = []
         if col.allowed:
-            checks.append(pa.Check.isin(list(col.allowed), name=f"allowed values"))
+            checks.append(pa.Check.isin(list(col.allowed), name="allowed values"))
         if col.min is not None:
             checks.append(pa.Check.ge(col.min, name=f">= {col.min:g}"))
         columns[col.name] = pa.Column(

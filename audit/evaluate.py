@@ -1,8 +1,19 @@
 """Evaluate stage: compile each rule into a pandera validator over the loaded tables and run it.
 
-A rule becomes a polars query (filter, group, join, derive) that yields the records it applies
-to, and a pandera ``DataFrameSchema`` whose single check is the rule's assertion. pandera runs
-lazily and collects every failing record; those records are the rule's violations.
+A rule becomes a polars query (aggregate, attach the disclosure in force, join, derive, filter)
+that yields the records it applies to, and a pandera ``DataFrameSchema`` whose single check is
+the rule's assertion. pandera runs lazily and collects every failing record; those records are
+the rule's violations.
+
+Three outcomes keep "not tested" apart from "passed":
+
+* a rule whose tables or columns the export lacks is ``not_evaluable`` (naming them) before it
+  runs; a column the rule copes without (``optional:``, a computed column's assumption) is a
+  caveat instead;
+* a record the data cannot decide (no disclosure in force at its time, a date outside the
+  trading calendar, the rule's own ``undetermined:`` conditions) is set aside and counted, never
+  passed; if no record is left, the rule is ``not_evaluable``;
+* the remaining records pass or fail the assertion (a NULL assertion is a violation).
 """
 
 from __future__ import annotations
@@ -15,15 +26,26 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
-from audit import contract
+from audit import compat, contract, disclosure
+from audit.calendar import CalendarError, TradingCalendar, trading_calendar
 from audit.expr import ExprError, Scope, compile_expr, names_used
-from audit.rules import Example, Join, Rule, RuleSet
+from audit.frames import asof_left_join
+from audit.rules import (
+    Example, Join, Rule, RuleSet, disclosure_fields, join_disclosure_fields, one_line, rule_inputs,
+)
+from audit.vocab import (
+    DISCLOSURE_PREFIX, ERROR, FAILED, INTERNAL_PREFIX, NOT_APPLICABLE, NOT_EVALUABLE, PASSED, ROW,
+    SEVERITIES, SEVERITY_COLUMN as SEVERITY, UNDETERMINED_PREFIX,
+)
 
-ROW = "_row"  # source row number carried from the loader, shown as evidence
-SEVERITY = "_severity"  # per-record severity after escalation
-SEVERITIES = ("critical", "high", "medium", "low")
 SAMPLE_SIZE = 20
-PASSED, FAILED, ERROR, NOT_APPLICABLE = "passed", "failed", "error", "not_applicable"
+CALENDAR_GUARD = UNDETERMINED_PREFIX + "calendar"
+SHOWN_DISCLOSURE = "disclosure_from"  # evidence: the date of the disclosure version applied
+
+__all__ = ["ERROR", "FAILED", "NOT_APPLICABLE", "NOT_EVALUABLE", "PASSED", "ROW", "SEVERITY",
+           "SEVERITIES", "Context", "EvaluationError", "RuleResult", "check_examples",
+           "evaluate", "evaluate_rule", "frame_from_records", "records_for", "reference_date",
+           "run_example"]
 
 
 class EvaluationError(RuntimeError):
@@ -40,6 +62,9 @@ class RuleResult:
     violations: int = 0
     message: str = ""
     records: pl.DataFrame | None = None  # every violating record: key + evidence columns
+    not_evaluable: int = 0  # records set aside because the data cannot decide them
+    not_evaluable_reasons: dict[str, int] = field(default_factory=dict)
+    caveats: list[str] = field(default_factory=list)  # what the result assumes
 
     @property
     def severity(self) -> str:
@@ -61,26 +86,61 @@ class RuleResult:
 
 @dataclass
 class Context:
-    """Everything a rule may read: the tables, resolved parameters and the disclosure row."""
+    """Everything a rule may read: the tables (with computed columns), resolved parameters, the
+    trading calendar, and which columns the export actually gave."""
 
     tables: dict[str, pl.DataFrame]
     params: dict[str, Any]
-    disclosure: dict[str, Any] | None = None
+    calendar: TradingCalendar | None = None
+    provided: dict[str, set[str]] | None = None  # table -> columns in the export; None: all
+    notes: list[str] = field(default_factory=list)
     personal: set[str] = field(default_factory=contract.personal_columns)
 
     @classmethod
     def build(cls, tables: dict[str, pl.DataFrame], params: dict[str, Any],
-              as_of: date | None = None) -> "Context":
+              as_of: date | None = None, provided: dict[str, set[str]] | None = None) -> "Context":
         as_of = as_of or params.get("as_of") or reference_date(tables)
         params = {**params, "as_of": as_of}
-        return cls(tables=tables, params=params, disclosure=disclosure_row(tables))
+        try:
+            cal = trading_calendar(str(params.get("trading_calendar") or "XSHG"))
+        except CalendarError as err:
+            raise EvaluationError(str(err)) from None
+        tables, notes = compat.upgrade(tables, provided)
+        ctx = cls(tables=tables, params=params, calendar=cal, provided=provided, notes=notes)
+        ctx.tables = {name: ctx._with_computed(name, frame) for name, frame in tables.items()}
+        if "platform" in ctx.tables:
+            _, undated = disclosure.versions(ctx.tables["platform"])
+            if undated:
+                ctx.notes.append(f"{undated} undated disclosure version(s) left out: several "
+                                 "versions without a date cannot be ordered")
+        return ctx
 
-    def scope(self, frame_schema: dict[str, pl.DataType], aggregate: bool = False) -> Scope:
+    def _with_computed(self, name: str, frame: pl.DataFrame) -> pl.DataFrame:
+        t = contract.TABLES_BY_NAME.get(name)
+        if t is None:
+            return frame
+        if name == "platform":
+            return disclosure.with_in_force(frame, self.params.get("as_of"))
+        for col in t.computed:
+            if col.expression and col.name not in frame.columns:
+                expr = compile_expr(col.expression, self.scope(frame.schema))
+                frame = frame.with_columns(expr.cast(col.dtype).alias(col.name))
+        return frame
+
+    def scope(self, frame_schema: dict[str, pl.DataType], aggregate: bool = False,
+              guards: list[pl.Expr] | None = None) -> Scope:
         return Scope(
-            columns=dict(frame_schema), params=self.params, disclosure=self.disclosure,
-            disclosure_columns=frozenset(contract.table("platform").column_names),
-            aggregate=aggregate,
+            columns=dict(frame_schema), params=self.params,
+            disclosure_columns=frozenset(contract.readable_columns("platform")),
+            aggregate=aggregate, calendar=self.calendar, guards=guards,
         )
+
+    def has(self, table_name: str, column: str) -> bool:
+        if table_name not in self.tables:
+            return False
+        if self.provided is None or table_name not in self.provided:
+            return True
+        return column in self.provided[table_name] or contract.computed_column(table_name, column) is not None
 
 
 def reference_date(tables: dict[str, pl.DataFrame]) -> date | None:
@@ -92,90 +152,106 @@ def reference_date(tables: dict[str, pl.DataFrame]) -> date | None:
     return max((d for d in dates if d is not None), default=None)
 
 
-def disclosure_row(tables: dict[str, pl.DataFrame]) -> dict[str, Any] | None:
-    """The disclosure in force: the platform row with the latest ``disclosed_at``."""
-    frame = tables.get("platform")
-    if frame is None or frame.height == 0:
-        return None
-    latest = frame.sort("disclosed_at", nulls_last=False).tail(1)
-    return latest.row(0, named=True)
-
-
 # --- building the records a rule applies to ----------------------------------------------
 
-def _compile(ctx: Context, text: str, lf: pl.LazyFrame, aggregate: bool = False) -> pl.Expr:
-    return compile_expr(text, ctx.scope(lf.collect_schema(), aggregate=aggregate))
+class _Build:
+    """One rule's query under construction, with the calendar guards its expressions raise."""
 
+    def __init__(self, rule: Rule, ctx: Context):
+        self.rule, self.ctx = rule, ctx
+        self.guards: list[pl.Expr] = []
 
-def _aggregated(ctx: Context, lf: pl.LazyFrame, keys: list[str], aggs: dict[str, str]) -> pl.LazyFrame:
-    exprs = [_compile(ctx, text, lf, aggregate=True).alias(name) for name, text in aggs.items()]
-    if not keys:
-        return lf.select(exprs)
-    return lf.group_by(keys, maintain_order=False).agg(exprs)
+    def compile(self, text: str, lf: pl.LazyFrame, aggregate: bool = False,
+                guards: list[pl.Expr] | None = None) -> pl.Expr:
+        scope = self.ctx.scope(lf.collect_schema(), aggregate=aggregate,
+                               guards=self.guards if guards is None else guards)
+        return compile_expr(text, scope)
 
+    def aggregated(self, lf: pl.LazyFrame, keys: list[str], aggs: dict[str, str]) -> pl.LazyFrame:
+        exprs = [self.compile(text, lf, aggregate=True).alias(name) for name, text in aggs.items()]
+        if not keys:
+            return lf.select(exprs)
+        return lf.group_by(keys, maintain_order=False).agg(exprs)
 
-def _join(ctx: Context, lf: pl.LazyFrame, join: Join) -> pl.LazyFrame:
-    right = ctx.tables[join.table].lazy()
-    if join.filter:
-        right = right.filter(_compile(ctx, join.filter, right).fill_null(False))
-    existing = set(lf.collect_schema().names())
-    added = list((join.aggregate or {}) or (join.select or {}))
-    clash = sorted(existing & set(added))
-    if clash:
-        raise EvaluationError(f"join to {join.table} would overwrite column(s) {clash}; rename them")
-    if join.asof is not None:
-        return _asof_join(ctx, lf, right, join)
-    left_keys = [l for l, _ in join.pairs]
-    right_keys = [r for _, r in join.pairs]
-    if join.aggregate:
-        right = _aggregated(ctx, right, right_keys, join.aggregate)
-    else:
+    def with_disclosure(self, lf: pl.LazyFrame, at_text: str, fields: list[str],
+                        guards: list[pl.Expr] | None = None) -> pl.LazyFrame:
+        at = self.compile(at_text, lf, guards=guards)
+        return disclosure.attach(lf, at, fields, self.ctx.tables["platform"])
+
+    def join(self, lf: pl.LazyFrame, join: Join) -> pl.LazyFrame:
+        added = list((join.aggregate or {}) or (join.select or {}))
+        clash = sorted(set(lf.collect_schema().names()) & set(added))
+        if clash:
+            raise EvaluationError(f"join to {join.table} would overwrite column(s) {clash}; rename them")
+        if join.optional and not self._joinable(join):
+            return lf.with_columns(*[pl.lit(None).alias(name) for name in added])
+        right = self.ctx.tables[join.table].lazy()
+        right_guards: list[pl.Expr] = []
+        if join.disclosure_at:
+            right = self.with_disclosure(right, join.disclosure_at, join_disclosure_fields(join),
+                                         guards=right_guards)
+        if join.filter:
+            right = right.filter(self.compile(join.filter, right, guards=right_guards).fill_null(False))
+        if join.asof is not None:
+            return self._asof(lf, right, join, right_guards)
+        left_keys = [l for l, _ in join.pairs]
+        right_keys = [r for _, r in join.pairs]
+        if join.aggregate:
+            right = self.aggregated(right, right_keys, join.aggregate)
+        else:
+            picks = [self.compile(text, right, guards=right_guards).alias(name)
+                     for name, text in join.select.items()]
+            right = right.select(*right_keys, *picks)
+            dupes = right.group_by(right_keys).len().filter(pl.col("len") > 1).head(1).collect()
+            if dupes.height:
+                raise EvaluationError(
+                    f"join to {join.table} on {right_keys} matches several rows for "
+                    f"{dupes.row(0)[:-1]}; use `aggregate:` to pick one value per key"
+                )
+        return lf.join(right, left_on=left_keys, right_on=right_keys, how="left",
+                       maintain_order="left", nulls_equal=False)
+
+    def _asof(self, lf: pl.LazyFrame, right: pl.LazyFrame, join: Join,
+              right_guards: list[pl.Expr]) -> pl.LazyFrame:
+        asof = join.asof
+        key = "__asof_key"
         right = right.select(
-            *right_keys, *[pl.col(col).alias(name) for name, col in join.select.items()]
+            *asof.by,
+            self.compile(asof.right, right, guards=right_guards).alias(key),
+            *[self.compile(text, right, guards=right_guards).alias(name)
+              for name, text in join.select.items()],
         )
-        dupes = right.group_by(right_keys).len().filter(pl.col("len") > 1).head(1).collect()
-        if dupes.height:
-            raise EvaluationError(
-                f"join to {join.table} on {right_keys} matches several rows for "
-                f"{dupes.row(0)[:-1]}; use `aggregate:` to pick one value per key"
-            )
-    return lf.join(right, left_on=left_keys, right_on=right_keys, how="left",
-                   maintain_order="left", nulls_equal=False)
+        left_key = self.compile(asof.left, lf)
+        if right_guards and self.ctx.calendar is not None:
+            # NOTE: a joined row whose time lies outside the calendar has no key and cannot be
+            # matched; a record that might have matched it (its own time outside the calendar
+            # too) cannot be judged.
+            first, last = self.ctx.calendar.first, self.ctx.calendar.last
+            day = left_key.cast(pl.Date)
+            self.guards.append(day.is_not_null() & ((day < first) | (day > last)))
+        return asof_left_join(lf, right, left_key, key, by=asof.by, strategy=asof.direction)
+
+    def _joinable(self, join: Join) -> bool:
+        needs = rule_inputs(self.rule).optional.get(join.table, set())
+        return join.table in self.ctx.tables and all(self.ctx.has(join.table, c) for c in needs)
 
 
-def _asof_join(ctx: Context, lf: pl.LazyFrame, right: pl.LazyFrame, join: Join) -> pl.LazyFrame:
-    asof = join.asof
-    left_key, right_key = "__asof_left", "__asof_right"
-    lf = lf.with_columns(_compile(ctx, asof.left, lf).cast(pl.Datetime("us")).alias(left_key))
-    right = right.select(
-        *asof.by,
-        pl.col(asof.right).cast(pl.Datetime("us")).alias(right_key),
-        *[pl.col(col).alias(name) for name, col in join.select.items()],
-    ).drop_nulls(right_key).sort(right_key)
-    # NOTE: an as-of join needs a sort key on every left row; rows whose key is NULL (say, a
-    # missing disclosure value) get no match instead of being dropped.
-    has_key = lf.filter(pl.col(left_key).is_not_null()).sort(left_key)
-    no_key = lf.filter(pl.col(left_key).is_null())
-    matched = has_key.join_asof(right, left_on=left_key, right_on=right_key, by=asof.by,
-                                strategy=asof.direction, check_sortedness=False)
-    unmatched = no_key.with_columns(
-        *[pl.lit(None).alias(c) for c in [right_key, *join.select]]
-    )
-    combined = pl.concat([matched, unmatched], how="diagonal_relaxed")
-    return combined.drop(left_key, right_key)
-
-
-def records_for(rule: Rule, ctx: Context) -> pl.LazyFrame:
+def records_for(rule: Rule, ctx: Context, build: _Build | None = None) -> pl.LazyFrame:
     """The records ``rule`` applies to, with every column its assertion and evidence need."""
+    b = build or _Build(rule, ctx)
     lf = ctx.tables[rule.table].lazy()
+    if rule.pre_group_by is not None:
+        lf = b.aggregated(lf, rule.pre_group_by, rule.pre_aggregate or {})
     if rule.group_by is not None:
-        lf = _aggregated(ctx, lf, rule.group_by, rule.aggregate or {})
+        lf = b.aggregated(lf, rule.group_by, rule.aggregate or {})
+    if rule.disclosure_at:
+        lf = b.with_disclosure(lf, rule.disclosure_at, disclosure_fields(rule))
     for join in rule.joins:
-        lf = _join(ctx, lf, join)
+        lf = b.join(lf, join)
     for name, text in rule.derive.items():
-        lf = lf.with_columns(_compile(ctx, text, lf).alias(name))
+        lf = lf.with_columns(b.compile(text, lf).alias(name))
     if rule.filter:
-        lf = lf.filter(_compile(ctx, rule.filter, lf).fill_null(False))
+        lf = lf.filter(b.compile(rule.filter, lf).fill_null(False))
     if rule.effective:
         lf = lf.filter(_in_force(rule, lf))
     return lf
@@ -194,10 +270,16 @@ def _in_force(rule: Rule, lf: pl.LazyFrame) -> pl.Expr:
 
 
 def _output_columns(rule: Rule, available: list[str], personal: set[str]) -> list[str]:
-    used, _, _ = names_used(rule.assert_)
+    used, _, disc = names_used(rule.assert_)
     for esc in rule.escalate:
-        used |= names_used(esc.when)[0]
-    wanted = [*rule.key_columns, ROW, *rule.evidence, *sorted(used)]
+        u, _, d = names_used(esc.when)
+        used |= u
+        disc |= d
+    wanted = [*rule.key_columns, ROW, *rule.evidence, *sorted(used),
+              *[DISCLOSURE_PREFIX + f for f in sorted(disc)]]
+    if rule.disclosure_at:
+        wanted.append(DISCLOSURE_PREFIX + disclosure.IN_FORCE_FROM)
+    wanted += [c for c in available if c.startswith(UNDETERMINED_PREFIX)]
     seen: list[str] = []
     for col in wanted:
         if col in available and col not in seen and col not in personal:
@@ -213,40 +295,124 @@ def _assertion_check(rule: Rule, assertion: pl.Expr) -> pa.Check:
     )
 
 
+def missing_inputs(rule: Rule, ctx: Context) -> tuple[list[str], list[str], list[str]]:
+    """(missing tables, missing columns as table.column, caveats) of ``rule`` on this export."""
+    inputs = rule_inputs(rule)
+    tables = [t for t in inputs.required if t not in ctx.tables]
+    columns = sorted(f"{t}.{c}" for t, cols in inputs.required.items() if t in ctx.tables
+                     for c in cols if not ctx.has(t, c))
+    caveats = []
+    for t, cols in inputs.optional.items():
+        table = contract.TABLES_BY_NAME.get(t)
+        for comp in (table.computed if table else ()):
+            for col, assumed in comp.assumes:
+                if col in cols and t in ctx.tables and not ctx.has(t, col):
+                    caveats.append(f"{t}.{col} is not in the export: {t}.{comp.name} assumes "
+                                   f"{assumed}")
+    return tables, columns, sorted(set(caveats))
+
+
 def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
-    """Run one rule; never raises for a data problem: the result says `error` instead."""
-    missing = [t for t in dict.fromkeys(rule.tables) if t not in ctx.tables]
-    if missing:
-        if rule.when_missing == "fail" and rule.table in missing:
+    """Run one rule; never raises for a data problem: the result says why instead."""
+    tables, columns, caveats = missing_inputs(rule, ctx)
+    if tables:
+        if rule.when_missing == "fail" and rule.table in tables:
             return RuleResult(rule, FAILED, checked=1, violations=1,
                               message=f"required table {rule.table!r} is missing from the export",
                               records=pl.DataFrame({"missing_table": [rule.table]}))
-        return RuleResult(rule, NOT_APPLICABLE,
-                          message=f"table(s) {', '.join(missing)} not in the export")
+        return RuleResult(rule, NOT_EVALUABLE,
+                          message=f"the export has no {', '.join(tables)} table; the rule needs it")
+    if columns:
+        return RuleResult(rule, NOT_EVALUABLE,
+                          message=f"the export has no column {', '.join(columns)}; the rule needs it")
+    build = _Build(rule, ctx)
     try:
-        lf = records_for(rule, ctx)
+        lf = records_for(rule, ctx, build)
         schema = lf.collect_schema()
-        assertion = compile_expr(rule.assert_, ctx.scope(schema))
+        scope = ctx.scope(schema, guards=build.guards)
+        assertion = compile_expr(rule.assert_, scope)
+        flags = {f"{UNDETERMINED_PREFIX}rule{i}": compile_expr(u.when, scope).fill_null(False)
+                 for i, u in enumerate(rule.undetermined)}
+        if build.guards:
+            flags[CALENDAR_GUARD] = pl.any_horizontal(build.guards).fill_null(False)
+        lf = lf.with_columns(*[e.alias(n) for n, e in flags.items()])
+        schema = lf.collect_schema()
         frame = lf.select(_output_columns(rule, schema.names(), set())).collect()
-        failing = _run_pandera(rule, assertion, frame)
     except (ExprError, EvaluationError) as err:
-        return RuleResult(rule, ERROR, message=str(err))
+        return RuleResult(rule, ERROR, message=str(err), caveats=caveats)
     except (pl.exceptions.PolarsError, SchemaError, TypeError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return RuleResult(rule, ERROR, message=f"cannot evaluate on this data: {first}")
+        return RuleResult(rule, ERROR, message=f"cannot evaluate on this data: {first}",
+                          caveats=caveats)
+    frame, undecided = _set_aside(frame)
+    reasons = {_reason(rule, ctx, name): n for name, n in undecided.items()}
+    set_aside = sum(undecided.values())
     if frame.height == 0:
+        if set_aside:
+            return RuleResult(rule, NOT_EVALUABLE, not_evaluable=set_aside,
+                              not_evaluable_reasons=reasons, caveats=caveats,
+                              message=f"none of the {set_aside} record(s) could be judged: "
+                                      + _reasons_text(reasons))
         why = " inside its effective dates" if rule.effective else ""
-        return RuleResult(rule, NOT_APPLICABLE, message=f"no records this rule applies to{why}")
+        return RuleResult(rule, NOT_APPLICABLE, message=f"no records this rule applies to{why}",
+                          caveats=caveats)
     try:
+        failing = _run_pandera(rule, assertion, frame)
         failing = _with_severity(rule, failing, ctx)
-    except (ExprError, pl.exceptions.PolarsError) as err:
-        return RuleResult(rule, ERROR, message=f"escalation: {err}")
-    shown = _output_columns(rule, frame.columns, ctx.personal)
-    shown += [SEVERITY] if rule.escalate else []
-    records = failing.select(shown).sort([c for c in rule.key_columns if c in shown] or shown)
+    except (ExprError, EvaluationError, pl.exceptions.PolarsError) as err:
+        return RuleResult(rule, ERROR, message=f"cannot evaluate on this data: {err}",
+                          caveats=caveats)
+    records = _shown(rule, failing, ctx.personal)
     status = FAILED if records.height else PASSED
+    message = (f"{set_aside} record(s) could not be judged: {_reasons_text(reasons)}"
+               if set_aside else "")
     return RuleResult(rule, status, checked=frame.height, violations=records.height,
-                      records=records)
+                      records=records, message=message, not_evaluable=set_aside,
+                      not_evaluable_reasons=reasons, caveats=caveats)
+
+
+def _set_aside(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The records the data can decide, and how many of the others each reason set aside
+    (a record counts under the first reason that holds)."""
+    flags = [c for c in frame.columns if c.startswith(UNDETERMINED_PREFIX)]
+    counts: dict[str, int] = {}
+    for name in flags:
+        hit = frame.filter(pl.col(name).fill_null(False))
+        if hit.height:
+            counts[name] = hit.height
+            frame = frame.filter(~pl.col(name).fill_null(False))
+    return frame, counts
+
+
+def _reason(rule: Rule, ctx: Context, flag: str) -> str:
+    if flag == disclosure.NO_DISCLOSURE:
+        first = disclosure.earliest(ctx.tables["platform"]) if "platform" in ctx.tables else None
+        return ("no disclosure version was in force at the record's time"
+                + (f" (the earliest is in force from {first})" if first else ""))
+    if flag == CALENDAR_GUARD:
+        return f"its dates fall outside the trading calendar {ctx.calendar.describe()}"
+    index = int(flag.removeprefix(UNDETERMINED_PREFIX + "rule"))
+    return one_line(rule.undetermined[index].reason)
+
+
+def _reasons_text(reasons: dict[str, int]) -> str:
+    return "; ".join(f"{reason} ({n})" for reason, n in reasons.items())
+
+
+def _shown(rule: Rule, failing: pl.DataFrame, personal: set[str]) -> pl.DataFrame:
+    """The violating records as an auditor sees them: key, row, evidence; no internal column,
+    no personal data; the disclosure version applied, when the rule reads one."""
+    shown = [c for c in _output_columns(rule, failing.columns, personal)
+             if not c.startswith(INTERNAL_PREFIX)]
+    exprs = [pl.col(c) for c in shown]
+    in_force = DISCLOSURE_PREFIX + disclosure.IN_FORCE_FROM
+    if in_force in failing.columns:
+        exprs.append(pl.col(in_force).alias(SHOWN_DISCLOSURE))
+    if rule.escalate:
+        exprs.append(pl.col(SEVERITY))
+    records = failing.select(exprs)
+    keys = [c for c in rule.key_columns if c in records.columns]
+    return records.sort(keys or records.columns[:1])
 
 
 def _with_severity(rule: Rule, failing: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -276,9 +442,10 @@ def _run_pandera(rule: Rule, assertion: pl.Expr, frame: pl.DataFrame) -> pl.Data
 
 
 def evaluate(ruleset: RuleSet, tables: dict[str, pl.DataFrame], as_of: date | None = None,
-             progress=None) -> list[RuleResult]:
+             progress=None, provided: dict[str, set[str]] | None = None,
+             ctx: Context | None = None) -> list[RuleResult]:
     """Every rule of ``ruleset`` on ``tables``, in rule order."""
-    ctx = Context.build(tables, ruleset.params, as_of)
+    ctx = ctx or Context.build(tables, ruleset.params, as_of, provided)
     results = []
     for rule in ruleset.rules:
         results.append(evaluate_rule(rule, ctx))
@@ -323,22 +490,30 @@ def run_example(rule: Rule, example: Example, params: dict[str, Any]) -> RuleRes
 
 
 def check_examples(rule: Rule, params: dict[str, Any]) -> list[str]:
-    """Problems with a rule's examples: the pass example must pass, the fail example fail."""
+    """Problems with a rule's examples: pass examples must pass, fail examples fail, each with
+    the number of violations (and undecidable records) it declares."""
     problems = []
-    try:
-        passed = run_example(rule, rule.examples.pass_, params)
-        failed = run_example(rule, rule.examples.fail, params)
-    except EvaluationError as err:
-        return [f"{rule.id}: examples: {err}"]
-    if passed.status != PASSED:
-        problems.append(f"{rule.id}: pass example ended {passed.status} "
-                        f"({passed.violations} violation(s)) {passed.message}".rstrip())
-    expected = rule.examples.fail.violations
-    if failed.status != FAILED:
-        problems.append(f"{rule.id}: fail example ended {failed.status} {failed.message}".rstrip())
-    elif expected is not None and failed.violations != expected:
-        problems.append(f"{rule.id}: fail example found {failed.violations} violation(s), "
-                        f"expected {expected}")
+    cases = [("pass", ex) for ex in rule.examples.passes] + [("fail", ex) for ex in rule.examples.fails]
+    for kind, ex in cases:
+        label = f"{kind} example" + (f" '{ex.name}'" if ex.name else "")
+        try:
+            result = run_example(rule, ex, params)
+        except EvaluationError as err:
+            problems.append(f"{rule.id}: {label}: {err}")
+            continue
+        undecided_only = (result.status == NOT_EVALUABLE and ex.not_evaluable is not None
+                          and result.not_evaluable == ex.not_evaluable)
+        if kind == "pass" and result.status != PASSED and not undecided_only:
+            problems.append(f"{rule.id}: {label} ended {result.status} "
+                            f"({result.violations} violation(s)) {result.message}".rstrip())
+        elif kind == "fail" and result.status != FAILED:
+            problems.append(f"{rule.id}: {label} ended {result.status} {result.message}".rstrip())
+        elif kind == "fail" and ex.violations is not None and result.violations != ex.violations:
+            problems.append(f"{rule.id}: {label} found {result.violations} violation(s), "
+                            f"expected {ex.violations}")
+        if ex.not_evaluable is not None and result.not_evaluable != ex.not_evaluable:
+            problems.append(f"{rule.id}: {label} set aside {result.not_evaluable} record(s) as not "
+                            f"evaluable, expected {ex.not_evaluable}")
     return problems
 
 

@@ -7,12 +7,15 @@ ever ``eval``'d, and anything not on the whitelist is refused with a message nam
 
 The language, as a rule author sees it (see docs/rules.md):
 
-- columns by name (``verified_at``); disclosure values as ``platform.<column>``;
-  parameters as ``@name``;
+- columns by name (``verified_at``); the disclosure in force at the record's time as
+  ``platform.<column>`` (the rule's ``disclosure_at`` says which time); parameters as ``@name``;
 - literals: numbers, 'strings', TRUE, FALSE, NULL;
 - ``= <> != < <= > >= + - * / %``, ``AND OR NOT``, ``IS [NOT] NULL``, ``[NOT] IN (...)``,
   ``BETWEEN``, ``CASE WHEN ... THEN ... ELSE ... END``;
-- functions: see ``SCALAR_FUNCTIONS`` and ``AGGREGATE_FUNCTIONS`` below.
+- functions: see ``SCALAR_FUNCTIONS`` and ``AGGREGATE_FUNCTIONS`` below; trading-day and month
+  arithmetic (``audit.calendar``);
+- a few window functions over a partition: ``f(...) OVER (PARTITION BY ... [ORDER BY ...])`` with
+  ``lag``, ``lead``, ``run_start`` and ``min``/``max``/``sum``/``count``.
 
 NULL follows SQL (three-valued logic); the engine counts an assertion that is NULL as a
 violation, because a requirement that cannot be shown to hold has not been met.
@@ -29,6 +32,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from audit import calendar
+from audit.vocab import DISCLOSURE_PREFIX
+
 MICROSECONDS_PER_HOUR = 3_600_000_000
 MICROSECONDS_PER_DAY = 24 * MICROSECONDS_PER_HOUR
 
@@ -43,9 +49,12 @@ class Scope:
 
     columns: dict[str, pl.DataType]
     params: dict[str, Any] = field(default_factory=dict)
-    disclosure: dict[str, Any] | None = None  # the platform's disclosure row; None if absent
-    disclosure_columns: frozenset[str] = frozenset()
+    disclosure_columns: frozenset[str] = frozenset()  # platform.<column> names that exist
     aggregate: bool = False  # aggregate functions allowed (in `aggregate:` blocks)
+    calendar: calendar.TradingCalendar | None = None  # for the trading-day functions
+    # Calendar calls append "answer unknown" conditions here: a record whose date lies outside
+    # the calendar cannot be judged (the engine counts it as not evaluable).
+    guards: list[pl.Expr] | None = None
 
 
 def parse(text: str) -> exp.Expression:
@@ -59,6 +68,9 @@ def parse(text: str) -> exp.Expression:
     if tree is None:
         raise ExprError(f"cannot parse {text!r}")
     for node in tree.walk():
+        if isinstance(node, exp.Window):
+            _check_window(node, text)
+            continue
         if not isinstance(node, ALLOWED_NODES) and _function_name(node) is None:
             raise ExprError(
                 f"{node.key.upper()} is not allowed in rule expressions (in {text!r}); "
@@ -115,8 +127,13 @@ class _Compiler:
                     f"platform has no column {name!r}; known: "
                     f"{', '.join(sorted(self.scope.disclosure_columns))}"
                 )
-            value = (self.scope.disclosure or {}).get(name)
-            return _literal(value)
+            if DISCLOSURE_PREFIX + name not in self.scope.columns:
+                raise self.fail(
+                    f"platform.{name}: which disclosure version applies is not said here; give "
+                    "`disclosure_at:` (the record's time) on the rule, or on the join whose rows "
+                    "read it"
+                )
+            return pl.col(DISCLOSURE_PREFIX + name)
         if name not in self.scope.columns:
             raise self.fail(
                 f"unknown column {name!r}; known: {', '.join(sorted(self.scope.columns))}"
@@ -160,7 +177,35 @@ class _Compiler:
             literal = _temporal_literal(name, args[0])
             if literal is not None:
                 return literal
-        return build(*[self.visit(a) for a in args])
+        compiled = [self.visit(a) for a in args]
+        if name in CALENDAR_FUNCTIONS:
+            return self.calendar_call(name, compiled)
+        return build(*compiled)
+
+    def calendar_call(self, name: str, args: list[pl.Expr]) -> pl.Expr:
+        if self.scope.calendar is None:
+            raise self.fail(f"{name}() needs a trading calendar (parameter @trading_calendar)")
+        result = CALENDAR_FUNCTIONS[name][1](self.scope.calendar, *args)
+        if self.scope.guards is not None:
+            known = pl.all_horizontal([a.is_not_null() for a in args])
+            self.scope.guards.append(known & result.is_null())
+        return result
+
+    # --- window functions ---------------------------------------------------------------
+    def window(self, node: exp.Window) -> pl.Expr:
+        inner = node.this
+        name = _function_name(inner)
+        partition = [self.visit(p) for p in node.args.get("partition_by") or []]
+        order = node.args.get("order")
+        order_by = [self.visit(o.this) for o in order.expressions] if order is not None else []
+        if not partition:
+            raise self.fail(f"{name}() OVER (...) needs PARTITION BY")
+        args = [self.visit(a) for a in _function_args(inner)]
+        if name in WINDOW_ORDERED:
+            if not order_by:
+                raise self.fail(f"{name}() OVER (...) needs ORDER BY")
+            return WINDOW_ORDERED[name](args, partition, order_by)
+        return AGGREGATE_FUNCTIONS[name][1](*args).over(partition)
 
 
 def _first_line(err: Exception) -> str:
@@ -260,7 +305,62 @@ def _if(cond: pl.Expr, then: pl.Expr, otherwise: pl.Expr | None = None) -> pl.Ex
     return pl.when(cond).then(then).otherwise(otherwise if otherwise is not None else None)
 
 
+def _crossed(ratio: pl.Expr, line: pl.Expr, inclusive: pl.Expr, tolerance: pl.Expr) -> pl.Expr:
+    # NOTE: the tolerance only absorbs float noise, in the direction that never accuses: "at or
+    # below" accepts a ratio a hair above the line, "strictly below" needs a clear gap.
+    return (pl.when(inclusive.fill_null(False)).then(ratio <= line + tolerance)
+            .otherwise(ratio < line - tolerance))
+
+
+def _concat_ws(separator: pl.Expr, *parts: pl.Expr) -> pl.Expr:
+    sep = pl.select(separator).item() if isinstance(separator, pl.Expr) else separator
+    joined = pl.concat_str([p.cast(pl.String) for p in parts], separator=str(sep), ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def _lag(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr], n: int = 1) -> pl.Expr:
+    steps = _literal_int(args[1]) if len(args) > 1 else 1
+    return args[0].shift(n * steps).over(partition, order_by=order)
+
+
+def _run_start(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr]) -> pl.Expr:
+    """x at the first row of the current run of consecutive rows where cond holds; else NULL."""
+    cond, value = args[0].fill_null(False), args[1]
+    changed = (cond != cond.shift(1)).fill_null(True).over(partition, order_by=order)
+    run = changed.cast(pl.Int32).cum_sum().over(partition, order_by=order)
+    start = value.first().over([*partition, run], order_by=order)
+    return pl.when(cond).then(start).otherwise(None)
+
+
+WINDOW_ORDERED: dict[str, Callable[..., pl.Expr]] = {
+    "lag": lambda a, p, o: _lag(a, p, o, 1),
+    "lead": lambda a, p, o: _lag(a, p, o, -1),
+    "run_start": _run_start,
+}
+WINDOW_ARITY = {"lag": (1, 2), "lead": (1, 2), "run_start": (2, 2)}
+WINDOW_AGGREGATES = ("min", "max", "sum", "count")
+
+
+def _check_window(node: exp.Window, text: str) -> None:
+    name = _function_name(node.this)
+    if name not in WINDOW_ORDERED and name not in WINDOW_AGGREGATES:
+        allowed = ", ".join([*WINDOW_ORDERED, *WINDOW_AGGREGATES])
+        raise ExprError(f"{name or node.this.key}() cannot be used with OVER (in {text!r}); "
+                        f"window functions: {allowed}")
+    lo, hi = WINDOW_ARITY.get(name, (1, 1))
+    if not lo <= len(_function_args(node.this)) <= hi:
+        raise ExprError(f"{name}() OVER takes {lo} to {hi} argument(s) (in {text!r})")
+
+
 Builder = Callable[..., pl.Expr]
+
+# Trading-day arithmetic: (arity, builder taking the calendar first). See audit/calendar.py.
+CALENDAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., pl.Expr]]] = {
+    "trading_day": ((2, 2), calendar.trading_day),
+    "trading_days_between": ((2, 2), calendar.trading_days_between),
+    "next_trading_day": ((1, 1), calendar.next_trading_day),
+    "is_trading_day": ((1, 1), calendar.is_trading_day),
+}
 
 SCALAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {
     "abs": ((1, 1), lambda x: x.abs()),
@@ -280,6 +380,11 @@ SCALAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {
     "hours_between": ((2, 2), _hours_between),
     "days_between": ((2, 2), _days_between),
     "valid_id": ((2, 2), _valid_id),
+    "add_months": ((2, 2), calendar.add_months),
+    "end_of_day": ((1, 1), calendar.end_of_day),
+    "crossed": ((4, 4), _crossed),
+    "concat_ws": ((2, 16), _concat_ws),
+    **{name: (arity, lambda *a: None) for name, (arity, _) in CALENDAR_FUNCTIONS.items()},
     # 'C3' -> 3, 'R4' -> 4: suitability levels of clients (C1-C5) and products (R1-R5).
     "level": ((1, 1), lambda x: x.cast(pl.String).str.extract(r"(\d+)\s*$", 1).cast(pl.Int64, strict=False)),
 }
@@ -313,6 +418,10 @@ _TYPED_FUNCTIONS: dict[type, str] = {
     exp.Min: "min",
     exp.Max: "max",
     exp.Avg: "avg",
+    exp.ConcatWs: "concat_ws",
+    exp.AddMonths: "add_months",
+    exp.Lag: "lag",
+    exp.Lead: "lead",
 }
 for _name in ("Date", "TsOrDsToDate"):
     if hasattr(exp, _name):
@@ -343,7 +452,11 @@ def _function_args(node: exp.Expression) -> list[exp.Expression]:
         return [a for a in (node.this, node.args.get("decimals")) if a is not None]
     if isinstance(node, exp.Count):
         return [node.this] if node.this is not None else []
+    if isinstance(node, (exp.Lag, exp.Lead)):
+        return [a for a in (node.this, node.args.get("offset")) if a is not None]
     args = [node.this] if node.this is not None else []
+    if isinstance(node.args.get("expression"), exp.Expression):
+        args.append(node.args["expression"])
     args += list(node.expressions or [])
     return args
 
@@ -413,7 +526,9 @@ _HANDLERS: dict[type, Callable[[_Compiler, Any], pl.Expr]] = {
     exp.In: _in,
     exp.Between: _between,
     exp.Case: _case,
+    exp.Window: lambda c, n: c.window(n),
 }
 
 # Nodes that may appear anywhere in a tree (children of the handled ones).
-ALLOWED_NODES: tuple[type, ...] = tuple(_HANDLERS) + (exp.Identifier, exp.Var, exp.Star, exp.If)
+ALLOWED_NODES: tuple[type, ...] = tuple(_HANDLERS) + (exp.Identifier, exp.Var, exp.Star, exp.If,
+                                                      exp.Order, exp.Ordered)

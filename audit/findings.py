@@ -12,19 +12,20 @@ import csv
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from audit import __version__, contract
-from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, SEVERITY, RuleResult
+from audit.evaluate import SEVERITY, RuleResult
+from audit.vocab import ERROR, FAILED, NOT_EVALUABLE, SEVERITIES, STATUSES
 from audit.load import DataIssue, Export
 from audit.mask import mask_issue
 from audit.rules import RuleSet, pack_hash
 
-FINDINGS_SCHEMA_VERSION = 1
-SEVERITY_ORDER = ("critical", "high", "medium", "low")
+FINDINGS_SCHEMA_VERSION = 2
+SEVERITY_ORDER = SEVERITIES
 DATA_ISSUE_SAMPLE = 200
 # Key columns of violations.csv, in a fixed order: the union of every table's key.
 KEY_COLUMNS = tuple(dict.fromkeys(k for t in (*contract.TABLES, *contract.DERIVED) for k in t.key))
@@ -41,6 +42,7 @@ class Run:
     as_of: date | None
     fail_on: str = "high"
     stress: Any = None  # audit.stress.StressResult when the stress analytics ran
+    notes: list[str] = field(default_factory=list)  # how the export was read (derived tables ...)
 
     @property
     def run_id(self) -> str:
@@ -53,10 +55,12 @@ class Run:
         return digest.hexdigest()[:16]
 
     def exit_code(self) -> int:
-        """1 when a rule at or above ``fail_on`` failed or could not be evaluated, else 0."""
+        """1 when a rule at or above ``fail_on`` failed, errored or could not be evaluated
+        (a rule not tested is never a pass), else 0."""
         threshold = SEVERITY_ORDER.index(self.fail_on)
         for r in self.results:
-            if r.status in (FAILED, ERROR) and SEVERITY_ORDER.index(r.severity) <= threshold:
+            if (r.status in (FAILED, ERROR, NOT_EVALUABLE)
+                    and SEVERITY_ORDER.index(r.severity) <= threshold):
                 return 1
         return 0
 
@@ -70,7 +74,7 @@ def generated_at() -> str:
 
 
 def summary(run: Run) -> dict[str, Any]:
-    counts = {s: 0 for s in (PASSED, FAILED, ERROR, NOT_APPLICABLE)}
+    counts = {s: 0 for s in STATUSES}
     by_severity = {s: 0 for s in SEVERITY_ORDER}
     for r in run.results:
         counts[r.status] += 1
@@ -81,6 +85,7 @@ def summary(run: Run) -> dict[str, Any]:
         **counts,
         "failed_by_severity": by_severity,
         "violations": sum(r.violations for r in run.results),
+        "records_not_evaluable": sum(r.not_evaluable for r in run.results),
         "data_issues": len(run.data_issues),
         "rows_unreadable": sum(t.rows_unreadable for t in run.export.tables.values()),
         "fail_on": run.fail_on,
@@ -100,6 +105,12 @@ def findings_document(run: Run) -> dict[str, Any]:
             "as_of": run.as_of.isoformat() if run.as_of else None,
             "profile": {"name": ruleset.profile.name, "path": _relative(ruleset.profile.path)},
             "parameters": {k: _plain(v) for k, v in sorted(ruleset.params.items())},
+        },
+        "contract": {
+            "version": contract.CONTRACT_VERSION,
+            "timezone": getattr(run.export, "timezone", None),
+            "timezone_source": getattr(run.export, "timezone_source", None),
+            "notes": list(run.notes),
         },
         "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],
         "unrecognised_files": sorted(run.export.unrecognised_files),
@@ -158,6 +169,9 @@ def _rule_entry(r: RuleResult) -> dict[str, Any]:
         "checked": r.checked,
         "violations": r.violations,
         "rate": None if r.rate is None else round(r.rate, 6),
+        "not_evaluable": r.not_evaluable,
+        "not_evaluable_reasons": dict(r.not_evaluable_reasons),
+        "caveats": list(r.caveats),
         "message": r.message or None,
         "table": rule.table,
         "key": rule.key_columns,

@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-from audit.evaluate import disclosure_row, evaluate, reference_date
+from audit.disclosure import in_force_at
+from audit.evaluate import Context, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
 from audit.rules import load_ruleset
@@ -23,35 +24,47 @@ def run_audit(
     progress: Callable[[str], None] | None = None,
     stress: bool = True,
     impact=None,
+    timezone: str | None = None,
 ) -> Run:
     """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input.
-    ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1)."""
+    ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1);
+    ``timezone`` the export's zone when the auditor states it (else mapping.yaml's, else the
+    profile's ``timezone`` parameter)."""
     say = progress or (lambda _msg: None)
     ruleset = load_ruleset(profile, overrides=params)
     say(f"rules: {len(ruleset.rules)} from {len(ruleset.packs)} pack(s), profile {profile}")
-    export = load_export(data_dir, mapping)
+    export = load_export(data_dir, mapping, timezone=timezone,
+                         default_timezone=str(ruleset.params["timezone"]))
     for name, t in sorted(export.tables.items()):
         say(f"loaded {name}: {t.rows_read} rows read, {t.rows_unreadable} unreadable ({t.path.name})")
+    say(f"times read in {export.timezone} ({export.timezone_source})")
     issues = list(export.issues) + check_contract(export)
     say(f"data contract: {len(issues)} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
+    provided = {name: set(t.column_map.values()) for name, t in export.tables.items()}
     as_of = as_of or reference_date(tables)
-    stress_result = run_stress_analytics(tables, as_of, say, impact) if stress else None
+    stress_result = (run_stress_analytics(tables, as_of, say, impact, ruleset.params)
+                     if stress else None)
     if stress_result is not None:
         from audit.stress import stress_table
 
         tables["stress"] = stress_table(stress_result)
-    results = evaluate(ruleset, tables, as_of)
+    ctx = Context.build(tables, ruleset.params, as_of, provided)
+    for note in ctx.notes:
+        say(note)
+    results = evaluate(ruleset, tables, as_of, ctx=ctx)
     return Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
-               as_of=as_of, fail_on=fail_on, stress=stress_result)
+               as_of=as_of, fail_on=fail_on, stress=stress_result, notes=ctx.notes)
 
 
-def run_stress_analytics(tables, as_of, say, impact=None):
+def run_stress_analytics(tables, as_of, say, impact=None, params: dict[str, Any] | None = None):
     """The stress tests of the export, or None (said why) when its tables do not allow them."""
     from audit.stress import StressError, run_stress
 
+    inclusive = bool((params or {}).get("line_inclusive", False))
     try:
-        result = run_stress(tables, disclosure_row(tables), as_of=as_of, impact=impact)
+        result = run_stress(tables, in_force_at(tables, as_of), as_of=as_of, impact=impact,
+                            line_inclusive=inclusive)
     except StressError as err:
         say(f"stress analytics skipped: {err}")
         return None

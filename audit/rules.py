@@ -17,19 +17,44 @@ from typing import Any, Literal
 
 import polars as pl
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator,
+)
 
 from audit import contract
-from audit.expr import ExprError, Scope, compile_expr
+from audit.expr import ExprError, Scope, compile_expr, names_used
+from audit.vocab import DISCLOSURE_PREFIX
 
 SCHEMA_VERSION = 1
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 PROFILES_DIR = RULES_DIR / "profiles"
 NORM_IDS = ("N1", "N2", "N3", "N4", "N5", "R1", "R2", "R3", "R4", "R5")
 RULE_ID = re.compile(r"^[A-Z]{2,5}-\d{3}$")
-SEVERITIES = ("critical", "high", "medium", "low")
-BUILTIN_PARAMS = {"as_of": "The audit's reference date: the last date in the accounts table "
-                           "unless --as-of is given."}
+
+class Builtin(BaseModel):
+    """A parameter every profile has, whatever packs it selects (the engine reads it too)."""
+
+    default: Any
+    description: str
+
+
+# NOTE: these read the platform's terms the same way in every rule and in the stress analytics,
+# so they live here rather than in one pack.
+BUILTINS: dict[str, Builtin] = {
+    "as_of": Builtin(default=None, description="The audit's reference date: the last date in "
+                     "the accounts table unless --as-of is given."),
+    "trading_calendar": Builtin(default="XSHG", description="Exchange whose sessions count as "
+                                "trading days in deadlines (ISO 10383 code: XSHG, XNYS, XLON ...)."),
+    "timezone": Builtin(default="Asia/Shanghai", description="Time zone the export's times are "
+                        "read in when it does not declare one (IANA name)."),
+    "line_inclusive": Builtin(default=False, description="A call or liquidation line is crossed "
+                              "at the line (true) or only strictly below it (false); the "
+                              "platform's disclosed `line_inclusive` takes precedence."),
+    "contract_lines_allowed": Builtin(default=False, description="Per-contract warning and "
+                                      "liquidation lines (financings.warning_line / "
+                                      "liquidation_line) take precedence over the published ones."),
+}
+BUILTIN_PARAMS = {name: b.description for name, b in BUILTINS.items()}
 
 
 class RuleFileError(ValueError):
@@ -50,7 +75,7 @@ class Reference(_Strict):
 class AsOf(_Strict):
     by: list[str] = Field(min_length=1)  # exact-match columns (same name on both sides)
     left: str  # expression over the left frame
-    right: str  # column of the joined table
+    right: str  # expression over the joined table (often just a column)
     direction: Literal["backward", "forward", "nearest"] = "backward"
 
 
@@ -60,8 +85,14 @@ class Join(_Strict):
     keys: dict[str, str] | list[str] | None = None  # left column -> right column
     filter: str | None = None  # applied to the joined table first
     aggregate: dict[str, str] | None = None  # name -> aggregate expression, grouped by `on`
-    select: dict[str, str] | None = None  # name -> column of the joined table
+    select: dict[str, str] | None = None  # name -> expression over the joined table
     asof: AsOf | None = None
+    # When the joined rows' own expressions read platform.<column>: the time (an expression
+    # over the joined table) whose disclosure in force applies to each joined row.
+    disclosure_at: str | None = None
+    # true: the join only refines the rule (contract lines, contract rates); when the table or a
+    # column it reads is not in the export, its columns are NULL instead of the rule stopping.
+    optional: bool = False
 
     @model_validator(mode="after")
     def _one_join_kind(self) -> "Join":
@@ -88,6 +119,14 @@ class Effective(_Strict):
     to: date | None = None  # inclusive
 
 
+class Undetermined(_Strict):
+    """Records the data cannot decide either way: counted as not evaluable, never as passed."""
+
+    when: str  # row expression over the rule's records
+    reason: str  # what is missing, in words an auditor can act on
+    reason_zh: str | None = None
+
+
 class Escalation(_Strict):
     """A more severe finding for material violations (a missing million is not a rounding cent)."""
 
@@ -96,20 +135,33 @@ class Escalation(_Strict):
 
 
 class Example(_Strict):
+    name: str | None = None  # what the case shows ("a call on Friday answered on Monday")
     tables: dict[str, list[dict[str, Any]]]
     params: dict[str, Any] = Field(default_factory=dict)
     violations: int | None = None  # expected count (fail examples; pass examples expect 0)
+    not_evaluable: int | None = None  # expected records the data cannot decide
 
 
 class Examples(_Strict):
-    pass_: Example = Field(alias="pass")
-    fail: Example
+    """Cases the rule must get right; each of `pass` and `fail` is one example or a list."""
+
+    pass_: Example | list[Example] = Field(alias="pass")
+    fail: Example | list[Example]
 
     @model_validator(mode="after")
     def _fail_has_violations(self) -> "Examples":
-        if self.fail.violations is not None and self.fail.violations < 1:
-            raise ValueError("a fail example must expect at least one violation")
+        for ex in self.fails:
+            if ex.violations is not None and ex.violations < 1:
+                raise ValueError("a fail example must expect at least one violation")
         return self
+
+    @property
+    def passes(self) -> list[Example]:
+        return self.pass_ if isinstance(self.pass_, list) else [self.pass_]
+
+    @property
+    def fails(self) -> list[Example]:
+        return self.fail if isinstance(self.fail, list) else [self.fail]
 
 
 def one_line(text: str, chinese: bool = False) -> str:
@@ -140,20 +192,32 @@ class Rule(_Strict):
     rationale_zh: str | None = None  # the Chinese report uses these when present
     remediation_zh: str | None = None
     table: str
-    when_missing: Literal["not_applicable", "fail"] = "not_applicable"
+    when_missing: Literal["not_evaluable", "fail"] = "not_evaluable"
     effective: Effective | None = None
     escalate: list[Escalation] = Field(default_factory=list)  # first match wins
+    # Two-stage aggregation: pre_group_by/pre_aggregate first (per client, say), then
+    # group_by/aggregate over those rows (per day).
+    pre_group_by: list[str] | None = None
+    pre_aggregate: dict[str, str] | None = None
     group_by: list[str] | None = None  # aggregate the base table first ([] = whole table)
     aggregate: dict[str, str] | None = None
+    # The time whose disclosure in force the records are judged against (an expression over the
+    # base records); required when the rule reads platform.<column>.
+    disclosure_at: str | None = None
     joins: list[Join] = Field(default_factory=list)
     derive: dict[str, str] = Field(default_factory=dict)  # name -> row expression
     filter: str | None = None  # which rows the rule applies to (after joins and derive)
     assert_: str = Field(alias="assert")
+    undetermined: list[Undetermined] = Field(default_factory=list)
+    # "table.column" entries the rule copes without (coalesce); any other column it reads that
+    # the export lacks makes the rule not evaluable.
+    optional: list[str] = Field(default_factory=list)
     key: list[str] | None = None  # identifies a violating record; default: table key
     evidence: list[str] = Field(default_factory=list)  # extra columns shown with a violation
     examples: Examples
     pack: str = ""  # set by the loader
     path: str = ""  # set by the loader
+    _inputs: Any = PrivateAttr(default=None)  # rule_inputs(), computed once
 
     @field_validator("id")
     @classmethod
@@ -180,6 +244,10 @@ class Rule(_Strict):
     def _aggregate_pairs(self) -> "Rule":
         if (self.group_by is None) != (self.aggregate is None):
             raise ValueError("`group_by` and `aggregate` go together")
+        if (self.pre_group_by is None) != (self.pre_aggregate is None):
+            raise ValueError("`pre_group_by` and `pre_aggregate` go together")
+        if self.pre_group_by is not None and self.group_by is None:
+            raise ValueError("`pre_group_by` is a first stage: it needs `group_by` after it")
         return self
 
     @property
@@ -367,7 +435,7 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
     if missing:
         raise RuleFileError(f"{profile.path}: unknown pack(s) {missing}; known: {sorted(by_name)}")
     chosen = [by_name[n] for n in names]
-    defaults = {k: p.default for pack in chosen for k, p in pack.parameters.items()}
+    defaults = pack_defaults(chosen)
     params = dict(defaults)
     for k, v in {**profile.parameters, **(overrides or {})}.items():
         if k not in defaults:
@@ -387,6 +455,24 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
     return RuleSet(profile=profile, packs=chosen, rules=rules, params=params)
 
 
+def pack_defaults(packs: list[Pack]) -> dict[str, Any]:
+    """Every parameter the packs (and the engine) define, at its default: the one merge."""
+    defaults = {name: b.default for name, b in BUILTINS.items()}
+    for pack in packs:
+        defaults.update({k: p.default for k, p in pack.parameters.items()})
+    return defaults
+
+
+def example_params(profile: str | Profile = "seed", packs: list[Pack] | None = None) -> dict[str, Any]:
+    """The parameters rule examples run with under ``profile``: every pack's defaults (examples of
+    rules the profile leaves off run too) with the profile's own values on top."""
+    packs = load_packs() if packs is None else packs
+    chosen = load_profile(profile) if isinstance(profile, str) else profile
+    params = pack_defaults(packs)
+    params.update({k: v for k, v in chosen.parameters.items() if k in params})
+    return params
+
+
 def load_ruleset(profile: str = "seed", rules_dir: Path = RULES_DIR,
                  overrides: dict[str, Any] | None = None) -> RuleSet:
     """Load every pack, apply ``profile``: the one call the CLI makes."""
@@ -397,50 +483,68 @@ def load_ruleset(profile: str = "seed", rules_dir: Path = RULES_DIR,
 
 def lint_rule(rule: Rule, pack: Pack) -> None:
     """Check a rule's expressions against the contract columns and the pack's parameters."""
-    known_params = set(pack.parameters) | set(BUILTIN_PARAMS)
-    disclosure = set(contract.table("platform").column_names)
-    base = set(contract.table(rule.table).column_names)
+    from audit.calendar import trading_calendar
+
+    known_params = set(pack.parameters) | set(BUILTINS)
+    disclosure = set(contract.readable_columns("platform"))
+    placeholders = {DISCLOSURE_PREFIX + c for c in disclosure}
+    cal = trading_calendar(str(BUILTINS["trading_calendar"].default))
 
     def check(text: str | None, columns: set[str], where: str, aggregate: bool = False) -> None:
         """Compile ``text`` against placeholder columns: names, functions and arity."""
         if text is None:
             return
         scope = Scope(columns={c: pl.Float64() for c in columns},
-                      params={p: 0 for p in known_params}, disclosure=None,
-                      disclosure_columns=frozenset(disclosure), aggregate=aggregate)
+                      params={p: 0 for p in known_params}, disclosure_columns=frozenset(disclosure),
+                      aggregate=aggregate, calendar=cal, guards=[])
         try:
             compile_expr(text, scope)
         except ExprError as err:
             raise RuleFileError(f"{rule.path}:{_line_in_file(rule.path, where)}: {where}: {err}") from None
 
+    def fail(where: str, message: str) -> None:
+        raise RuleFileError(f"{rule.path}:{_line_in_file(rule.path, where)}: {where}: {message}")
+
+    base = set(contract.readable_columns(rule.table))
     columns = set(base)
+    if rule.pre_group_by is not None:
+        for name, text in (rule.pre_aggregate or {}).items():
+            check(text, base, f"pre_aggregate.{name}", aggregate=True)
+        if set(rule.pre_group_by) - base:
+            fail("pre_group_by", f"unknown column(s) {sorted(set(rule.pre_group_by) - base)}")
+        columns = set(rule.pre_group_by) | set(rule.pre_aggregate or {})
     if rule.group_by is not None:
         for name, text in (rule.aggregate or {}).items():
-            check(text, base, f"aggregate.{name}", aggregate=True)
-        missing = set(rule.group_by) - base
+            check(text, columns, f"aggregate.{name}", aggregate=True)
+        missing = set(rule.group_by) - columns
         if missing:
-            raise RuleFileError(f"{rule.path}:1: group_by: unknown column(s) {sorted(missing)}")
+            fail("group_by", f"unknown column(s) {sorted(missing)}")
         columns = set(rule.group_by) | set(rule.aggregate or {})
+    if rule.disclosure_at:
+        check(rule.disclosure_at, columns, "disclosure_at")
+        columns |= placeholders
     for i, join in enumerate(rule.joins):
         try:
-            right = set(contract.table(join.table).column_names)
+            right = set(contract.readable_columns(join.table))
         except KeyError as err:
-            raise RuleFileError(f"{rule.path}:1: joins.{i}.table: {err.args[0]}") from None
+            fail(f"joins.{i}.table", err.args[0])
+        if join.disclosure_at:
+            check(join.disclosure_at, right, f"joins.{i}.disclosure_at")
+            right |= placeholders
         check(join.filter, right, f"joins.{i}.filter")
         for left_col, right_col in join.pairs:
             if left_col not in columns or right_col not in right:
-                raise RuleFileError(f"{rule.path}:1: joins.{i}.keys: {left_col} -> {right_col} "
-                                    "names a column that does not exist")
+                fail(f"joins.{i}.keys", f"{left_col} -> {right_col} names a column that does not "
+                     "exist")
         if join.asof:
             check(join.asof.left, columns, f"joins.{i}.asof.left")
-            if join.asof.right not in right or not set(join.asof.by) <= (columns & right):
-                raise RuleFileError(f"{rule.path}:1: joins.{i}.asof: unknown column")
+            check(join.asof.right, right, f"joins.{i}.asof.right")
+            if not set(join.asof.by) <= (columns & right):
+                fail(f"joins.{i}.asof.by", "unknown column")
         for name, text in (join.aggregate or {}).items():
             check(text, right, f"joins.{i}.aggregate.{name}", aggregate=True)
-        for name, col in (join.select or {}).items():
-            if col not in right:
-                raise RuleFileError(f"{rule.path}:1: joins.{i}.select.{name}: {join.table} has "
-                                    f"no column {col!r}")
+        for name, text in (join.select or {}).items():
+            check(text, right, f"joins.{i}.select.{name}")
         columns |= set(join.aggregate or {}) | set(join.select or {})
     for name, text in rule.derive.items():
         check(text, columns, f"derive.{name}")
@@ -449,19 +553,138 @@ def lint_rule(rule: Rule, pack: Pack) -> None:
     check(rule.assert_, columns, "assert")
     for i, esc in enumerate(rule.escalate):
         check(esc.when, columns, f"escalate.{i}.when")
+    for i, und in enumerate(rule.undetermined):
+        check(und.when, columns, f"undetermined.{i}.when")
+    for i, entry in enumerate(rule.optional):
+        table_name, _, column = entry.partition(".")
+        try:
+            known = contract.readable_columns(table_name)
+        except KeyError as err:
+            fail(f"optional.{i}", err.args[0])
+        if column not in known:
+            fail(f"optional.{i}", f"{table_name} has no column {column!r}")
     if rule.effective and rule.effective.column not in columns:
-        raise RuleFileError(f"{rule.path}:{_line_in_file(rule.path, 'effective.column')}: "
-                            f"effective.column: unknown column {rule.effective.column!r}")
+        fail("effective.column", f"unknown column {rule.effective.column!r}")
     for col in [*rule.key_columns, *rule.evidence]:
-        if col not in columns:
+        if col not in columns or col in placeholders:
             raise RuleFileError(f"{rule.path}:1: key/evidence column {col!r} is not available; "
-                                f"columns here: {', '.join(sorted(columns))}")
-    for kind in ("pass", "fail"):
-        example = getattr(rule.examples, "pass_" if kind == "pass" else kind)
-        for table_name in example.tables:
-            if table_name not in contract.TABLES_BY_NAME and table_name not in contract.DERIVED_BY_NAME:
-                raise RuleFileError(f"{rule.path}:1: examples.{kind}.tables: unknown table "
-                                    f"{table_name!r}")
+                                f"columns here: {', '.join(sorted(columns - placeholders))}")
+    for kind, examples in (("pass", rule.examples.passes), ("fail", rule.examples.fails)):
+        for example in examples:
+            for table_name in example.tables:
+                if table_name not in contract.TABLES_BY_NAME and table_name not in contract.DERIVED_BY_NAME:
+                    raise RuleFileError(f"{rule.path}:1: examples.{kind}.tables: unknown table "
+                                        f"{table_name!r}")
+
+
+# --- what a rule reads: for "not evaluable" when the export lacks it ----------------------
+
+class Inputs(BaseModel):
+    """The tables and columns a rule reads, split by whether it copes without them."""
+
+    required: dict[str, set[str]]
+    optional: dict[str, set[str]]
+
+    @property
+    def tables(self) -> list[str]:
+        return list(self.required)
+
+
+def rule_inputs(rule: Rule) -> Inputs:
+    """Every contract column a rule's expressions read, by table. Computed columns count as
+    the columns they are computed from (their ``assumes`` columns as optional)."""
+    # NOTE: parsing every expression again for each rule evaluation costs more than the
+    # evaluation of a small rule; a rule's inputs never change once it is loaded.
+    if rule._inputs is None:
+        rule._inputs = _rule_inputs(rule)
+    return rule._inputs
+
+
+def _rule_inputs(rule: Rule) -> Inputs:
+    required: dict[str, set[str]] = {rule.table: set()}
+    optional: dict[str, set[str]] = {}
+    base = set(contract.readable_columns(rule.table))
+    defined = set(rule.derive) | set(rule.aggregate or {}) | set(rule.pre_aggregate or {})
+    for join in rule.joins:
+        defined |= set(join.select or {}) | set(join.aggregate or {})
+
+    def add(target: dict[str, set[str]], table_name: str, cols: set[str]) -> None:
+        for col in cols:
+            computed = contract.computed_column(table_name, col)
+            if computed is None:
+                target.setdefault(table_name, set()).add(col)
+                continue
+            assumed = {c for c, _ in computed.assumes}
+            if computed.expression:
+                used = names_used(computed.expression)[0] - assumed
+                target.setdefault(table_name, set()).update(used)
+            optional.setdefault(table_name, set()).update(assumed)
+            target.setdefault(table_name, set())
+
+    def left(text: str | None, target: dict[str, set[str]] = required) -> None:
+        if text:
+            cols, _, disc = names_used(text)
+            add(target, rule.table, {c for c in cols if c in base and c not in defined})
+            if disc:
+                add(target, "platform", disc)
+
+    for col in [*(rule.pre_group_by or []), *(rule.group_by or [])]:
+        left(col)
+    for text in [*(rule.pre_aggregate or {}).values(), *(rule.aggregate or {}).values(),
+                 rule.disclosure_at, *rule.derive.values(), rule.filter, rule.assert_,
+                 *(e.when for e in rule.escalate), *(u.when for u in rule.undetermined)]:
+        left(text)
+    for col in [*rule.evidence, *(rule.key or [])]:
+        left(col)
+    if rule.effective:
+        left(rule.effective.column)
+    for join in rule.joins:
+        target = optional if join.optional else required
+        right_cols: set[str] = set()
+        disc: set[str] = set()
+        texts = [join.filter, join.disclosure_at, *(join.select or {}).values(),
+                 *(join.aggregate or {}).values(), join.asof.right if join.asof else None]
+        for text in texts:
+            if text:
+                cols, _, d = names_used(text)
+                right_cols |= cols
+                disc |= d
+        right_cols |= {r for _, r in join.pairs} | set(join.asof.by if join.asof else [])
+        add(target, join.table, right_cols)
+        if disc:
+            add(target, "platform", disc)
+        left_cols = {l for l, _ in join.pairs} | set(join.asof.by if join.asof else [])
+        add(required, rule.table, {c for c in left_cols if c in base and c not in defined})
+        if join.asof:
+            left(join.asof.left)
+    for entry in rule.optional:
+        table_name, _, column = entry.partition(".")
+        if column in required.get(table_name, set()):
+            required[table_name].discard(column)
+            optional.setdefault(table_name, set()).add(column)
+    return Inputs(required=required, optional=optional)
+
+
+def disclosure_fields(rule: Rule) -> list[str]:
+    """platform.<column> names the rule's own records read (not its joined rows')."""
+    texts = [rule.filter, rule.assert_, *rule.derive.values(), *(e.when for e in rule.escalate),
+             *(u.when for u in rule.undetermined)]
+    texts += [j.asof.left for j in rule.joins if j.asof]
+    return _disclosure_names(texts)
+
+
+def join_disclosure_fields(join: Join) -> list[str]:
+    texts = [join.filter, *(join.select or {}).values(), *(join.aggregate or {}).values(),
+             join.asof.right if join.asof else None]
+    return _disclosure_names(texts)
+
+
+def _disclosure_names(texts: list[str | None]) -> list[str]:
+    found: set[str] = set()
+    for text in texts:
+        if text:
+            found |= names_used(text)[2]
+    return sorted(found)
 
 
 def _line_in_file(path: str, where: str) -> int:

@@ -278,11 +278,20 @@ class Lines:
     liquidation: float
     call_source: str
     liquidation_source: str
+    inclusive: bool = False  # a line is crossed at the line (True) or only strictly below it
+
+    def crossed(self, assets: np.ndarray, line: float, debt: np.ndarray) -> np.ndarray:
+        """Accounts whose collateral ratio has crossed ``line`` (the same boundary the call and
+        liquidation rules use)."""
+        return assets <= line * debt if self.inclusive else assets < line * debt
 
 
-def platform_lines(disclosure: dict[str, Any] | None) -> Lines:
-    """The disclosed call and liquidation lines, else the documented defaults."""
+def platform_lines(disclosure: dict[str, Any] | None, inclusive: bool = False) -> Lines:
+    """The disclosed call and liquidation lines, else the documented defaults; ``inclusive`` is
+    the profile's boundary, which the disclosure's ``line_inclusive`` overrides."""
     d = disclosure or {}
+    if d.get("line_inclusive") is not None:
+        inclusive = bool(d["line_inclusive"])
     if d.get("margin_call_ratio"):
         call, call_source = float(d["margin_call_ratio"]), "disclosure.margin_call_ratio"
     elif d.get("maintenance_margin") is not None and 0 <= d["maintenance_margin"] < 1:
@@ -297,7 +306,8 @@ def platform_lines(disclosure: dict[str, Any] | None) -> Lines:
         # NOTE: no disclosed liquidation line: assume a call is not met in a crisis and the
         # account is closed at the call line (no grace period), the conservative reading.
         liq, liq_source = call, "default: the call line (no liquidation line disclosed)"
-    return Lines(call=call, liquidation=liq, call_source=call_source, liquidation_source=liq_source)
+    return Lines(call=call, liquidation=liq, call_source=call_source, liquidation_source=liq_source,
+                 inclusive=inclusive)
 
 
 # --- the book as arrays ----------------------------------------------------------------------
@@ -510,11 +520,11 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         shortfall = _shortfall(assets, book.debt, leveraged)
         if not static:
             static = {"static_shortfall": shortfall, "static_assets": assets,
-                      "static_in_call": int((leveraged & (assets <= lines.call * book.debt)).sum()),
+                      "static_in_call": int((leveraged & lines.crossed(assets, lines.call, book.debt)).sum()),
                       "static_wiped_out": _wiped_out(assets, book.debt, leveraged)}
         if rounds:
             rounds[-1]["shortfall"] = shortfall
-        breach = leveraged & ~closed & (assets <= lines.liquidation * book.debt)
+        breach = leveraged & ~closed & lines.crossed(assets, lines.liquidation, book.debt)
         if not breach.any():
             converged = True
             break
@@ -618,8 +628,9 @@ def book_summary(book: Book, lines: Lines) -> dict[str, Any]:
     assets = book.cash + value
     equity = assets - book.debt
     leveraged = book.debt > 0
-    in_call = leveraged & (assets <= lines.call * book.debt)
-    near = leveraged & ~in_call & (book.cash + (1 - NEAR_CALL_FALL) * value <= lines.call * book.debt)
+    in_call = leveraged & lines.crossed(assets, lines.call, book.debt)
+    near = leveraged & ~in_call & lines.crossed(book.cash + (1 - NEAR_CALL_FALL) * value, lines.call,
+                                                book.debt)
     total_equity = float(equity.sum())
     return {"accounts": book.n_accounts, "leveraged_accounts": int(leveraged.sum()),
             "cash": float(book.cash.sum()), "market_value": float(value.sum()),
@@ -710,7 +721,7 @@ class StressResult:
             "equity": static - debt,
             "collateral_ratio": np.divide(static, debt, out=np.full_like(debt, np.nan),
                                           where=has_debt),
-            "in_call": static <= lines.call * debt,
+            "in_call": lines.crossed(static, lines.call, debt),
             "wiped_out": static - debt <= EQUITY_TOL,
             "shortfall": np.where(debt - static > EQUITY_TOL, debt - static, 0.0),
             "closed_out": s["closed"], "spiral_assets": final,
@@ -810,7 +821,8 @@ def _jsonable(value: Any, key: str = "") -> Any:
 
 def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | None,
                scenarios: list[Scenario] | None = None, as_of: date | str | None = None,
-               impact: ImpactModel | None = None, caps=CAPS) -> StressResult:
+               impact: ImpactModel | None = None, caps=CAPS,
+               line_inclusive: bool = False) -> StressResult:
     """Every scenario on the book of the as-of date, the spiral, concentration and leverage
     caps. Raises StressError when a table it needs is missing or empty."""
     as_of = _as_of(tables, as_of)
@@ -819,7 +831,7 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     if not scenarios:
         raise StressError("no scenario to run; add files to rules/scenarios or name one")
     book = build_book(tables, as_of)
-    lines = platform_lines(disclosure)
+    lines = platform_lines(disclosure, inclusive=line_inclusive)
     weights = book.value_weights
     outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
     severe = pick_severe(outcomes)
@@ -831,6 +843,7 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     model = {**impact.describe(), "call_line": lines.call, "call_line_source": lines.call_source,
              "liquidation_line": lines.liquidation,
              "liquidation_line_source": lines.liquidation_source,
+             "line_crossed": "at or below the line" if lines.inclusive else "strictly below the line",
              "near_call": f"not in call, but a {NEAR_CALL_FALL:.0%} fall of its holdings "
                           "would put it in call",
              "sensitivity": f"accounts above the cap de-levered to it (pro-rata sales at today's "

@@ -7,18 +7,23 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from audit.calendar import trading_calendar
 from audit.expr import ExprError, Scope, compile_expr, names_used
+from audit.vocab import DISCLOSURE_PREFIX
 
+XSHG = trading_calendar("XSHG")
 FRAME = pl.DataFrame({
     "a": [1.0, 2.0, None],
     "b": [1, 5, 3],
     "s": ["x", "y", None],
     "t": [datetime(2024, 1, 1, 9), datetime(2024, 1, 2, 10), None],
     "d": [date(2024, 1, 1), None, date(2024, 1, 3)],
+    # the disclosure in force, as the engine joins it onto each record
+    DISCLOSURE_PREFIX + "liquidation_ratio": [1.3, 1.3, 1.3],
+    DISCLOSURE_PREFIX + "x": pl.Series([None, None, None], dtype=pl.Float64),
 })
-SCOPE = Scope(columns=dict(FRAME.schema), params={"tol": 0.5, "n": 3},
-              disclosure={"liquidation_ratio": 1.3, "x": None},
-              disclosure_columns=frozenset({"liquidation_ratio", "x"}))
+SCOPE = Scope(columns=dict(FRAME.schema), params={"tol": 0.5, "n": 3, "yes": True},
+              disclosure_columns=frozenset({"liquidation_ratio", "x"}), calendar=XSHG)
 
 
 def values(text: str, frame: pl.DataFrame = FRAME) -> list:
@@ -41,6 +46,14 @@ def values(text: str, frame: pl.DataFrame = FRAME) -> list:
     ("trim(s) <> ''", [True, True, None]),
     ("b % 2 = 1 OR a IS NULL", [True, True, True]),
     ("level('C3') >= level('R2')", [True, True, True]),
+    ("add_months(d, 1)", [date(2024, 2, 1), None, date(2024, 2, 3)]),
+    ("add_months(date('2024-01-31'), 1)", [date(2024, 2, 29)] * 3),
+    ("add_months(date('2023-06-30'), 12) >= date('2024-06-30')", [True] * 3),
+    ("end_of_day(d) > datetime(d) + hours(23)", [True, None, True]),
+    ("crossed(a, 2, @yes, 0)", [True, True, None]),
+    ("crossed(a, 2, NOT @yes, 0)", [True, False, None]),
+    ("concat_ws(', ', if(b > 2, 'big'), if(s = 'x', 'x'))", ["x", "big", "big"]),
+    ("concat_ws(', ', if(b > 9, 'huge'))", [None, None, None]),
 ])
 def test_expressions_compute_sql_semantics(text, expected):
     result = values(text)
@@ -87,3 +100,65 @@ def test_aggregates_only_in_aggregate_scope():
 def test_names_used_separates_columns_parameters_and_disclosure():
     cols, params, disc = names_used("a > @tol AND platform.liquidation_ratio < b")
     assert (cols, params, disc) == ({"a", "b"}, {"tol"}, {"liquidation_ratio"})
+
+
+# --- trading days and windows -----------------------------------------------------------
+
+DAYS = pl.DataFrame({
+    "acct": ["A", "A", "A", "A", "B", "B"],
+    "day": [date(2024, 2, 7), date(2024, 2, 8), date(2024, 2, 19), date(2024, 2, 20),
+            date(2024, 2, 8), date(2024, 2, 10)],
+    "low": [False, True, True, False, True, True],
+})
+DAY_SCOPE = Scope(columns=dict(DAYS.schema), params={"n": 2}, calendar=XSHG, guards=[])
+
+
+def day_values(text: str) -> list:
+    return DAYS.select(compile_expr(text, DAY_SCOPE).alias("r"))["r"].to_list()
+
+
+def test_trading_days_skip_weekends_and_the_spring_festival():
+    # 2024: the Shanghai exchange closed from Friday 9 to Friday 16 February.
+    assert day_values("trading_day(day, 1)")[1] == date(2024, 2, 19)
+    assert day_values("trading_day(day, @n)")[1] == date(2024, 2, 20)
+    assert day_values("trading_days_between(day, date('2024-02-21'))") == [4, 3, 2, 1, 3, 3]
+    # A Saturday counts as the Friday before it; the next session after it is Monday.
+    saturday = pl.DataFrame({"day": [date(2024, 1, 6)]})
+    scope = Scope(columns=dict(saturday.schema), calendar=XSHG)
+    row = saturday.select(compile_expr("trading_day(day, 0)", scope).alias("t0"),
+                          compile_expr("trading_day(day, 1)", scope).alias("t1"),
+                          compile_expr("next_trading_day(day)", scope).alias("nx"),
+                          compile_expr("is_trading_day(day)", scope).alias("is")).row(0)
+    assert row == (date(2024, 1, 5), date(2024, 1, 8), date(2024, 1, 8), False)
+
+
+def test_calendar_answers_outside_its_range_are_unknown_and_guarded():
+    frame = pl.DataFrame({"day": [date(2024, 3, 1), date(2026, 12, 30), date(1980, 1, 2)]})
+    guards: list = []
+    scope = Scope(columns=dict(frame.schema), calendar=XSHG, guards=guards)
+    out = frame.select(compile_expr("trading_day(day, 5)", scope).alias("t"))["t"].to_list()
+    assert out[0] == date(2024, 3, 8) and out[1] is None and out[2] is None
+    flagged = frame.select(pl.any_horizontal(guards).alias("g"))["g"].to_list()
+    assert flagged == [False, True, True]
+
+
+def test_window_functions_over_a_partition():
+    starts = day_values("run_start(low, day) OVER (PARTITION BY acct ORDER BY day)")
+    assert starts == [None, date(2024, 2, 8), date(2024, 2, 8), None, date(2024, 2, 8), date(2024, 2, 8)]
+    assert day_values("lag(day) OVER (PARTITION BY acct ORDER BY day)")[:2] == [None, date(2024, 2, 7)]
+    assert day_values("min(day) OVER (PARTITION BY acct)") == [date(2024, 2, 7)] * 4 + [date(2024, 2, 8)] * 2
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("run_start(low, day)", "unknown function run_start"),
+    ("lag(day) OVER (ORDER BY day)", "needs PARTITION BY"),
+    ("run_start(low, day) OVER (PARTITION BY acct)", "needs ORDER BY"),
+    ("trading_day(day, 1) OVER (PARTITION BY acct)", "cannot be used with OVER"),
+    ("platform.liquidation_ratio > 1", "which disclosure version applies"),
+])
+def test_window_and_disclosure_misuse_is_refused(text, fragment):
+    scope = Scope(columns=dict(DAYS.schema), calendar=XSHG,
+                  disclosure_columns=frozenset({"liquidation_ratio"}))
+    with pytest.raises(ExprError) as err:
+        compile_expr(text, scope)
+    assert fragment in str(err.value)

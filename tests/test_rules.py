@@ -8,17 +8,28 @@ from pathlib import Path
 import pytest
 
 from audit.evaluate import check_examples
-from audit.rules import NORM_IDS, RuleFileError, load_packs, load_profile, load_ruleset, resolve
+from audit.rules import (
+    NORM_IDS, RuleFileError, example_params, load_packs, load_profile, load_ruleset, resolve,
+)
 
 RULESET = load_ruleset("seed")
 PACKS = load_packs()
 ALL_RULES = [r for pack in PACKS for r in pack.rules]
-DEFAULTS = {k: p.default for pack in PACKS for k, p in pack.parameters.items()}
+PROFILES = ("seed", "cn", "us", "eu")
+# NOTE: the same merge `audit rules test --profile P` uses: pack defaults, then the profile's.
+PARAMS = {name: example_params(name, PACKS) for name in PROFILES}
+DEFAULTS = PARAMS["seed"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+def test_rule_examples_pass_and_fail_as_declared(rule, profile):
+    assert check_examples(rule, PARAMS[profile]) == []
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
-def test_rule_examples_pass_and_fail_as_declared(rule):
-    assert check_examples(rule, DEFAULTS) == []
+def test_rule_has_a_pass_and_a_fail_example(rule):
+    assert rule.examples.passes and rule.examples.fails
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
@@ -63,7 +74,7 @@ def _break(rules_dir: Path, rule_file: str, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("rule_file, old, new, expected", [
-    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:10: severity"),
+    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:11: severity"),
     ("CON-001.yaml", "table: margin_events", "tabel: margin_events", "unknown key"),
     ("KYC-001.yaml", "norms: [N1]", "norms: [N9]", "unknown norm id"),
     ("SEG-002.yaml", "amount < 0", "amount < __import__('os')", "unknown function"),

@@ -7,8 +7,9 @@ from typing import NoReturn
 
 import typer
 
+from audit.vocab import SEVERITIES  # noqa: F401 - re-exported for the commands
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SEVERITIES = ("critical", "high", "medium", "low")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -40,6 +41,12 @@ ProfileOpt = typer.Option("seed", "--profile", "-p",
                           help="Built-in profile name or a profile YAML file.")
 MappingOpt = typer.Option(None, "--mapping", "-m",
                           help="Column-mapping YAML (default: mapping.yaml in DATA_DIR).")
+
+
+TimezoneOpt = typer.Option(None, "--timezone",
+                           help="Time zone the export's times are in, as an IANA name "
+                                "(Asia/Shanghai, UTC ...); wins over mapping.yaml and the "
+                                "profile's default. Times with an offset are converted to it.")
 
 
 def require_dir(path: Path) -> None:

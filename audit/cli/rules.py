@@ -59,8 +59,21 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     typer.echo(f"\nWhy: {rule.rationale.strip()}")
     if rule.rationale_zh:
         typer.echo(f"为何重要: {one_line(rule.rationale_zh, chinese=True)}")
-    typer.echo(f"\nChecks table {rule.table}" + (f" where {rule.filter}" if rule.filter else ""))
-    typer.echo(f"  assert: {rule.assert_.strip()}")
+    typer.echo(f"\nChecks table {rule.table}" + (f" where {one_line(rule.filter)}" if rule.filter else ""))
+    if rule.disclosure_at:
+        typer.echo(f"  against the disclosure in force at: {one_line(rule.disclosure_at)}")
+    typer.echo(f"  assert: {one_line(rule.assert_)}")
+    for und in rule.undetermined:
+        typer.echo(f"  not evaluable when {one_line(und.when)}: {one_line(und.reason)}")
+    named = [ex.name for ex in [*rule.examples.passes, *rule.examples.fails] if ex.name]
+    if named:
+        typer.echo("\nExamples it is tested on:")
+        for ex in rule.examples.passes:
+            if ex.name:
+                typer.echo(f"  - passes: {ex.name}")
+        for ex in rule.examples.fails:
+            if ex.name:
+                typer.echo(f"  - fails: {ex.name}")
     typer.echo("\nReferences:")
     for ref in rule.references:
         typer.echo(f"  - {ref.source}" + (f", {ref.clause}" if ref.clause else "")
@@ -88,28 +101,28 @@ def coverage(profile: str = ProfileOpt,
 
 @app.command("test")
 def test_rules(profile: str = ProfileOpt) -> None:
-    """Run every rule's pass and fail examples (all packs); exit 1 if any misbehaves."""
+    """Run every rule's examples (all packs) with the profile's parameters; exit 1 if any
+    misbehaves."""
     from audit.evaluate import check_examples
+    from audit.rules import RuleFileError, example_params, load_packs, load_profile
 
-    from audit.rules import RuleFileError, load_packs
-
-    ruleset = _ruleset(profile)
     try:
         packs = load_packs()
+        # NOTE: every rule of every pack, including those the profile leaves off: an example
+        # that is wrong is wrong whichever profile is asked for. The parameters are the one
+        # merge the tests use too (pack defaults, then the profile's values).
+        params = example_params(load_profile(profile), packs)
     except RuleFileError as err:
         fail(str(err), EXIT_ERROR)
-    # NOTE: every rule of every pack, including those the profile leaves off: an example
-    # that is wrong is wrong whichever profile is asked for.
-    params = {k: p.default for pack in packs for k, p in pack.parameters.items()}
-    params.update(ruleset.params)
     problems = []
     rules = [r for pack in packs for r in pack.rules]
     for rule in rules:
-        found = check_examples(rule, ruleset.params)
-        info(f"{'ok  ' if not found else 'FAIL'} {rule.id}")
+        found = check_examples(rule, params)
+        cases = len(rule.examples.passes) + len(rule.examples.fails)
+        info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases} example(s))")
         problems += found
     for p in problems:
         info(f"  {p}")
     info(f"{len(rules) - len({p.split(':')[0] for p in problems})} of "
-         f"{len(rules)} rules' examples behave")
+         f"{len(rules)} rules' examples behave under profile {profile}")
     raise typer.Exit(EXIT_FINDINGS if problems else 0)

@@ -10,7 +10,7 @@ import typer
 
 from audit.cli.common import (
     EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, ProfileOpt,
-    fail, impact_model, info, parse_params, require_dir,
+    TimezoneOpt, fail, impact_model, info, parse_params, require_dir,
 )
 
 
@@ -20,6 +20,7 @@ def run(
                              "and data_issues.csv (created if missing)."),
     profile: str = ProfileOpt,
     mapping: Optional[Path] = MappingOpt,
+    timezone: Optional[str] = TimezoneOpt,
     fail_on: str = typer.Option("high", help="Exit 1 when a rule of this severity or above "
                                 "fails: critical, high, medium or low."),
     as_of: Optional[str] = typer.Option(None, help="Reference date YYYY-MM-DD (default: the "
@@ -44,8 +45,8 @@ def run(
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
 
-    Exit code: 0 no finding at or above `--fail-on`, 1 at least one, 2 bad usage or unreadable
-    input.
+    Exit code: 0 no finding at or above `--fail-on`, 1 at least one (a rule of that severity
+    that failed, or could not be evaluated on this export), 2 bad usage or unreadable input.
     """
     from audit.findings import write_outputs
     from audit.load import LoadError
@@ -66,7 +67,7 @@ def run(
         result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                            fail_on=fail_on, params=parse_params(param),
                            progress=None if quiet else info, stress=stress,
-                           impact=model)
+                           impact=model, timezone=timezone)
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     paths = write_outputs(result, out)
@@ -113,9 +114,12 @@ def _print_summary(result, paths, quiet: bool) -> None:
     if not quiet:
         for r in result.results:
             mark = {"passed": "PASS", "failed": "FAIL", "error": "ERROR",
-                    "not_applicable": "N/A"}[r.status]
+                    "not_evaluable": "N/E", "not_applicable": "N/A"}[r.status]
             detail = f"{r.violations}/{r.checked}" if r.checked else (r.message or "")
+            if r.checked and r.not_evaluable:
+                detail += f", {r.not_evaluable} not evaluable"
             info(f"  {mark:5} {r.rule.id:8} {r.rule.severity:8} {r.rule.title} [{detail}]")
     info(f"{s['rules']} rules: {s['passed']} passed, {s['failed']} failed, {s['error']} error, "
-         f"{s['not_applicable']} not applicable; {s['violations']} violation(s), "
+         f"{s['not_evaluable']} not evaluable, {s['not_applicable']} not applicable; "
+         f"{s['violations']} violation(s), "
          f"{s['data_issues']} data issue(s); findings in {paths['findings'].parent}")

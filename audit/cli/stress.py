@@ -11,8 +11,8 @@ import polars as pl
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, fail,
-    impact_model, info, require_dir,
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt,
+    TimezoneOpt, fail, impact_model, info, require_dir,
 )
 
 
@@ -24,6 +24,7 @@ def stress(
                                                  "scenario (repeatable; default: every file in "
                                                  "rules/scenarios)."),
     mapping: Optional[Path] = MappingOpt,
+    timezone: Optional[str] = TimezoneOpt,
     as_of: Optional[str] = typer.Option(None, help="Snapshot date YYYY-MM-DD (default: the "
                                         "last snapshot date in the export)."),
     impact: str = ImpactOpt,
@@ -36,7 +37,9 @@ def stress(
     Exit code: 0 capital covers the severe scenario's stressed shortfall (or no capital table),
     1 it does not, 2 bad usage or unreadable input.
     """
-    from audit.evaluate import disclosure_row
+    from audit.disclosure import in_force_at
+    from audit.evaluate import reference_date
+    from audit.rules import BUILTINS
     from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
 
     require_dir(data_dir)
@@ -44,9 +47,10 @@ def stress(
     model = impact_model(impact, impact_coefficient)
     try:
         scenarios = load_scenarios(scenario or None)
-        tables = _load_tables(data_dir, mapping)
-        result = run_stress(tables, disclosure_row(tables), scenarios, as_of=reference,
-                            impact=model)
+        tables = _load_tables(data_dir, mapping, timezone)
+        at = reference or reference_date(tables)
+        result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at, impact=model,
+                            line_inclusive=bool(BUILTINS["line_inclusive"].default))
     except (ScenarioError, StressError) as err:
         fail(str(err), EXIT_ERROR)
     path = write_stress(result, out)
@@ -58,12 +62,15 @@ def stress(
     raise typer.Exit(EXIT_FINDINGS if severe["covered_by_capital"] is False else 0)
 
 
-def _load_tables(data_dir: Path, mapping: Optional[Path]) -> dict[str, pl.DataFrame]:
+def _load_tables(data_dir: Path, mapping: Optional[Path],
+                 timezone: Optional[str]) -> dict[str, pl.DataFrame]:
     """The export's tables; a LoadError ends the command with exit code 2."""
     from audit.load import LoadError, load_export
+    from audit.rules import BUILTINS
 
     try:
-        export = load_export(data_dir, mapping)
+        export = load_export(data_dir, mapping, timezone=timezone,
+                             default_timezone=str(BUILTINS["timezone"].default))
     except LoadError as err:
         fail(str(err), EXIT_ERROR)
     return {name: t.frame for name, t in export.tables.items()}

@@ -7,12 +7,16 @@ from typing import Optional
 
 import typer
 
-from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, fail, info, require_dir
+from audit.cli.common import (
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, ProfileOpt, TimezoneOpt, fail, info, require_dir,
+)
 
 
 def validate(
     data_dir: Path = DataDir,
     mapping: Optional[Path] = MappingOpt,
+    timezone: Optional[str] = TimezoneOpt,
+    profile: str = ProfileOpt,
     show: int = typer.Option(20, help="How many issues to print."),
 ) -> None:
     """Load DATA_DIR and check every table against the data contract (no rules).
@@ -20,13 +24,16 @@ def validate(
     Exit code: 0 clean, 1 data-quality issues, 2 unreadable input.
     """
     from audit.load import LoadError, load_export
+    from audit.rules import RuleFileError, load_ruleset
     from audit.validate import check_contract
 
     require_dir(data_dir)
     try:
-        export = load_export(data_dir, mapping)
-    except LoadError as err:
+        default_zone = str(load_ruleset(profile).params["timezone"])
+        export = load_export(data_dir, mapping, timezone=timezone, default_timezone=default_zone)
+    except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
+    info(f"times read in {export.timezone} ({export.timezone_source})")
     issues = list(export.issues) + check_contract(export)
     for name, t in sorted(export.tables.items()):
         info(f"{name:14} {t.path.name:28} rows read {t.rows_read:>10,}  checked "

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from audit import __version__, contract
-from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, PASSED, ROW, SEVERITY, disclosure_row
+from audit.disclosure import in_force_at
+from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, NOT_EVALUABLE, PASSED, ROW, SEVERITY
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.i18n import HTML_LANG, Translator
@@ -62,10 +63,11 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
     t = Translator(options.lang)
     doc = findings_document(run)
     tables = {name: lt.frame for name, lt in run.export.tables.items()}
-    disclosure = disclosure_row(tables) or {}
+    disclosure = in_force_at(tables, run.as_of) or {}
     results = {r.rule.id: r for r in run.results}
     entries = doc["rules"]
-    found = sorted((e for e in entries if e["status"] in (FAILED, ERROR)), key=_finding_order)
+    found = sorted((e for e in entries if e["status"] in (FAILED, ERROR, NOT_EVALUABLE)),
+                   key=_finding_order)
     # NOTE: a PDF page costs WeasyPrint a fraction of a second, so a run with hundreds of
     # failing rules shows the most severe in full and lists the rest in one table; every
     # record stays in violations.csv either way.
@@ -147,18 +149,20 @@ def _rating(entries: list[dict]) -> dict[str, Any]:
     """Overall rating: the worst failure decides; rules that could not be evaluated cap it."""
     failed = {e["severity"] for e in entries if e["status"] == FAILED}
     errors = sum(1 for e in entries if e["status"] == ERROR)
+    not_evaluable = sum(1 for e in entries if e["status"] == NOT_EVALUABLE)
     evaluated = sum(1 for e in entries if e["status"] in (PASSED, FAILED))
     if "critical" in failed:
         level, mark = "critical", "fail"
     elif "high" in failed:
         level, mark = "significant", "fail"
-    elif failed or errors:
+    elif failed or errors or not_evaluable:
         level, mark = "improvement", "warning"
     elif evaluated:
         level, mark = "satisfactory", "pass"
     else:
         level, mark = "not_tested", "not_tested"
     return {"level": level, "mark": mark, "errors": errors, "evaluated": evaluated,
+            "not_evaluable": not_evaluable,
             "not_applicable": sum(1 for e in entries if e["status"] == NOT_APPLICABLE)}
 
 
@@ -184,12 +188,12 @@ def _scorecard(entries: list[dict], fail_on: str, t: Translator) -> list[dict[st
     for norm in NORM_IDS:
         mine = [e for e in entries if norm in e["norms"]]
         failed = [e for e in mine if e["status"] == FAILED]
-        errors = [e for e in mine if e["status"] == ERROR]
+        errors = [e for e in mine if e["status"] in (ERROR, NOT_EVALUABLE)]
         evaluated = [e for e in mine if e["status"] in (PASSED, FAILED)]
         serious = [e for e in failed if SEVERITY_ORDER.index(e["severity"]) <= threshold]
         if serious:
             mark = "fail"
-        elif failed or errors:
+        elif failed or (errors and evaluated):
             mark = "warning"
         elif evaluated:
             mark = "pass"
@@ -250,6 +254,7 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "references": [{"source": r.get("source"), "clause": r.get("clause"), "url": r.get("url"),
                         "confidence": r.get("confidence")} for r in entry["references"]],
         "message": entry["message"],
+        "caveats": entry.get("caveats", []),
         "checked": entry["checked"],
         "violations": entry["violations"],
         "rate": entry["rate"],
@@ -598,7 +603,8 @@ def _appendix(run, doc, options: Options) -> dict[str, Any]:
         # NOTE: rule ids link to their finding, without target-counter page numbers (the
         # contents page has them): each one makes WeasyPrint lay pages out again.
         rules.append({**e, "title": rule_title(results[e["id"]].rule, options.lang),
-                      "anchor": f"finding-{e['id']}" if e["status"] in (FAILED, ERROR) else None})
+                      "anchor": f"finding-{e['id']}" if e["status"] in (FAILED, ERROR, NOT_EVALUABLE)
+                      else None})
     return {
         "inputs": doc["inputs"],
         "unrecognised_files": doc["unrecognised_files"],

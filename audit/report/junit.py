@@ -1,6 +1,7 @@
 """JUnit XML of a run: one test case per rule, so a platform's CI can run its self-assessment.
 
-``failed`` becomes ``<failure>``, ``error`` becomes ``<error>``, ``not_applicable`` becomes
+``failed`` becomes ``<failure>``, ``error`` and ``not_evaluable`` become ``<error>`` (a rule the
+export gave nothing to test with never reads as a pass), ``not_applicable`` becomes
 ``<skipped>``; test suites are the rule packs. The file is deterministic (no durations; the
 timestamp honours SOURCE_DATE_EPOCH) and holds no personal data.
 """
@@ -12,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE
+from audit.vocab import ERROR, FAILED, NOT_APPLICABLE, NOT_EVALUABLE
 from audit.findings import findings_document
 from audit.mask import mask_row
 from audit.rules import one_line
@@ -42,7 +43,7 @@ def write_junit(run: "Run", path: Path) -> Path:
         counts = {
             "tests": len(entries),
             "failures": sum(e["status"] == FAILED for e in entries),
-            "errors": sum(e["status"] == ERROR for e in entries),
+            "errors": sum(e["status"] in (ERROR, NOT_EVALUABLE) for e in entries),
             "skipped": sum(e["status"] == NOT_APPLICABLE for e in entries),
         }
         for k, v in counts.items():
@@ -82,6 +83,12 @@ def _testcase(suite: ET.Element, pack: str, e: dict, remediation: str) -> None:
         node = ET.SubElement(case, "error", type="evaluation_error",
                              message=_text(e["message"] or "rule could not be evaluated"))
         node.text = _text(f"{e['id']} could not be evaluated on this data: {e['message']}")
+    elif e["status"] == NOT_EVALUABLE:
+        # NOTE: an <error>, not <skipped>: a CI gate must not go green on a rule the export
+        # gave it nothing to test with.
+        node = ET.SubElement(case, "error", type="not_evaluable",
+                             message=_text(e["message"] or "the export lacks what the rule needs"))
+        node.text = _text(f"{e['id']} was not evaluated: {e['message']}")
     elif e["status"] == NOT_APPLICABLE:
         ET.SubElement(case, "skipped", message=_text(e["message"] or "not applicable"))
     ET.SubElement(case, "system-out").text = _text(
