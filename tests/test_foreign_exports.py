@@ -29,7 +29,9 @@ def original(tmp_path_factory) -> Path:
 
 def _violations(data: Path) -> set[tuple[str, str]]:
     run = run_audit(data, stress=False)
-    assert not run.data_issues, run.data_issues[:5]
+    # Column notes (the margin events' UTC times converted to the export's zone) are fine;
+    # no cell may be unreadable or break the contract.
+    assert not [i for i in run.data_issues if i.row is not None], run.data_issues[:5]
     return {(r["rule_id"], json.dumps({k: r[k] for k in r if k not in ("detail", "source_row")},
                                       sort_keys=True, default=str))
             for r in violation_rows(run.results)}
@@ -52,6 +54,8 @@ def _format_dates(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
 def _rewrite(src: Path, dst: Path, style: str) -> None:
     dst.mkdir()
     for t in contract.TABLES:
+        if not (src / f"{t.name}.csv").exists():  # optional tables the sample leaves out
+            continue
         frame = pl.read_csv(src / f"{t.name}.csv", infer_schema=False)
         frame = frame.with_columns(pl.lit("ignored").alias("platform_note"))
         frame = frame.select(list(reversed(frame.columns)))

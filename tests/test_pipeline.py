@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from audit import contract
 from audit.sample import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,11 +105,17 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
 def test_findings_account_for_every_row(audited):
     _, out, _ = audited
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert len(findings["inputs"]) == 13
+    # Every contract table but the optional trades, which the sample leaves out.
+    assert len(findings["inputs"]) == len(contract.TABLES) - 1 == 15
     for item in findings["inputs"]:
         assert item["rows_read"] == item["rows_checked"] + item["rows_unreadable"]
         assert len(item["sha256"]) == 64
-    assert findings["summary"]["data_issues"] == 0
+    # The only data issues are the notes on the margin events' UTC times, converted to the
+    # export's zone; no cell is unreadable.
+    assert findings["summary"]["rows_unreadable"] == 0
+    issues = (out / "data_issues.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert issues and all(",margin_events,," in line and "Asia/Shanghai" in line for line in issues), issues
+    assert findings["contract"]["version"] == 2 and findings["contract"]["timezone"] == "Asia/Shanghai"
     for rule in findings["rules"]:
         assert rule["status"] in ("passed", "failed", "not_applicable"), rule
 
@@ -174,10 +181,11 @@ def test_unreadable_input_exits_2_naming_the_file(tmp_path):
     assert ".csv" in result.stderr
 
 
-def test_rules_self_test_passes():
-    result = audit_cli("rules", "test")
+@pytest.mark.parametrize("profile", ["seed", "cn", "us", "eu"])
+def test_rules_self_test_passes_under_every_profile(profile):
+    result = audit_cli("rules", "test", "--profile", profile)
     assert result.returncode == 0, result.stderr
-    assert "rules' examples behave" in result.stderr
+    assert "51 of 51 rules' examples behave" in result.stderr
 
 
 def test_rules_coverage_lists_every_norm():

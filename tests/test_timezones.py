@@ -326,17 +326,25 @@ def test_the_unknown_key_message_lists_timezone(tmp_path):
 
 
 def test_a_generated_export_loads_the_same_in_any_zone(tmp_path):
-    """Naive values are taken in the export's zone: choosing another zone changes no value."""
-    from audit.sample import generate
+    """Naive values are taken in the export's zone: choosing another zone changes no value.
+    The generator writes its margin events in UTC with a Z: read in Beijing time they are
+    eight hours later on the clock, and equal to the UTC reading otherwise."""
+    from audit.sample import UTC_TABLES, generate
 
     generate(tmp_path, accounts=120, seed=7, days=8)
     frames = {zone: {n: t.frame for n, t in load_export(tmp_path, timezone=zone).tables.items()}
               for zone in ("UTC", "Asia/Shanghai")}
     assert frames["UTC"].keys() == frames["Asia/Shanghai"].keys()
     for name, frame in frames["UTC"].items():
-        assert frame.equals(frames["Asia/Shanghai"][name]), name
-    timed = frames["UTC"]["margin_events"]["event_at"]
+        if name not in UTC_TABLES:
+            assert frame.equals(frames["Asia/Shanghai"][name]), name
+    utc, beijing = frames["UTC"]["margin_events"], frames["Asia/Shanghai"]["margin_events"]
+    timed = utc["event_at"]
     assert timed.dtype == pl.Datetime("us") and timed.is_not_null().all() and len(timed) > 0
+    assert ((beijing["event_at"] - timed).dt.total_hours() == 8).all()
+    # In Beijing time every margin call goes out after the close (the simulation's 18:00).
+    calls = beijing.filter(pl.col("event_type") == "margin_call")
+    assert (calls["event_at"].dt.hour() == 18).all()
 
 
 def test_offsets_move_instants_not_just_labels(tmp_path):

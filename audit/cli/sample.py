@@ -17,7 +17,7 @@ def sample_data(
              "capital and stress rules (CAP-002, CAP-003, LEV-004, LEV-005); "
              "expected_violations.json lists them under not_planted."),
     seed: int = typer.Option(7, "--seed", "-s", help="Random seed (same seed, same files)."),
-    days: int = typer.Option(20, "--days", min=6, help="Trading days of snapshots (at least 6)."),
+    days: int = typer.Option(22, "--days", min=6, help="Trading days of snapshots (at least 6)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     plant: bool = typer.Option(
         True, "--plant/--no-plant",

@@ -14,7 +14,16 @@ plants: a retail account below the ESMA close-out level is always above the 3x c
 How the data is built:
 
 * Calendar: Shanghai trading days (weekdays minus the exchange holidays listed below) ending on
-  the fixed date ``END`` (2025-06-30), so the output never depends on today.
+  the fixed date ``END`` (2025-06-30), so the output never depends on today. The default 22
+  days start on 29 May 2025, so the Dragon Boat holiday (2 June) falls inside the window.
+* Time: the platform's terms changed. The 2023 terms (``OLD_TERMS``) liquidated at 140% and
+  counted 24 calendar hours for a call and for its notice; the current terms, in force from
+  the week before the window, liquidate at 130% ("at or below") and count trading days: a call
+  the evening of the day the ratio closes below the call line, the client's day T+1, a forced
+  sale from T+2. Contracts signed under the old terms repeat only the warning line. The due
+  diligence is a history (``kyc_events``): ongoing re-verification, re-screening,
+  re-assessment and re-signed disclosures after a client's last financing. The margin events
+  are written in UTC (``2025-06-18T02:28:01Z``), every other table in Beijing time.
 * Prices: a geometric random walk per instrument with a common market factor that contains a
   three-day crash (so a drawdown hits many accounts at once; bonds and gold fall with it, the
   "dash for cash"), daily price limits by board, and ticks. Scripted instruments carry the
@@ -24,8 +33,8 @@ How the data is built:
 * Money is integer cents throughout, so ``accounts.market_value`` is the sum of the day's
   position values to the cent and ``equity = cash + market_value - debt`` exactly.
 * Each day, in this order: prices; morning top-ups by clients called the day before;
-  liquidations (ratio <= liquidation line and a margin call at least ``notice_period_hours``
-  and at most 240 h old); month-end interest; deposits and withdrawals; day trades (both legs
+  liquidations (ratio <= liquidation line and a margin call at least two trading days and at
+  most ten old); month-end interest; deposits and withdrawals; day trades (both legs
   charged commission, at most three in five days); top-ups that keep the snapshot inside the
   leverage cap, above the liquidation line and within the concentration limit; the
   close-of-business snapshot; a margin call at 18:00 for every account at or below the call
@@ -36,18 +45,24 @@ How the data is built:
   covering every client twenty times (CAP-003 apart from CAP-002).
 
 Planted (``k`` per per-row rule: 2 below 1,000 accounts, 3, 4, 5 from 100,000; one for the
-rules the larger packs added below 200 accounts): KYC-001 (pending / verified late /
+rules the larger packs added below 200 accounts; the KYC plants are recorded on every
+financing the missing or late step fails to cover): KYC-001 (pending / verified late /
 rejected), KYC-002 (never signed / signed late), KYC-003 (hit never resolved / resolved late /
-unresolved without financing), KYC-004 (resident ID, USCC and LEI check characters), KYC-005
-(R4 to a C3 client, R5 to a C4), KYC-006 (assessed after the financing / 800 days old / never),
+a confirmed true match financed anyway), KYC-004 (resident ID, USCC and LEI check characters),
+KYC-005 (R4 to a C3 client, R5 to a C4; and a product sold with no assessment before it),
+KYC-006 (assessed after the financing / 25 months old when the financing opened / never),
 KYC-007 (high risk reviewed 400 days ago / medium never reviewed in 1,200 days), KYC-008 (never
 screened / screened after the financing), KYC-009 (PEP never approved / approved late), SEG-001
 (a shortfall, a missing statement, a one-cent shortfall), SEG-002 (a sweep to the platform's
-own account), SEG-003 (re-pledged at 150% of the debt), CON-001 (liquidated at 134-136%),
+own account), SEG-003 (re-pledged at 150% of the debt), CON-001 (liquidated at 134-136%, as if
+the old 140% line still applied),
 CON-002 (no call at all / liquidated the morning after the first call), CON-003 (call
-suppressed on a dip day), CON-004 (wrong rate, one day too many, 365-day basis), CON-006
+suppressed on a dip day), CON-004 (wrong rate, one day too many, the published rate on a
+contract at a negotiated lower one), CON-006
 (commission at 5 bp / an unpublished 5.00 minimum), CON-007 (contract rate above the published
-one), CON-008 (at 128.5% on the dip day, neither liquidated nor topped up), LEV-001, LEV-002 (no
+one), CON-008 (a professional bond account taken below the liquidation line by a withdrawal
+and left there, called every evening but never liquidated: a violation on each snapshot from the
+second trading day after a sale was allowed), LEV-001, LEV-002 (no
 top-up on a dip day; the retail account of the S3 story), LEV-003 (a 60% position when the dip
 takes the ratio under 180%), CLR-001 (null and blank clearing reference), CLR-002 (no recourse
 record), CAP-001 (liquid assets under the buffer), CAP-002 (one large client, on a day before
@@ -74,7 +89,8 @@ while an instrument without any volume leaves LEV-005 nothing to read (no days t
 The cluster and the capital pair need a book of many similar clients: with fewer than 200
 accounts CAP-002, CAP-003, LEV-004 and LEV-005 are left out.
 
-Jurisdiction rules (profile ``cn``): KYC-010 (financed 90 days after onboarding), LEV-010 (a
+Jurisdiction rules (profile ``cn``): KYC-010 (a margin account opened four months after the
+client's first trade), LEV-010 (a
 contract of September 2023 at a 71% financing margin ratio), LEV-011 (a contract at 2.8x),
 LEV-012 (a rollover contract signed for January 2026 at 2.4x), LEV-013 (a 365-day term);
 (``us``): LEV-007 (a contract at 2.6x), LEV-008 (a 3,000 draw on 1,875 of equity), LEV-009 (a
@@ -94,12 +110,26 @@ snapshot at exactly 3.0x; an account with debt and no positions; a position exac
 account's assets at a ratio between 180% and 240%; securities re-pledged at exactly 140% of the
 debt; screening hits resolved before (or on the day of) the first financing; verification,
 disclosure, screening and PEP approval on the day of the first financing; a risk assessment
-exactly 730 days old; a high-risk client reviewed exactly 365 days ago; platform-own inflows
-(compensation); custody balances exactly equal to client money; liquid assets exactly at the
+exactly 24 months old at the financing; a high-risk client reviewed exactly twelve months ago;
+re-screened, re-assessed (some a grade lower), re-verified and re-signed after the financing;
+a liquidation at 135% under the old terms' 140% line (lawful then, though today's line is 130%);
+a Friday at the liquidation line, called that evening and back above it on Monday (a met call);
+a call on the last session before the Dragon Boat holiday, sold on T+2 five calendar days
+later; a negotiated contract rate charged at that rate; platform-own inflows
+(compensation); custody balances exactly equal to client money (in two client-money
+accounts); liquid assets exactly at the
 buffer; an audit report exactly 400 days old (the latest one without ``plant_table_level``);
 a qualified opinion out of CLR-005's scope; for the jurisdiction rules, a risk-warning loss
-share calculated at the last quarter end (91 days before the as-of date, inside CON-009's 92), financing exactly 180
-days after onboarding, a 184-day term and a pattern day trader with enough equity.
+share calculated at the last quarter end (91 days before the as-of date, inside CON-009's 92), a
+margin account opened exactly six months after the client's first trade (and 90 days after
+onboarding here), a 184-day term and a pattern day trader with enough equity.
+
+The audit of this export under the seed profile finds exactly the planted violations. Under cn,
+us and eu the profile's own rules find exactly theirs; rules that read another jurisdiction's
+limits into this 配资 book find more (its 3x-5x contracts under 2x caps, re-pledging where the
+profile allows none, yearly high-risk reviews where cn wants six months, and under us the New
+York calendar against Shanghai deadlines): pass ``--param trading_calendar=XSHG`` to judge a
+Shanghai platform's deadlines under another profile.
 
 Everything is vectorised over accounts and positions; the only Python loops run per trading
 day, per planted violation or per scripted story.
@@ -119,18 +149,39 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
+
 from audit import contract
 from audit.sample.builder import Builder
 from audit.sample.rulefiles import profile_of
-from audit.sample.tables import finish
+from audit.sample.tables import LEFT_OUT_TABLES, finish
 
 __all__ = ["PROFILE_OF", "generate"]
+
+# NOTE: the platform's risk system writes its margin events in UTC (2025-06-18T02:28:01Z) while
+# every other table keeps Beijing wall-clock time: the audit must read both as the same instants.
+UTC_TABLES = {"margin_events"}
+LOCAL_ZONE = "Asia/Shanghai"
+
+
+def in_utc(df: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    """The table's date-times moved from Beijing time to UTC: ISO text with a Z (CSV) or a
+    zone-aware column (Parquet)."""
+    out = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            utc = col.dt.replace_time_zone(LOCAL_ZONE).dt.convert_time_zone("UTC")
+            col = utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ") if fmt == "csv" else utc
+        out.append(col.alias(name))
+    return df.select(out)
+
 
 # Rules no seed audit runs, by the profile that enables them (read from rules/profiles/*.yaml).
 PROFILE_OF: dict[str, str] = profile_of()
 
 
-def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, fmt: str = "csv",
+def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 22, fmt: str = "csv",
              *, plant: bool = True, plant_table_level: bool = True, audit_overdue: bool = False) -> dict:
     """Write a synthetic export of every contract table into ``out_dir``.
 
@@ -157,7 +208,11 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 20, 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
     for t in contract.TABLES:
+        if t.name in LEFT_OUT_TABLES:
+            continue
         df = finish(t.name, tables[t.name], fmt)
+        if t.name in UTC_TABLES:
+            df = in_utc(df, fmt)
         rows[t.name] = df.height
         path = out_dir / f"{t.name}.{fmt}"
         if fmt == "csv":

@@ -14,10 +14,10 @@ import numpy as np
 from audit.sample import plants
 from audit.sample.cast import SCRIPTED_BALANCES
 from audit.sample.terms import (
-    CALL, CALL_VALIDITY_HOURS, CONC_FREE, CONC_LOW_SHARE, CONC_MID, CONC_MID_SHARE, CP_BANK,
+    CALL, CALL_VALIDITY_DAYS, CONC_FREE, CONC_LOW_SHARE, CONC_MID, CONC_MID_SHARE, CP_BANK,
     CP_EXCHANGE, CP_FEE, CP_LOAN, DAY, DISCLOSURE, HOUR, LIQ, RATIO_TOL, RECOURSE, T_COMMISSION,
     T_DEPOSIT, T_INT_TOPUP, T_INTEREST, T_REPAY, T_SALE, T_TOPUP, T_WITHDRAW, ceil_to, half_up_div,
-    interest_cents,
+    interest_cents, NOTICE_DAYS,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ class Book:
         self.cash, self.debt = b.cash0.copy(), b.D0.copy()
         self.alive = np.ones(N, dtype=bool)  # not yet closed out with a negative balance
         self.live = np.ones(P, dtype=bool)  # positions still held
+        # Window days of each account's last two margin calls (a call on day i allows a forced
+        # sale from trading day i + NOTICE_DAYS + 1; window days are consecutive sessions).
         self.last_call = np.full(N, NEG, dtype=np.int64)
         self.prev_call = np.full(N, NEG, dtype=np.int64)
         self.called_yday = np.zeros(N, dtype=bool)
@@ -206,18 +208,19 @@ class Book:
         self.add_ledger(day.day, idx, need[idx], CP_BANK, T_TOPUP)
 
     def liquidations(self, day: Day, u_liq: np.ndarray, u_rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """2. Liquidations at or below the line, after a margin call at least the notice period
-        and at most 240 h old; recourse for a negative balance. Returns who was liquidated and
-        who was closed out with a negative balance."""
+        """2. Liquidations at or below the line, once the notice of a margin call has run out
+        (a call on trading day T allows a sale from T + 2) and the call is at most ten trading
+        days old; recourse for a negative balance. Returns who was liquidated and who was
+        closed out with a negative balance."""
         b, N, t, cash, debt, MV, alive = self.b, self.b.N, day.t, self.cash, self.debt, self.MV, self.alive
         fin_acc, fin_amount = b.fin_acc, b.fin_amount
         day_s = day.day * DAY
         R = ratio_of(cash, MV, debt)
         liq_at = day_s + 10 * HOUR + u_liq
-        deadline = liq_at - int(DISCLOSURE["notice_period_hours"] * HOUR)
         last_call, prev_call = self.last_call, self.prev_call
-        cand = np.where(last_call <= deadline, last_call, np.where(prev_call <= deadline, prev_call, NEG))
-        call_ok = (cand > NEG) & (liq_at - cand <= CALL_VALIDITY_HOURS * HOUR)
+        ripe = t - (NOTICE_DAYS + 1)
+        cand = np.where(last_call <= ripe, last_call, np.where(prev_call <= ripe, prev_call, NEG))
+        call_ok = (cand > NEG) & (t - cand <= CALL_VALIDITY_DAYS)
         gen = alive & (debt > 0) & (MV > 0) & call_ok & (R <= DISCLOSURE["liquidation_ratio"] + RATIO_TOL)
         day.engine = gen.copy()
         plants.run(plants.LIQUIDATIONS, b, self, day)
@@ -231,9 +234,8 @@ class Book:
         fj = np.nonzero(fmask)[0]
         fdays = day.day - self.fin_last[fj]
         fj, fdays = fj[fdays > 0], fdays[fdays > 0]
-        icharge = interest_cents(fin_amount[fj], fdays)
-        self.add_fee(day.day, fin_acc[fj], fj, 0, fin_amount[fj], DISCLOSURE["interest_rate_annual"], fdays,
-                     icharge)
+        icharge = interest_cents(fin_amount[fj], fdays, rate_bp=rate_bp(b.fin_rate[fj]))
+        self.add_fee(day.day, fin_acc[fj], fj, 0, fin_amount[fj], b.fin_rate[fj], fdays, icharge)
         int_by_acc = np.bincount(fin_acc[fj], weights=icharge, minlength=N).astype(np.int64)[li]
         proceeds = MV[li]
         comm = half_up_div(proceeds * 3, 10_000)
@@ -272,8 +274,9 @@ class Book:
         fj = np.nonzero(self.fin_out & self.alive[fin_acc])[0]
         fdays = day.day - self.fin_last[fj]
         fj, fdays = fj[fdays > 0], fdays[fdays > 0]
-        charged = interest_cents(fin_amount[fj], fdays)
-        rate = np.full(len(fj), DISCLOSURE["interest_rate_annual"])
+        # Each contract's own rate (the published one unless negotiated).
+        rate = b.fin_rate[fj].copy()
+        charged = interest_cents(fin_amount[fj], fdays, rate_bp=rate_bp(rate))
         day.interest = Interest(fj, fdays, rate, charged, np.zeros(len(fj), dtype=np.int8))
         plants.run(plants.MONTH_END, b, self, day)
         self.add_fee(day.day, fin_acc[fj], fj, 0, fin_amount[fj], rate, fdays, charged, day.interest.tag)
@@ -400,8 +403,13 @@ class Book:
         self.add_events(CALL, zi, at, np.round(R[zi], 4), amount, np.full(len(zi), np.nan),
                         np.full(len(zi), 3), np.full(len(zi), -1), np.zeros(len(zi), dtype=np.int8))
         self.prev_call[zi] = self.last_call[zi]
-        self.last_call[zi] = at
+        self.last_call[zi] = day.t
         self.called_yday = zone
+
+
+def rate_bp(rate) -> np.ndarray:
+    """An annual rate in 1/10,000 (0.0865 -> 865), for exact integer interest."""
+    return np.round(np.asarray(rate) * 10_000).astype(np.int64)
 
 
 def ratio_of(c, mv, d):

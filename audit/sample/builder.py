@@ -33,9 +33,10 @@ class Builder:
         self.audit_overdue = self.plant_table and audit_overdue
         # NOTE: one stream per concern, so a change in one part of the build moves no other
         # part's draws. Within a stream the order of the calls is the output: keep it.
-        streams = np.random.SeedSequence(seed).spawn(8)
+        # (spawn(n) gives the same first children whatever n: a stream added last moves none.)
+        streams = np.random.SeedSequence(seed).spawn(9)
         (self.r_inst, self.r_price, self.r_acc, self.r_cli, self.r_day, self.r_plant,
-         self.r_fin, self.r_misc) = (np.random.default_rng(s) for s in streams)
+         self.r_fin, self.r_misc, self.r_hist) = (np.random.default_rng(s) for s in streams)
         self.k = 2 + (accounts >= 1_000) + (accounts >= 10_000) + (accounts >= 100_000)
         self.violations: list[dict[str, Any]] = []
         self.tags: list[tuple[str, str]] = []  # (rule, note) of each tag, from 1
@@ -76,7 +77,7 @@ class Builder:
         financings.financings(self)
         client_table = clients.clients(self)
         book.simulate(self)
-        out: dict[str, pl.DataFrame] = {"clients": client_table}
+        out: dict[str, pl.DataFrame] = {"clients": client_table, "kyc_events": self.kyc_events}
         out["instruments"] = tables.instruments_table(self)
         out["financings"] = tables.financings_table(self)
         out["accounts"], out["positions"] = tables.snapshot_tables(self)
@@ -88,6 +89,7 @@ class Builder:
         out["audits"] = platform.audits_table(self)
         out["stress_tests"] = platform.stress_tests_table(self)
         out["platform"] = platform.platform_table(self)
+        out["instrument_terms"] = tables.instrument_terms_table(self)
         # The accounts the simulation left outside the limits or without a call (book.Day).
         for rule, a, t, inst, note in self.planted_days:
             key = {"account_id": f"A{a + 1:06d}", "date": self.dates[t].isoformat()}

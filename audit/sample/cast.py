@@ -21,7 +21,7 @@ GENERIC_FLOWS = frozenset((
 # Roles whose balances the stories script day by day: the process never tops them up.
 SCRIPTED_BALANCES = frozenset((
     "t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "con003", "lev002",
-    "con008", "lev003", "wipe", "cap002", "cluster"))
+    "con008", "tr_met_call", "tr_holiday", "lev003", "wipe", "cap002", "cluster"))
 
 
 @dataclass
@@ -55,8 +55,8 @@ def roles(b: Builder) -> None:
         ("kyc001", p), ("kyc002", p), ("kyc003", p), ("kyc004", p), ("kyc_hit_ok", 2),
         ("kyc_hit_nofin", 1), ("kyc_same_day", 1), ("lev001", p), ("lev001_pro45", 1),
         ("con004", p), ("half", 2), ("seg002", p), ("pown_pos", 2),
-        ("con008", p2), ("lev003", p2), ("cap002", int(b.scale)), ("lev009", one), ("wipe", one),
-        ("t4_conc", 1),
+        ("tr_met_call", 1), ("con008", p2), ("lev003", p2), ("cap002", int(b.scale)), ("lev009", one), ("wipe", one),
+        ("t4_conc", 1), ("tr_holiday", int(b.before_holiday is not None)),
     ]
     if b.plant and b.x3 is None:
         raise ValueError(f"days={b.T}: no three consecutive calendar days among the trading "

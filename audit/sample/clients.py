@@ -1,5 +1,7 @@
-"""The clients table: onboarding, verification, suitability, screening and review dates, then
-identity documents (identity.py), names, phones and bank cards. The KYC plants change a client's
+"""The clients table and their due-diligence history: onboarding, verification, suitability,
+screening and review dates, then identity documents (identity.py), names, phones and bank cards,
+and one ``kyc_events`` row per event (with the re-screenings, re-assessments and re-signed
+disclosures that ongoing due diligence adds after a financing). The KYC plants change a client's
 record at ``plants.CLIENTS`` and its identity number at ``plants.CLIENT_IDS``."""
 
 from __future__ import annotations
@@ -58,6 +60,15 @@ class Kyc:
     last_review: np.ndarray
     status: np.ndarray  # verification: 0 verified, 1 pending, 2 rejected
     tolerance: np.ndarray  # 0 .. 4 for C1 .. C5
+    confirmed: np.ndarray  # the screening hit was a true match (resolved as confirmed)
+    first_trade: np.ndarray  # first securities trade at any broker
+    credit_opened: np.ndarray  # margin (credit) account opened, -1 for clients never financed
+    # Ongoing due diligence after the first financing (-1 none): a repeat of each step.
+    reverified: np.ndarray
+    rescreened: np.ndarray
+    reassessed: np.ndarray
+    regrade: np.ndarray  # the grade of the re-assessment
+    resigned: np.ndarray
 
     def reonboard(self, a: int, day: int) -> None:
         """The relationship began on ``day``: verification, disclosure and screening follow."""
@@ -99,11 +110,36 @@ def clients(b: Builder) -> pl.DataFrame:
         pep_ok[s.account] = -1
         if s.role in b.light_roles:
             hit[s.account], resolved[s.account] = False, -1
+    # Trading history and the credit account, and the ongoing due diligence (from r_hist, so
+    # the draws above do not move).
+    h = b.r_hist
+    credit_opened = np.where(financed, np.maximum(first - h.integers(1, 21, N), onboarded), -1)
+    first_trade = np.where(financed, credit_opened, onboarded) - h.integers(200, 2500, N)
+    # NOTE: after the client's last draw, so a repeat (a lower grade, say) never decides a
+    # later financing: these are the traps, not plants.
+    last = np.full(N, -1, dtype=np.int64)
+    np.maximum.at(last, b.fin_acc, b.fin_open_day)
+    last = np.where(financed, np.maximum(last, first), first)
+    after = financed & (last < as_of - 20)
+    gap = np.maximum(as_of - last, 21)
+    later = last + 1 + (h.random(N) * (gap - 1)).astype(np.int64)
+    reverified = np.where(after & (h.random(N) < 0.15), later, -1)
+    rescreened = np.where(after & (h.random(N) < 0.5), np.minimum(later + 3, as_of), -1)
+    reassessed = np.where(after & (h.random(N) < 0.25), np.minimum(later + 7, as_of), -1)
+    resigned = np.where(after & (h.random(N) < 0.1), np.minimum(later + 11, as_of), -1)
+    regrade = np.clip(tolerance + h.integers(-1, 2, N), 0, 4)
     kyc = Kyc(as_of=as_of, first=first, onboarded=onboarded, verified=verified, signed=signed,
               assessed=assessed, screened=screened, hit=hit, not_screened=np.zeros(N, dtype=bool),
               resolved=resolved, pep=pep, pep_ok=pep_ok, rating=rating, last_review=last_review,
-              status=status, tolerance=tolerance)
+              status=status, tolerance=tolerance, confirmed=np.zeros(N, dtype=bool),
+              first_trade=first_trade, credit_opened=credit_opened, reverified=reverified,
+              rescreened=rescreened, reassessed=reassessed, regrade=regrade, resigned=resigned)
+    # Scripted accounts keep a plain history: their stories are about other things.
+    for s in b.stories:
+        kyc.reverified[s.account] = kyc.rescreened[s.account] = -1
+        kyc.reassessed[s.account] = kyc.resigned[s.account] = -1
     plants.run(plants.CLIENTS, b, kyc)
+    b.kyc_events = kyc_events(b, kyc)
     # NOTE: the identity numbers draw after the plants, from the onboarding dates they moved.
     id_number = id_numbers(b, r, kyc.onboarded)
     plants.run(plants.CLIENT_IDS, b, id_number)
@@ -136,16 +172,63 @@ def clients(b: Builder) -> pl.DataFrame:
         "phone": phone,
         "bank_account": card,
         "onboarded_at": dcol(kyc.onboarded),
-        "verification_status": np.array(["verified", "pending", "rejected"])[kyc.status],
-        "verified_at": dcol(kyc.verified),
-        "risk_tolerance": np.array(["C1", "C2", "C3", "C4", "C5"])[kyc.tolerance],
-        "risk_assessed_at": dcol(kyc.assessed),
-        "risk_disclosure_signed_at": dcol(kyc.signed),
-        "screening_result": np.where(kyc.hit, "hit", np.where(kyc.not_screened, "not_screened", "clear")),
-        "screened_at": dcol(kyc.screened),
-        "screening_resolved_at": dcol(kyc.resolved),
         "pep": kyc.pep,
         "risk_rating": np.array(["low", "medium", "high"])[kyc.rating],
-        "last_review_at": dcol(kyc.last_review),
-        "pep_approved_at": dcol(kyc.pep_ok),
+        "entity_type": np.where(np.isin(id_type, (2, 3)), "institution", "individual"),
+        "first_trade_date": dcol(kyc.first_trade),
+        "credit_account_opened_at": dcol(kyc.credit_opened),
     })
+
+
+GRADES = np.array(["C1", "C2", "C3", "C4", "C5"])
+RATINGS = np.array(["low", "medium", "high"])
+
+
+def kyc_events(b: Builder, kyc: Kyc) -> pl.DataFrame:
+    """One row per due-diligence event, oldest first per client; the version-1 columns of the
+    clients table are what a platform keeping only the latest date would export instead."""
+    N = b.N
+    idx = np.arange(N)
+    parts: list[pl.DataFrame] = []
+
+    def add(kind: str, rows: np.ndarray, day: np.ndarray, outcome, **extra) -> None:
+        rows = rows & (day >= 0)
+        if not rows.any():
+            return
+        frame = {"client": idx[rows], "event_type": kind, "event_date": day[rows]}
+        frame["outcome"] = outcome[rows] if isinstance(outcome, np.ndarray) else outcome
+        for name, values in extra.items():
+            frame[name] = values[rows] if isinstance(values, np.ndarray) else values
+        parts.append(pl.DataFrame(frame))
+
+    everyone = np.ones(N, dtype=bool)
+    # Verification: the verified date, or the attempt that is still pending or was rejected.
+    tried = np.where(kyc.status == 0, kyc.verified, np.where(kyc.status == 1, kyc.onboarded,
+                                                            kyc.onboarded + 1))
+    add("verification", everyone, tried, np.array(["verified", "pending", "rejected"])[kyc.status])
+    add("verification", everyone, kyc.reverified, "verified")
+    screened = ~kyc.not_screened
+    version = lambda d: pl.Series(d).cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m").to_numpy()  # noqa: E731
+    add("screening", screened, kyc.screened, np.where(kyc.hit, "hit", "clear"), pep=kyc.pep,
+        list_version=version(np.maximum(kyc.screened, 0)))
+    add("screening_resolution", kyc.hit, kyc.resolved, np.where(kyc.confirmed, "confirmed", "cleared"))
+    add("screening", screened, kyc.rescreened, "clear", pep=kyc.pep,
+        list_version=version(np.maximum(kyc.rescreened, 0)))
+    add("risk_assessment", everyone, kyc.assessed, None, risk_grade=GRADES[kyc.tolerance])
+    add("risk_assessment", everyone, kyc.reassessed, None, risk_grade=GRADES[kyc.regrade])
+    add("risk_disclosure", everyone, kyc.signed, "signed")
+    add("risk_disclosure", everyone, kyc.resigned, "signed")
+    add("pep_approval", kyc.pep, kyc.pep_ok, "approved")
+    add("periodic_review", everyone, kyc.last_review, "completed", risk_rating=RATINGS[kyc.rating])
+    events = pl.concat(parts, how="diagonal_relaxed").sort(["client", "event_date"], maintain_order=True)
+    events = events.with_columns(
+        (pl.lit("K") + (pl.int_range(pl.len()) + 1).cast(pl.String).str.zfill(7)).alias("event_id"),
+        b.cli_ids.gather(events["client"].cast(pl.UInt32)).alias("client_id"),
+        pl.col("event_date").cast(pl.Int32).cast(pl.Date),
+    )
+    for col in ("outcome", "risk_grade", "risk_rating", "list_version"):
+        if col not in events.columns:
+            events = events.with_columns(pl.lit(None, dtype=pl.String).alias(col))
+    return events.with_columns(pl.col("pep").cast(pl.Boolean) if "pep" in events.columns
+                               else pl.lit(None, dtype=pl.Boolean).alias("pep"),
+                               pl.lit(None, dtype=pl.Date).alias("valid_until")).drop("client")

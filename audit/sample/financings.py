@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from audit.sample import plants
+from audit.sample.market import day_number
+from audit.sample.platform import terms_dates
 from audit.sample.terms import DAY, DISCLOSURE, HOUR
 
 if TYPE_CHECKING:
@@ -119,8 +121,12 @@ def financings(b: Builder) -> None:
     b.fin_holder = f_acc.copy()  # account holder (client index)
     b.fin_pwd = np.zeros(n, dtype=bool)
     lines = r.random(n) >= 0.3  # contract repeats the published lines, or leaves them out
+    # NOTE: contracts signed under the old terms repeat the warning line only (the old 140%
+    # liquidation line written into them would bind them where a profile accepts contract lines).
+    _, _, effective = terms_dates(b)
+    current = open_day >= day_number(effective)
     b.fin_warn = np.where(lines, DISCLOSURE["margin_call_ratio"], np.nan)
-    b.fin_liqline = np.where(lines, DISCLOSURE["liquidation_ratio"], np.nan)
+    b.fin_liqline = np.where(lines & current, DISCLOSURE["liquidation_ratio"], np.nan)
     b.future_fin = None  # a contract signed for a later start, not yet drawn (LEV-012)
     plants.run(plants.FINANCINGS, b)
     b.fin_equity = np.round(b.fin_amount / (b.fin_lev - 1)).astype(np.int64)

@@ -74,6 +74,11 @@ def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
+def date_of(n: int) -> date:
+    """The date of day number ``n``."""
+    return EPOCH + timedelta(days=int(n))
+
+
 def date_series(x: np.ndarray) -> pl.Series:
     """Day numbers as a Date series; negative numbers are missing dates."""
     s = pl.Series(np.asarray(x, dtype=np.int64))
@@ -106,7 +111,11 @@ def calendar(b: Builder) -> None:
     order = sorted(range(1, T - 4), key=lambda i: (abs(i - want), i))
     b.c0 = next((i for i in order if b.dnum[i + 3] - b.dnum[i + 2] == 1), order[0])
     b.consecutive = b.dnum[b.c0 + 3] - b.dnum[b.c0 + 2] == 1
-    b.dv = max(1, min(T - 2, int(round(0.25 * (T - 1)))))  # the V-shaped dip
+    # The V-shaped dip, on a Friday followed by a Monday where the window has one (the met-call
+    # trap: called on Friday, back above the line on the next trading day).
+    want_dv = max(1, min(T - 2, int(round(0.25 * (T - 1)))))
+    fridays = [i for i in range(1, T - 1) if dates[i].weekday() == 4 and b.dnum[i + 1] - b.dnum[i] == 3]
+    b.dv = min(fridays, key=lambda i: (abs(i - want_dv), i)) if fridays else want_dv
     # S3's two limit-down days x3, x3 + 1 and the liquidation on x3 + 2 want three consecutive
     # calendar days: the margin call of x3 is then 40 h old at the liquidation, which is
     # within 72 h of both snapshots below the liquidation line.
@@ -114,6 +123,11 @@ def calendar(b: Builder) -> None:
     cand3 = [i for i in range(0, T - 2) if b.dnum[i + 2] - b.dnum[i] == 2]
     b.x3 = min(cand3, key=lambda i: (i == 0, abs(i - want3), i)) if cand3 else None
     b.crash = max(1, min(T - 2, int(round(0.6 * (T - 1)))))  # market-wide crash
+    # The last session before an exchange holiday (not a plain weekend), with two sessions
+    # after it: the holiday trap's margin call goes out that evening.
+    gaps = [i for i in range(1, T - 2) if b.dnum[i + 1] - b.dnum[i] >= 4
+            or (b.dnum[i + 1] - b.dnum[i] >= 2 and dates[i].weekday() < 4)]
+    b.before_holiday = gaps[0] if gaps else None
 
 
 def instruments(b: Builder) -> None:

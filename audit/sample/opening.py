@@ -75,8 +75,9 @@ def accounts_init(b: Builder) -> None:
     b.cap = np.where(pro, DISCLOSURE["leverage_cap_professional"], DISCLOSURE["leverage_cap_retail"])
     # Generic positions (scripted accounts get theirs below).
     s1_roles = ("t1_exact130", "t2_recourse", "clr001", "con001", "con002", "clr002", "cap002")
-    s2_roles = ("con003", "lev002", "con008")
-    own_slots = s1_roles + s2_roles + ("lev003", "t3_lev3", "debt_nopos", "t4_conc", "wipe", "cluster")
+    s2_roles = ("con003", "lev002", "tr_met_call")
+    own_slots = s1_roles + s2_roles + ("lev003", "t3_lev3", "debt_nopos", "t4_conc", "wipe", "cluster",
+                                       "con008", "tr_holiday")
     for s in b.stories:
         if s.role in own_slots:
             n_pos[s.account] = 0
@@ -101,7 +102,7 @@ def accounts_init(b: Builder) -> None:
             slots = [b.S2[s.variant % 3], bonds[0], bonds[1]]
         elif s.role == "t3_lev3":
             slots = list(np.nonzero(np.isin(b.inst_class, ("bond", "etf")))[0][:3])
-        elif s.role == "t4_conc":
+        elif s.role in ("t4_conc", "con008", "tr_holiday"):
             slots = list(bonds)
         elif s.role == "wipe":
             slots = list(b.S3)

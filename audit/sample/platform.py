@@ -15,11 +15,14 @@ import polars as pl
 
 from audit.sample import plants
 from audit.sample.market import date_series, day_number, quarter_end_before
-from audit.sample.terms import CUSTODIAN, DISCLOSURE, PLATFORM_ID, ceil_to, floor_to
+from audit.sample.terms import CUSTODIAN, DISCLOSURE, OLD_PUBLISHED, OLD_TERMS, PLATFORM_ID, ceil_to, floor_to
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
 
+MAIN_ACCOUNT = "755915678310888"
+SECOND_ACCOUNT = "4000023419200766"
+SECOND_CUSTODIAN = "中国工商银行股份有限公司深圳分行"
 AUDITORS = ("信达华会计师事务所（特殊普通合伙）", "中衡正信会计师事务所（特殊普通合伙）")
 
 
@@ -75,13 +78,25 @@ def custody_table(b: Builder, accounts: pl.DataFrame) -> pl.DataFrame:
     keep = np.ones(b.T, dtype=bool)
     ack = np.full(b.T, day_number(date(2019, 3, 15)), dtype=np.int64)  # letter on file since 2019
     plants.run(plants.CUSTODY, b, Custody(money["cash"].to_numpy(), bal, keep, ack))
-    df = pl.DataFrame({
+    # NOTE: client money sits in two client-money accounts (多银行存管): the main one holds
+    # 80% of each day's balance (and carries the planted shortfalls and letters), the second
+    # the rest, with its own letter since 2021.
+    second = bal * 2 // 10
+    main = pl.DataFrame({
         "date": money["date"],
+        "custody_account": [MAIN_ACCOUNT] * b.T,
         "custodian": [CUSTODIAN] * b.T,
-        "statement_balance": bal.astype(np.int64),
+        "statement_balance": (bal - second).astype(np.int64),
         "ack_letter_signed_at": date_series(ack),
-    })
-    return df.filter(pl.Series(keep))
+    }).filter(pl.Series(keep))
+    other = pl.DataFrame({
+        "date": money["date"],
+        "custody_account": [SECOND_ACCOUNT] * b.T,
+        "custodian": [SECOND_CUSTODIAN] * b.T,
+        "statement_balance": second.astype(np.int64),
+        "ack_letter_signed_at": date_series(np.full(b.T, day_number(date(2021, 6, 1)), dtype=np.int64)),
+    }).filter(pl.Series(keep))
+    return pl.concat([main, other]).sort("date", "custody_account")
 
 
 def capital_table(b: Builder, accounts: pl.DataFrame, positions: pl.DataFrame) -> pl.DataFrame:
@@ -146,13 +161,26 @@ def stress_tests_table(b: Builder) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides={"shortfall": pl.Int64, "net_capital": pl.Int64})
 
 
+def terms_dates(b: Builder) -> tuple[date, date, date]:
+    """(publication of the old terms, publication and effective date of the current ones): the
+    current terms take effect on the Monday of the week before the window starts, so every day
+    of the window is under them, and were published two weeks before."""
+    start = b.dates[0]
+    effective = start - timedelta(days=start.weekday() + 7)
+    return OLD_PUBLISHED, effective - timedelta(days=14), effective
+
+
 def platform_table(b: Builder) -> pl.DataFrame:
-    """The platform's disclosures, one row. The risk-warning loss share was calculated at the
+    """The platform's disclosures: the terms published in 2023 (140% liquidation line, periods
+    in calendar hours, the clearing chain not yet disclosed: a superseded version, history) and
+    the current terms (130%, trading days). The risk-warning loss share was calculated at the
     last quarter end, up to 92 days ago: the edge of ESMA's quarterly recalculation (a trap)."""
+    old_published, published, effective = terms_dates(b)
     row = {
         "platform_id": PLATFORM_ID,
         "platform_name": "鼎盛融资服务平台（合成数据）",
-        "disclosed_at": date(2025, 1, 2),
+        "disclosed_at": published,
+        "effective_from": effective,
         **{k: v for k, v in DISCLOSURE.items()},
         "custodian": CUSTODIAN,
         "capital_buffer_min": b.capital_buffer,
@@ -164,6 +192,18 @@ def platform_table(b: Builder) -> pl.DataFrame:
         "risk_warning_pct": 0.62,
         "risk_warning_calculated_at": quarter_end_before(b.as_of),
     }
+    old = {**row, **OLD_TERMS, "disclosed_at": old_published, "effective_from": None,
+           "clearing_chain": None, "ccp_exposure_disclosed": False, "last_audit_date": date(2022, 4, 19),
+           "risk_warning_pct": None, "risk_warning_calculated_at": None}
     plants.run(plants.PLATFORM, b, row)
-    df = pl.DataFrame([row], schema_overrides={"initial_margin": pl.Float64})
+    df = pl.DataFrame([old, row], schema_overrides={
+        "initial_margin": pl.Float64, "call_response_hours": pl.Float64,
+        "notice_period_hours": pl.Float64, "call_response_trading_days": pl.Int64,
+        "notice_period_trading_days": pl.Int64, "risk_warning_pct": pl.Float64,
+        "risk_warning_calculated_at": pl.Date, "effective_from": pl.Date, "clearing_chain": pl.String})
     return df.with_columns(pl.col("day_count").cast(pl.Int64))
+
+
+def platform_key(b: Builder) -> dict[str, str]:
+    """The key of the disclosure version in force (what table-level plants break)."""
+    return {"platform_id": PLATFORM_ID, "disclosed_at": terms_dates(b)[1].isoformat()}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from audit.sample.terms import ceil_to, floor_to, interest_cents
+from audit.sample.terms import NOTICE_DAYS, ceil_to, floor_to, interest_cents
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
@@ -50,11 +50,13 @@ def _set_values(b: Builder, account: int, values: dict[int, float], col: int) ->
     b.q[sl] = np.maximum(np.round(want * 10 / (p * lots)), 1).astype(np.int64) * lots
 
 
-def _cash_path(b: Builder, cash: int, debt: int) -> np.ndarray:
+def _cash_path(b: Builder, cash: int, debt: int, flows: dict[int, int] | None = None) -> np.ndarray:
     """Cash at each snapshot of a scripted account whose only flows are month-end interest
-    on one draw of ``debt`` opened before the window (as the simulation charges it)."""
+    on one draw of ``debt`` opened before the window (as the simulation charges it), and the
+    client's own ``flows`` (window day -> cents, before the interest)."""
     out, last = np.empty(b.T, dtype=np.int64), b.prev_charge
     for t in range(b.T):
+        cash += (flows or {}).get(t, 0)
         if b.month_end[t]:
             due = int(interest_cents(debt, int(b.dnum[t]) - last))
             last = int(b.dnum[t])
@@ -131,8 +133,51 @@ def scripted_states(b: Builder) -> None:
             b.cash0[a], b.D0[a] = cash, D
             s.params = {"day": dv}
         elif role == "con008":
-            # In call every day (about 137%), 128.5% on the dip day: at the liquidation line,
-            # and the platform neither liquidates nor tops up (CON-008).
+            # Professional, three bonds, about 140% (in call, above the line) until the client
+            # withdraws cash on day ``day``: about 127% from then on, and the platform neither
+            # liquidates nor tops up to the window's end (CON-008 once the grace has run out).
+            day = min(b.crash + 1, T - 4)
+            v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
+            _set_values(b, a, {int(i): v / 3 for i in b.bonds}, day + 1)
+            pp = _pos_path(b, a)
+            mv = pp.sum(axis=0)
+            D = ceil_div(mv[day] / 1.262, 10_000)
+            W = int(round(0.125 * D / 10_000)) * 10_000
+            cash = int(round(0.02 * D)) + W
+            cp = _cash_path(b, cash, D, {day: -W})
+            R, E = (cp + mv) / D, cp + mv - D
+            share = pp.max(axis=0) / (cp + mv)
+            _story_check(b, (R[:day] > 1.3 + 3e-3).all() and (R[day:] <= 1.297).all()
+                         and (E > 0).all() and (mv / E <= 5 - 0.05).all()
+                         and (share <= 0.5 - 0.01).all(), "CON-008")
+            b.cash0[a], b.D0[a] = cash, D
+            s.params = {"day": day, "withdraw": W}
+        elif role == "tr_holiday":
+            # Professional, three bonds, about 160% (no call) until the client withdraws cash on
+            # the last session before an exchange holiday: about 128%, called that evening. The
+            # client's day (T+1) comes after the holiday; the platform sells on T+2, some five
+            # calendar days after the call (in calendar hours it would look late).
+            day = b.before_holiday
+            v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
+            _set_values(b, a, {int(i): v / 3 for i in b.bonds}, day + 1)
+            pp = _pos_path(b, a)
+            mv = pp.sum(axis=0)
+            D = ceil_div(mv[day] / 1.262, 10_000)
+            W = int(round(0.34 * D / 10_000)) * 10_000
+            cash = int(round(0.02 * D)) + W
+            cp = _cash_path(b, cash, D, {day: -W})
+            R, E = (cp + mv) / D, cp + mv - D
+            share = pp.max(axis=0) / (cp + mv)
+            sold = day + NOTICE_DAYS + 1
+            _story_check(b, (R[:day] > 1.5 + 3e-3).all() and (R[day:sold + 1] <= 1.297).all()
+                         and (E > 0).all() and (mv[:sold + 1] / E[:sold + 1] <= 5 - 0.05).all()
+                         and (share <= 0.5 - 0.01).all(), "holiday notice")
+            b.cash0[a], b.D0[a] = cash, D
+            s.params = {"day": day, "withdraw": W, "sold": sold}
+        elif role == "tr_met_call":
+            # In call every day (about 137%), 128.5% on the dip day (a Friday): at the
+            # liquidation line, called that evening, and back above it on Monday (a met call:
+            # no liquidation is due).
             v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
             _set_values(b, a, {int(i): v / 3 for i in b.S2}, dv)
             mv = _mv_path(b, a)
@@ -142,7 +187,7 @@ def scripted_states(b: Builder) -> None:
             R, E = (cp + mv) / D, cp + mv - D
             others = np.arange(T) != dv
             _story_check(b, R[dv] <= 1.3 - 1e-4 and (R[others] > 1.3 + 2e-3).all()
-                              and (E > 0).all() and (mv / E <= 5 - 0.05).all(), "CON-008")
+                              and (E > 0).all() and (mv / E <= 5 - 0.05).all(), "met call")
             b.cash0[a], b.D0[a] = cash, D
             s.params = {"day": dv}
         elif role == "lev003":

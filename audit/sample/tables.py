@@ -6,12 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from datetime import date, timedelta
+
 import numpy as np
 import polars as pl
 
 from audit import contract
 from audit.sample import plants
-from audit.sample.terms import CP, DAY, DISCLOSURE, EVENT_PREFIX, EVENT_TYPES, FEE_TYPES, LEDGER_TEXT
+from audit.sample.market import date_of, day_number, next_trading
+from audit.sample.terms import (
+    CALL, CP, DAY, DISCLOSURE, EVENT_PREFIX, EVENT_TYPES, FEE_TYPES, LEDGER_TEXT, LIQ, RECOURSE,
+)
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
@@ -50,9 +55,34 @@ def instruments_table(b: Builder) -> pl.DataFrame:
         "instrument_id": b.inst_code,
         "name": b.inst_name,
         "asset_class": b.inst_class,
-        "exchange": b.inst_exch,
+        "exchange": [MIC.get(x, x) for x in b.inst_exch],
         "adv": np.round(adv, 0),
     })
+
+
+MIC = {"SSE": "XSHG", "SZSE": "XSHE", "BSE": "BJSE"}  # ISO 10383 codes of the exchanges
+HAIRCUT = {"equity": 0.65, "etf": 0.9, "bond": 0.9, "gold": 0.9}  # 折算率 by class (exchange caps)
+
+
+def instrument_terms_table(b: Builder) -> pl.DataFrame:
+    """Collateral terms by instrument since 2023 (折算率 within the exchanges' caps, all margin
+    and collateral eligible), and one change: the first S3 stock, after its limit-down days,
+    stops counting as collateral (haircut 0) from the day after them. No random draws."""
+    start = date(2023, 1, 3)
+    rows = [{"instrument_id": code, "effective_from": start, "effective_to": None,
+             "haircut": HAIRCUT.get(cls, 0.5), "margin_eligible": cls in ("equity", "etf"),
+             "collateral_eligible": True}
+            for code, cls in zip(b.inst_code, b.inst_class)]
+    if b.x3 is not None and len(b.S3):
+        code = b.inst_code[int(b.S3[0])]
+        change = b.dates[min(b.x3 + 2, b.T - 1)]
+        for row in rows:
+            if row["instrument_id"] == code:
+                row["effective_to"] = change - timedelta(days=1)
+        rows.append({"instrument_id": code, "effective_from": change, "effective_to": None,
+                     "haircut": 0.0, "margin_eligible": False, "collateral_eligible": False})
+    return pl.DataFrame(rows, schema_overrides={"effective_to": pl.Date}).sort(
+        "instrument_id", "effective_from")
 
 
 def financings_table(b: Builder) -> pl.DataFrame:
@@ -129,6 +159,7 @@ def snapshot_tables(b: Builder) -> tuple[pl.DataFrame, pl.DataFrame]:
         "leverage": pl.Series(lev).fill_nan(None),
         "pledged_value": pledged,
         "day_trades_5d": dtrades.astype(np.int64),
+        "short_market_value": np.zeros(len(ai), dtype=np.int64),  # no short selling here
     })
     pt = np.concatenate([np.full(len(r[1]), r[0], dtype=np.int32) for r in b.pos_rows])
     sl = np.concatenate([r[1] for r in b.pos_rows])
@@ -165,6 +196,10 @@ def events_table(b: Builder) -> pl.DataFrame:
          + pl.col("_ds") + pl.col("_seq").cast(pl.String).str.zfill(6)).alias("event_id"))
     id_of = dict(zip(df["_i"].to_list(), df["event_id"].to_list()))
     rel = [id_of[x] if x >= 0 else None for x in df["_rel"].to_list()]
+    # A call's deadline: the close (15:00) of the trading day after it (T+1, the terms in force).
+    deadline_day = {d: day_number(next_trading(date_of(d))) for d in df["_day"].unique().to_list()}
+    is_call = pl.col("_type") == CALL
+    at = (pl.col("_at") * 1_000_000).cast(pl.Datetime("us"))
     out = df.select(
         "event_id",
         b.acc_ids.gather(df["_acc"].cast(pl.UInt32)).alias("account_id"),
@@ -177,6 +212,15 @@ def events_table(b: Builder) -> pl.DataFrame:
                                           + pl.col("_seq").cast(pl.String).str.zfill(6))
         .when(pl.col("_ref") == 2).then(pl.lit("  ")).otherwise(None).alias("clearing_ref"),
         pl.Series(rel, dtype=pl.String).alias("related_event_id"),
+        pl.when(pl.col("_type") == LIQ).then(pl.lit("call_unmet")).otherwise(None).alias("reason"),
+        pl.when(pl.col("_type") == RECOURSE).then(None).otherwise(pl.col("_ratio").fill_nan(None))
+        .alias("trigger_ratio"),
+        pl.when(is_call).then(
+            ((pl.col("_day").replace_strict(deadline_day, return_dtype=pl.Int64) * DAY + 15 * 3600)
+             * 1_000_000).cast(pl.Datetime("us"))).otherwise(None).alias("deadline_at"),
+        pl.when(is_call).then(pl.when(pl.col("_acc") % 2 == 0).then(pl.lit("app")).otherwise(pl.lit("sms")))
+        .otherwise(None).alias("channel"),
+        pl.when(is_call).then(at + pl.duration(seconds=45)).otherwise(None).alias("delivered_at"),
         pl.col("_tag"),
     )
     for eid, tag in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
@@ -256,13 +300,28 @@ def money_text(name: str) -> pl.Expr:
             + (a // 100).cast(pl.String) + pl.lit(".") + (a % 100).cast(pl.String).str.zfill(2)).alias(name)
 
 
+# Optional columns the sample leaves out, and why (the audit states what it assumes instead).
+LEFT_OUT = {
+    # NOTE: interest accrues daily but the simulation books it at month end only; an accrual
+    # column would take the collateral ratio away from the one the platform's risk process used.
+    ("accounts", "accrued_interest"),
+    # The version-1 due-diligence dates: this export gives the history (kyc_events) instead.
+    *(("clients", c) for c in ("verification_status", "verified_at", "risk_tolerance",
+                               "risk_assessed_at", "risk_disclosure_signed_at", "screening_result",
+                               "screened_at", "screening_resolved_at", "last_review_at",
+                               "pep_approved_at")),
+}
+LEFT_OUT_TABLES = {"trades"}  # optional: the ledger and fees already carry the day trades' money
+
+
 def finish(name: str, df: pl.DataFrame, fmt: str) -> pl.DataFrame:
     """Order columns as the contract does and give every column its storage form."""
     spec = contract.table(name)
-    if set(df.columns) != set(spec.column_names):
-        raise RuntimeError(f"{name}: columns {sorted(set(df.columns) ^ set(spec.column_names))}")
+    wanted = [c for c in spec.columns if (name, c.name) not in LEFT_OUT]
+    if set(df.columns) != {c.name for c in wanted}:
+        raise RuntimeError(f"{name}: columns {sorted(set(df.columns) ^ {c.name for c in wanted})}")
     exprs = []
-    for col in spec.columns:
+    for col in wanted:
         if col.type == contract.MONEY:
             if df.schema[col.name] != pl.Int64:
                 raise RuntimeError(f"{name}.{col.name}: money must be integer cents")

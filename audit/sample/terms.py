@@ -4,27 +4,42 @@ integer-cent arithmetic that charges interest and commission the way the platfor
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 
 DAY = 86_400
 HOUR = 3_600
 
-# The platform's published disclosures (one row in `platform`).
+# The platform's published terms in force over the window (the current version of `platform`).
+# NOTE: deadlines count in trading days: a margin call goes out the evening of the day the
+# ratio closes below the call line (T+0), the client has until the close of the next trading
+# day (T+1) to top up, and a forced sale may start on T+2. Before (OLD_TERMS) the platform
+# counted 24 calendar hours for each and liquidated at 140%.
 DISCLOSURE = {
     "initial_margin": 0.5,
     "maintenance_margin": 0.25,
     "margin_call_ratio": 1.5,
     "liquidation_ratio": 1.3,
-    "call_response_hours": 24.0,
-    "notice_period_hours": 24.0,
+    "call_response_hours": None,
+    "notice_period_hours": None,
+    "call_response_trading_days": 0,
+    "notice_period_trading_days": 1,
+    "line_inclusive": True,  # 达到或低于: a line is crossed when the ratio reaches it
     "interest_rate_annual": 0.0865,
     "commission_rate": 0.0003,
     "day_count": 360,
     "leverage_cap_retail": 3.0,
     "leverage_cap_professional": 5.0,
 }
-CALL_VALIDITY_HOURS = 240
+# The terms the platform published before (in force for the contracts and events before the
+# window): the liquidation line was 140% and the periods were calendar hours.
+OLD_TERMS = {**DISCLOSURE, "liquidation_ratio": 1.4, "call_response_hours": 24.0,
+             "notice_period_hours": 24.0, "call_response_trading_days": None,
+             "notice_period_trading_days": None}
+OLD_PUBLISHED = date(2023, 1, 3)
+NOTICE_DAYS = DISCLOSURE["notice_period_trading_days"]
+CALL_VALIDITY_DAYS = 10  # trading days a margin call stays the notice for a liquidation
 RATIO_TOL = 1e-9
 RATE_BP = 865  # interest_rate_annual in 1/10,000
 CONC_FREE, CONC_MID, CONC_MID_SHARE, CONC_LOW_SHARE = 2.4, 1.8, 0.7, 0.5

@@ -7,7 +7,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from audit.sample.plants.registry import AUDITS, LIQUIDATIONS, PLATFORM, SIMULATED, plant, trap
-from audit.sample.terms import LIQ, PLATFORM_ID
+from audit.sample.platform import platform_key
+from audit.sample.terms import LIQ
 
 if TYPE_CHECKING:
     from audit.sample.book import Book, Day
@@ -57,7 +58,7 @@ def plant_clr_004(b: Builder, row: dict[str, Any]) -> None:
     """Table-level: the platform does not disclose its central-counterparty exposure."""
     if b.plant_table:
         row["ccp_exposure_disclosed"] = False
-        b.violation("CLR-004", "platform", {"platform_id": PLATFORM_ID},
+        b.violation("CLR-004", "platform", platform_key(b),
                     "central-counterparty exposure not disclosed")
 
 

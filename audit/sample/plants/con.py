@@ -10,10 +10,16 @@ import numpy as np
 
 from audit.sample.market import quarter_end_before
 from audit.sample.plants.registry import (
-    FINANCING_DRAWS, FINANCINGS, LIQUIDATIONS, MARGIN_CALLS, MONTH_END, PLATFORM, SIMULATED, SIMULATION,
-    first_financings, plant, trap,
+    FINANCING_DRAWS, FINANCINGS, FLOWS, LIQUIDATIONS, MARGIN_CALLS, MONTH_END, PLATFORM, SIMULATED,
+    SIMULATION, first_financings, hook, plant, trap,
 )
-from audit.sample.terms import LIQ, PLATFORM_ID, RATE_BP, exact_half_base, half_up_div, interest_cents
+from audit.sample.platform import platform_key, terms_dates
+from audit.sample.market import date_of, day_number, next_trading
+
+from audit.sample.terms import (
+    CALL, CP_BANK, DAY, HOUR, LIQ, NOTICE_DAYS, RATE_BP, T_WITHDRAW, exact_half_base, half_up_div,
+    interest_cents,
+)
 
 if TYPE_CHECKING:
     from audit.sample.book import Book, Day
@@ -35,11 +41,37 @@ def _force_liquidation(book: Book, day: Day, s: Story, tag: int) -> None:
 
 @plant("CON-001", at=LIQUIDATIONS)
 def plant_con_001(b: Builder, book: Book, day: Day) -> None:
-    """Liquidated above the disclosed line: S1 accounts at 160-162% on the crash's third day
-    (stories.py), closed out by hand."""
+    """Liquidated above the line in force: S1 accounts closed out by hand on the crash's third
+    day at about 135% (stories.py), as if the old 140% line still applied; the terms in force
+    since before the window say 130%."""
     for s in b.by_role["con001"]:
-        _force_liquidation(book, day, s, b.tag("CON-001", "liquidated above the disclosed liquidation line"))
+        _force_liquidation(book, day, s, b.tag(
+            "CON-001", "liquidated above the 130% line in force (the old terms' 140% line no longer applied)"))
     b.expect("CON-001", len(b.by_role["con001"]))
+
+
+@trap("CON-001", "CON-002", at=SIMULATION)
+def trap_con_001_old_line(b: Builder, book: Book) -> None:
+    """A liquidation at 135% under the old terms (the earliest-financed generic account, a few
+    weeks after it drew): its margin call, then the sale two sessions later. Lawful under the
+    terms of the day (a 140% line, 24 hours' notice), though the line in force today is 130%."""
+    story = np.zeros(b.N, dtype=bool)
+    for s in b.stories:
+        story[s.account] = True
+    ok = np.nonzero(~story & b.financed & (b.fin_first_day >= 0))[0]
+    if not len(ok):
+        return
+    a = int(ok[np.argmin(b.fin_first_day[ok])])
+    call = next_trading(date_of(int(b.fin_first_day[a]) + 14))
+    sale = next_trading(next_trading(call))
+    if sale >= terms_dates(b)[2]:
+        return
+    amount = int(b.D0[a]) * 135 // 100
+    book.add_events(CALL, [a], [day_number(call) * DAY + 18 * HOUR + 305], [1.4185],
+                    [int(b.D0[a]) // 20], [np.nan], [3], [-1], [0])
+    book.add_events(LIQ, [a], [day_number(sale) * DAY + 10 * HOUR + 1250], [1.35], [amount],
+                    [float(amount - int(b.D0[a]))], [0], [-1], [0])
+    b.old_line_trap = (a, sale)
 
 
 @trap("CON-001", at=SIMULATED)
@@ -81,7 +113,7 @@ def plant_con_003(b: Builder, book: Book, day: Day) -> None:
 def plant_con_004(b: Builder, book: Book, day: Day) -> None:
     """Interest mis-charged on a financing at its first month end (the window always ends on
     one, 30 June): at 9.65% instead of the published 8.65%, for one day more than the period,
-    or on a 365-day basis instead of 360."""
+    or at the published rate on a contract whose negotiated rate is lower."""
     it = day.interest
     for s in b.by_role["con004"]:
         j = int(b.first_fin_row[s.account])
@@ -97,11 +129,35 @@ def plant_con_004(b: Builder, book: Book, day: Day) -> None:
             it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_] + 1)
             note = "interest charged for one day more than the period"
         else:
-            it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_], basis=365)
-            note = "interest computed on a 365-day basis instead of the published 360"
+            b.fin_rate[j] = 0.0665  # the contract's negotiated rate; billed at the published one
+            note = "interest charged at the published 8.65% on a contract at a negotiated 6.65%"
         it.tag[n_] = b.tag("CON-004", note)
         s.params["done"] = True
     b.expect("CON-004", len(b.by_role["con004"]))
+
+
+@trap("CON-004", at=MONTH_END)
+def trap_con_004_negotiated(b: Builder, book: Book, day: Day) -> None:
+    """A contract at a negotiated 6.65%, charged at that rate (an undercharge against the
+    published 8.65% is no violation): a generic account far from any line, first month end."""
+    if getattr(b, "negotiated", None) is not None:
+        return
+    it = day.interest
+    story = np.zeros(b.N, dtype=bool)
+    for s in b.stories:
+        story[s.account] = True
+    acc = b.fin_acc[it.rows]
+    from audit.sample.book import ratio_of
+    R = ratio_of(book.cash, book.MV, book.debt)
+    pick = np.nonzero(~story[acc] & (R[acc] >= 2.4) & ~b.fin_second[it.rows])[0]
+    if not len(pick):
+        return
+    n_ = int(pick[0])
+    j = int(it.rows[n_])
+    b.fin_rate[j] = 0.0665
+    it.rate[n_] = 0.0665
+    it.charged[n_] = interest_cents(b.fin_amount[j], it.days[n_], rate_bp=665)
+    b.negotiated = j
 
 
 @trap("CON-004", at=FINANCING_DRAWS)
@@ -140,7 +196,7 @@ def plant_con_005(b: Builder, row: dict[str, Any]) -> None:
     """Table-level: the initial margin is not published."""
     if b.plant_table:
         row["initial_margin"] = None
-        b.violation("CON-005", "platform", {"platform_id": PLATFORM_ID}, "initial margin not published")
+        b.violation("CON-005", "platform", platform_key(b), "initial margin not published")
 
 
 @plant("CON-006", at=SIMULATION)
@@ -168,24 +224,49 @@ def trap_con_006_half_up(b: Builder, book: Book) -> None:
 
 @plant("CON-007", at=FINANCINGS)
 def plant_con_007(b: Builder) -> None:
-    """A contract rate above the published one (9.65%, 10%), billed at the published rate."""
+    """A contract rate above the published one (9.65%, 10%), billed at the contract's rate."""
     for s, j in first_financings(b, "con007"):
         b.fin_rate[j] = (0.0965, 0.10)[s.variant % 2]
         b.violation("CON-007", "financings", {"financing_id": b.fin_id[j]},
                     f"contract rate {b.fin_rate[j]:.2%} above the published 8.65% "
-                    "(billed at the published rate)")
+                    "(billed at the contract's rate)")
 
 
 @plant("CON-008", at=LIQUIDATIONS)
 def plant_con_008(b: Builder, book: Book, day: Day) -> None:
-    """At the liquidation line on the dip day (128.5%, stories.py), and the platform neither
-    liquidates the account nor tops it up: the engine skips it, and the hold lasts the day."""
+    """Below the liquidation line from the day the client withdrew cash (about 127%,
+    stories.py) to the window's end; the platform calls every evening but neither liquidates
+    nor tops up. A violation on every snapshot from the second trading day after a sale was
+    allowed (the call on T, the client's day T+1, a sale from T+2, one day's slack)."""
+    for s in b.by_role["con008"]:
+        start = s.params["day"]
+        if day.t >= start:
+            day.skip[s.account] = True
+            late = day.t >= start + NOTICE_DAYS + 2
+            records = [("CON-008", None, "below the liquidation line past the notice period, neither "
+                                         "liquidated nor topped up")] if late else []
+            day.hold(s.account, "liq", *records)
+    late_days = sum(max(0, b.T - (s.params["day"] + NOTICE_DAYS + 2)) for s in b.by_role["con008"])
+    b.expect("CON-008", late_days)
+
+
+@hook("CON-008", at=FLOWS)
+def withdraw_con_008(b: Builder, book: Book, day: Day) -> None:
+    """The client's withdrawal that takes the CON-008 account below the liquidation line."""
     for s in b.by_role["con008"]:
         if s.params["day"] == day.t:
+            book.cash[s.account] -= s.params["withdraw"]
+            book.add_ledger(day.day, [s.account], [-s.params["withdraw"]], CP_BANK, T_WITHDRAW)
+
+
+@trap("CON-008", "CON-003", at=LIQUIDATIONS)
+def trap_con_008_met_call(b: Builder, book: Book, day: Day) -> None:
+    """A Friday at 128.5% (the dip day, stories.py), called that evening and back above the line
+    on Monday: the platform rightly waits for the client's day; no liquidation is due."""
+    for s in b.by_role["tr_met_call"]:
+        if s.params["day"] == day.t:
             day.skip[s.account] = True
-            day.hold(s.account, "liq", ("CON-008", None, "collateral ratio at the liquidation line, no "
-                                                      "liquidation and no top-up"))
-    b.expect("CON-008", len(b.by_role["con008"]))
+            day.hold(s.account, "liq")
 
 
 @plant("CON-009", at=PLATFORM)
@@ -194,5 +275,29 @@ def plant_con_009(b: Builder, row: dict[str, Any]) -> None:
     before the as-of date (the clean figure is one quarter end old, inside ESMA's 92 days)."""
     if b.plant_table:
         row["risk_warning_calculated_at"] = quarter_end_before(row["risk_warning_calculated_at"])
-        b.violation("CON-009", "platform", {"platform_id": PLATFORM_ID},
+        b.violation("CON-009", "platform", platform_key(b),
                     "risk-warning loss share last calculated two quarter ends ago")
+
+
+@trap("CON-002", "CON-008", at=FLOWS)
+def trap_holiday_withdraw(b: Builder, book: Book, day: Day) -> None:
+    """The withdrawal that takes the holiday trap's account below the liquidation line on the
+    last session before an exchange holiday (stories.py)."""
+    for s in b.by_role.get("tr_holiday", []):
+        if s.params["day"] == day.t:
+            book.cash[s.account] -= s.params["withdraw"]
+            book.add_ledger(day.day, [s.account], [-s.params["withdraw"]], CP_BANK, T_WITHDRAW)
+
+
+@trap("CON-002", "CON-008", at=LIQUIDATIONS)
+def trap_holiday_notice(b: Builder, book: Book, day: Day) -> None:
+    """Called before the holiday, the client's day after it, sold on T+2 by the engine: below
+    the line meanwhile, no top-up (the platform waits, as its terms say)."""
+    for s in b.by_role.get("tr_holiday", []):
+        a = s.account
+        if s.params["day"] <= day.t < s.params["sold"]:
+            if day.engine[a]:
+                raise RuntimeError("the holiday trap was sold before its notice ran out")
+            day.hold(a, "liq")
+        elif day.t == s.params["sold"] and not day.engine[a]:
+            raise RuntimeError("the holiday trap was not sold on T+2")

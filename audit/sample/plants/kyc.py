@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from audit.sample.identity import USCC_ALPHABET
-from audit.sample.plants.registry import CLIENT_IDS, CLIENTS, client_key, plant, trap
+from audit.sample.market import date_of, day_number
+from audit.sample.plants.registry import CLIENT_IDS, CLIENTS, client_key, per_financing, plant, trap
 
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
@@ -19,14 +22,16 @@ def plant_kyc_001(b: Builder, kyc: Kyc) -> None:
     """Financed with the identity pending, rejected, or verified four days after the financing."""
     for s in b.by_role["kyc001"]:
         a, v = s.account, s.variant % 4
-        fid = b.fin_id[b.first_fin_row[a]]
         if v in (0, 3):
             kyc.status[a], kyc.verified[a], note = 1, -1, "client identity still pending verification"
+            covered = None
         elif v == 1:
             kyc.verified[a], note = kyc.first[a] + 4, "identity verified four days after the financing"
+            covered = int(kyc.verified[a])
         else:
             kyc.status[a], kyc.verified[a], note = 2, -1, "identity verification rejected"
-        b.violation("KYC-001", "financings", {"financing_id": fid}, note)
+            covered = None
+        per_financing(b, "KYC-001", a, covered, note)
 
 
 @trap("KYC-001", "KYC-002", at=CLIENTS)
@@ -45,24 +50,28 @@ def plant_kyc_002(b: Builder, kyc: Kyc) -> None:
         if s.variant % 2 == 0:
             kyc.signed[a], note = -1, "risk disclosure never signed"
         else:
-            kyc.signed[a], note = kyc.first[a] + 3, "risk disclosure signed after the first financing"
-        b.violation("KYC-002", "clients", client_key(a), note)
+            kyc.signed[a], note = kyc.first[a] + 3, "risk disclosure signed after the financing"
+        per_financing(b, "KYC-002", a, None if kyc.signed[a] < 0 else int(kyc.signed[a]), note)
 
 
 @plant("KYC-003", at=CLIENTS)
 def plant_kyc_003(b: Builder, kyc: Kyc) -> None:
-    """A screening hit never resolved (financed or not), or resolved after the first financing."""
+    """A screening hit never resolved, resolved after the financing, or confirmed as a true
+    match and financed all the same."""
     for s in b.by_role["kyc003"]:
         a, v = s.account, s.variant % 3
         kyc.hit[a], kyc.rating[a] = True, 2
         kyc.last_review[a] = kyc.as_of - 30
+        kyc.screened[a] = min(kyc.screened[a], kyc.first[a] - 3)
         if v == 0:
-            kyc.resolved[a], note = -1, "screening hit never resolved, client financed"
+            kyc.resolved[a], note, covered = -1, "screening hit never resolved, client financed", None
         elif v == 1:
-            kyc.resolved[a], note = kyc.first[a] + 6, "screening hit resolved after the first financing"
+            kyc.resolved[a], note = kyc.first[a] + 6, "screening hit resolved after the financing"
+            covered = int(kyc.resolved[a])
         else:
-            kyc.resolved[a], note = -1, "screening hit never resolved"
-        b.violation("KYC-003", "clients", client_key(a), note)
+            kyc.resolved[a], kyc.confirmed[a] = kyc.first[a] - 1, True
+            note, covered = "screening hit confirmed as a true match, financed all the same", None
+        per_financing(b, "KYC-003", a, covered, note)
 
 
 @trap("KYC-003", at=CLIENTS)
@@ -105,10 +114,12 @@ def plant_kyc_004(b: Builder, id_number: list[str]) -> None:
 @plant("KYC-005", at=CLIENTS)
 def plant_kyc_005(b: Builder, kyc: Kyc) -> None:
     """An R4 product sold to a C3 client, an R5 one to a C4 client (the product is set on the
-    contract here too: the financings table is built after the simulation)."""
+    contract here too: the financings table is built after the simulation). The assessment is
+    dated before the financing, so the grade is the one of its day."""
     for s in b.by_role["kyc005"]:
         j = int(b.first_fin_row[s.account])
         kyc.tolerance[s.account] = 3 if s.variant % 2 else 2  # C4 (with an R5 product) / C3
+        kyc.assessed[s.account] = min(kyc.assessed[s.account], kyc.first[s.account])
         if s.variant % 2:
             b.fin_product[j] = 5
             note = "R5 product sold to a C4 client"
@@ -120,30 +131,41 @@ def plant_kyc_005(b: Builder, kyc: Kyc) -> None:
 
 @plant("KYC-006", at=CLIENTS)
 def plant_kyc_006(b: Builder, kyc: Kyc) -> None:
-    """Risk tolerance assessed after the first financing, 800 days ago, or never."""
-    as_of = kyc.as_of
+    """Risk tolerance assessed after the financing, expired when it was opened (25 months old),
+    or never assessed (a financing sold without any assessment breaks KYC-005 too, where the
+    product has a risk level)."""
     for s in b.by_role["kyc006"]:
         a, v = s.account, s.variant % 3
         if v == 0:
-            kyc.assessed[a], note = kyc.first[a] + 5, "risk tolerance assessed after the first financing"
+            kyc.assessed[a], note = kyc.first[a] + 5, "risk tolerance assessed after the financing"
+            per_financing(b, "KYC-006", a, int(kyc.assessed[a]), note)
+            for fid, day in _products(b, a, with_day=True):
+                if day < kyc.assessed[a]:
+                    b.violation("KYC-005", "financings", {"financing_id": fid},
+                                "product sold before any risk-tolerance assessment")
         elif v == 1:
-            if kyc.onboarded[a] > as_of - 900:
-                kyc.reonboard(a, as_of - 900)
-            kyc.assessed[a], note = as_of - 800, "risk tolerance assessment 800 days old (valid 730)"
+            if kyc.onboarded[a] > kyc.first[a] - 800:
+                kyc.reonboard(a, kyc.first[a] - 800)
+            kyc.assessed[a] = kyc.first[a] - 770
+            note = "risk tolerance assessment 25 months old when the financing was opened (valid 24)"
+            per_financing(b, "KYC-006", a, None, note)
         else:
             kyc.assessed[a], note = -1, "risk tolerance never assessed"
-        b.violation("KYC-006", "clients", client_key(a), note)
+            per_financing(b, "KYC-006", a, None, note)
+            for fid, _ in _products(b, a, with_day=True):
+                b.violation("KYC-005", "financings", {"financing_id": fid},
+                            "product sold without any risk-tolerance assessment")
 
 
 @trap("KYC-006", at=CLIENTS)
 def trap_kyc_006_730_days(b: Builder, kyc: Kyc) -> None:
-    """A risk tolerance assessment exactly 730 days old."""
-    as_of = kyc.as_of
+    """A risk tolerance assessment exactly 24 calendar months old when the financing opened."""
     for s in b.by_role["tr_assess730"]:
         a = s.account
-        if kyc.onboarded[a] > as_of - 760:
-            kyc.reonboard(a, as_of - 760)
-        kyc.assessed[a] = as_of - 730
+        day = day_number(_add_months(date_of(kyc.first[a]), -24))
+        if kyc.onboarded[a] > day - 10:
+            kyc.reonboard(a, day - 10)
+        kyc.assessed[a] = day
 
 
 @plant("KYC-007", at=CLIENTS)
@@ -165,13 +187,14 @@ def plant_kyc_007(b: Builder, kyc: Kyc) -> None:
 
 @trap("KYC-007", at=CLIENTS)
 def trap_kyc_007_one_year(b: Builder, kyc: Kyc) -> None:
-    """A high-risk client reviewed exactly a year ago."""
+    """A high-risk client reviewed exactly twelve calendar months ago."""
     as_of = kyc.as_of
     for s in b.by_role["tr_review_exact"]:
         a = s.account
         if kyc.onboarded[a] > as_of - 400:
             kyc.reonboard(a, as_of - 400)
-        kyc.rating[a], kyc.last_review[a] = 2, as_of - 365
+        kyc.rating[a] = 2
+        kyc.last_review[a] = day_number(_add_months(date_of(as_of), -12))
 
 
 @plant("KYC-008", at=CLIENTS)
@@ -182,8 +205,8 @@ def plant_kyc_008(b: Builder, kyc: Kyc) -> None:
         if s.variant % 2 == 0:
             kyc.not_screened[a], kyc.screened[a], note = True, -1, "never screened, financed"
         else:
-            kyc.screened[a], note = kyc.first[a] + 2, "screened two days after the first financing"
-        b.violation("KYC-008", "clients", client_key(a), note)
+            kyc.screened[a], note = kyc.first[a] + 2, "screened two days after the financing"
+        per_financing(b, "KYC-008", a, None if kyc.screened[a] < 0 else int(kyc.screened[a]), note)
 
 
 @trap("KYC-008", at=CLIENTS)
@@ -202,8 +225,8 @@ def plant_kyc_009(b: Builder, kyc: Kyc) -> None:
         if s.variant % 2 == 0:
             kyc.pep_ok[a], note = -1, "politically exposed client never approved by senior management"
         else:
-            kyc.pep_ok[a], note = kyc.first[a] + 7, "politically exposed client approved after the first financing"
-        b.violation("KYC-009", "clients", client_key(a), note)
+            kyc.pep_ok[a], note = kyc.first[a] + 7, "politically exposed client approved after the financing"
+        per_financing(b, "KYC-009", a, None if kyc.pep_ok[a] < 0 else int(kyc.pep_ok[a]), note)
 
 
 @trap("KYC-009", at=CLIENTS)
@@ -216,19 +239,66 @@ def trap_kyc_009_same_day(b: Builder, kyc: Kyc) -> None:
 
 @plant("KYC-010", at=CLIENTS)
 def plant_kyc_010(b: Builder, kyc: Kyc) -> None:
-    """Profile cn: financed 90 days after onboarding (six months of trading required)."""
+    """Profile cn: a margin account opened to a client whose first trade anywhere was four
+    months before (six months of trading required)."""
     for s in b.by_role["kyc010"]:
         a = s.account
-        kyc.reonboard(a, kyc.first[a] - 90)
+        _individual(b, a)
+        kyc.reonboard(a, kyc.first[a] - 150)
+        kyc.credit_opened[a] = kyc.first[a] - 5
+        kyc.first_trade[a] = day_number(_add_months(date_of(kyc.credit_opened[a]), -4))
         kyc.rating[a], kyc.last_review[a] = 0, kyc.as_of - 20
         b.violation("KYC-010", "clients", client_key(a),
-                    "financed 90 days after onboarding (six months of trading required)")
+                    "margin account opened four months after the client's first trade "
+                    "(six months required)")
 
 
 @trap("KYC-010", at=CLIENTS)
 def trap_kyc_010_180_days(b: Builder, kyc: Kyc) -> None:
-    """Financed exactly 180 days after onboarding."""
+    """A margin account opened exactly six calendar months after the client's first trade,
+    and 90 days after onboarding here (experience counts at any broker)."""
     for s in b.by_role["tr_onboard180"]:
         a = s.account
-        kyc.reonboard(a, kyc.first[a] - 180)
+        _individual(b, a)
+        kyc.reonboard(a, kyc.first[a] - 90)
+        kyc.credit_opened[a] = kyc.first[a] - 2
+        kyc.first_trade[a] = day_number(_add_months(date_of(kyc.credit_opened[a]), -6))
         kyc.rating[a], kyc.last_review[a] = 0, kyc.as_of - 20
+
+
+@trap("KYC-001", "KYC-003", "KYC-005", "KYC-006", "KYC-008", at=CLIENTS)
+def trap_kyc_ongoing(b: Builder, kyc: Kyc) -> None:
+    """Ongoing due diligence after the financing is no late diligence: the clients.py draws
+    re-verify, re-screen, re-assess (a grade lower than at the financing, too) and re-sign
+    the disclosure after a financing; here it is checked that some of each exist."""
+    for name, arr in (("re-verifications", kyc.reverified), ("re-screenings", kyc.rescreened),
+                      ("re-assessments", kyc.reassessed), ("re-signed disclosures", kyc.resigned)):
+        if (arr >= 0).sum() < 1:
+            raise RuntimeError(f"no {name} after a financing: the ongoing due-diligence trap is missing")
+    lower = (kyc.reassessed >= 0) & (kyc.regrade < kyc.tolerance)
+    if not lower.any():  # small exports: make one re-assessment a lower grade
+        some = np.nonzero((kyc.reassessed >= 0) & (kyc.tolerance > 0))[0]
+        if not len(some):
+            raise RuntimeError("no client re-assessed after a financing")
+        kyc.regrade[some[0]] = kyc.tolerance[some[0]] - 1
+
+
+def _individual(b: Builder, a: int) -> None:
+    """Make the client a natural person (professional institutions are exempt from the CN
+    experience test, so the story needs an individual)."""
+    if b.id_type[a] in (2, 3):
+        b.id_type[a] = 0
+
+
+def _add_months(d, months: int):
+    """``d`` plus ``months`` calendar months, clamped to the month's end."""
+    import calendar
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    return d.replace(year=y, month=m, day=min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def _products(b: Builder, account: int, with_day: bool = False) -> list[tuple[str, int]]:
+    """(financing id, day opened) of an account's contracts that state a product risk level."""
+    return [(b.fin_id[j], int(b.fin_open_day[j])) for j in range(len(b.fin_acc))
+            if b.fin_acc[j] == account and b.fin_product[j] > 0]

@@ -12,7 +12,7 @@ import polars as pl
 
 from audit.sample.market import day_number
 from audit.sample.plants.registry import (
-    CAPITAL, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SIMULATION, SNAPSHOTS,
+    CAPITAL, CLIENTS, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SIMULATION, SNAPSHOTS,
     STRESS_TESTS, TOP_UPS, account_day_key, first_financings, hook, plant, trap,
 )
 from audit.sample.rulefiles import severe_scenario
@@ -287,3 +287,12 @@ def plant_lev_015(b: Builder, rows: list[dict[str, Any]]) -> None:
             if row["run_date"] == latest:
                 row["shortfall"] = None
         b.violation("LEV-015", "stress_tests", {}, "the latest quarter's stress-test results were not recorded")
+
+
+@hook("LEV-012", at=CLIENTS)
+def reassess_lev_012(b: Builder, kyc) -> None:
+    """The rollover starts in January 2026: its client was re-assessed a month before the as-of
+    date, so the assessment is still valid when the new contract starts (KYC-006)."""
+    for s in b.by_role["lev012"]:
+        a = s.account
+        kyc.reassessed[a], kyc.regrade[a] = kyc.as_of - 30, kyc.tolerance[a]

@@ -109,3 +109,25 @@ def account_day_key(b: Builder, account: int, t: int) -> dict[str, str]:
     """The key of an account's snapshot on window day ``t``."""
     return {"account_id": b.acc_ids[int(account)], "date": b.dates[int(t)].isoformat()}
 
+
+
+def financings_of(b: Builder, account: int) -> list[tuple[str, int]]:
+    """(financing id, day number opened) of every contract of an account, the one signed for a
+    later start included."""
+    rows = [(b.fin_id[j], int(b.fin_open_day[j])) for j in range(len(b.fin_acc)) if b.fin_acc[j] == account]
+    f = getattr(b, "future_fin", None)
+    if f is not None and f["acc"] == account:
+        rows.append((f["financing_id"], int(f["opened_sec"] // 86_400)))
+    return sorted(rows, key=lambda r: r[1])
+
+
+def per_financing(b: Builder, rule: str, account: int, covered_from: int | None, note: str) -> int:
+    """Record a violation of ``rule`` on every financing of ``account`` opened before
+    ``covered_from`` (the day number of the event that would have covered it; None: never).
+    An event on the day of the financing covers it. Returns how many were recorded."""
+    n = 0
+    for fid, day in financings_of(b, account):
+        if covered_from is None or day < covered_from:
+            b.violation(rule, "financings", {"financing_id": fid}, note)
+            n += 1
+    return n

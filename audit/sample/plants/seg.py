@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from audit.sample.plants.registry import CUSTODY, FLOWS, SNAPSHOTS, account_day_key, plant, trap
+from audit.sample.platform import MAIN_ACCOUNT
 from audit.sample.terms import CP_OWN, T_COMP, T_SWEEP
 
 if TYPE_CHECKING:
@@ -102,4 +103,5 @@ def plant_seg_004(b: Builder, custody: Custody) -> None:
         else:
             custody.ack[t] = int(b.dnum[t]) + 3
             note = "acknowledgement letter countersigned three days after the statement"
-        b.violation("SEG-004", "custody", {"date": b.dates[int(t)].isoformat()}, note)
+        b.violation("SEG-004", "custody", {"date": b.dates[int(t)].isoformat(),
+                                           "custody_account": MAIN_ACCOUNT}, note)

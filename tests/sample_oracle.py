@@ -1,0 +1,454 @@
+"""An independent oracle for the synthetic export: the rules re-implemented in plain polars and
+Python, without the audit engine (no rule files, no expression compiler, no audit.calendar).
+
+It reads the export as files (the margin events in UTC, every other time in Beijing time), and
+judges every record against the disclosure version in force at its own time, the due-diligence
+history on or before each financing, and trading days from exchange-calendars directly. Used by
+tests/test_sample.py; the stress rules (LEV-004, LEV-005) need the stress model and are checked
+through the engine in tests/test_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import bisect
+import warnings
+import calendar as pycal
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import exchange_calendars as xc
+import polars as pl
+from stdnum import lei
+from stdnum.cn import ric, uscc
+
+from audit import contract
+
+TOL = 1e-9
+FEE_TOL = 0.00500001
+LOCAL = "Asia/Shanghai"
+VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
+with warnings.catch_warnings():  # exchange-calendars' own pandas deprecations
+    warnings.simplefilter("ignore")
+    SESSIONS = [d.toordinal() for d in xc.get_calendar("XSHG", start="2015-01-05").sessions.date]
+REVIEW_MONTHS = {"high": 12, "medium": 36, "low": 60}
+
+
+# ----------------------------------------------------------------------------------- reading
+
+def load(folder: Path, fmt: str = "csv") -> dict[str, pl.DataFrame]:
+    """Every table of the export, typed from the contract; date-times in Beijing wall time."""
+    out = {}
+    for t in contract.TABLES:
+        path = folder / f"{t.name}.{fmt}"
+        if not path.exists():
+            continue
+        if fmt == "parquet":
+            frame = pl.read_parquet(path)
+            frame = frame.with_columns([
+                pl.col(c).dt.convert_time_zone(LOCAL).dt.replace_time_zone(None)
+                for c, dt in frame.schema.items() if isinstance(dt, pl.Datetime) and dt.time_zone])
+        else:
+            raw = pl.read_csv(path, infer_schema=False)
+            frame = raw.select([_typed(raw, col) for col in t.columns if col.name in raw.columns])
+        missing = [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in frame.columns]
+        out[t.name] = frame.with_columns(missing)
+    return out
+
+
+def _typed(raw: pl.DataFrame, col: contract.Column) -> pl.Expr:
+    c = pl.col(col.name)
+    if col.type in (contract.MONEY, contract.FLOAT, contract.RATE):
+        return c.cast(pl.Float64)
+    if col.type == contract.INT:
+        return c.cast(pl.Int64)
+    if col.type == contract.DATE:
+        return c.str.to_date("%Y-%m-%d")
+    if col.type == contract.DATETIME:
+        local = c.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
+        zulu = (c.str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", strict=False)
+                .dt.replace_time_zone("UTC").dt.convert_time_zone(LOCAL).dt.replace_time_zone(None))
+        return pl.when(c.str.ends_with("Z")).then(zulu).otherwise(local).alias(col.name)
+    if col.type == contract.BOOL:
+        return pl.when(c.is_null()).then(None).otherwise(c == "true").alias(col.name)
+    return c
+
+
+# ------------------------------------------------------------------------ time arithmetic
+
+def t_index(d: date) -> int:
+    """Sessions on or before ``d``."""
+    return bisect.bisect_right(SESSIONS, d.toordinal())
+
+
+def t_day(d: date, n: int) -> date:
+    return date.fromordinal(SESSIONS[t_index(d) + n - 1])
+
+
+def t_between(a: date, b: date) -> int:
+    return t_index(b) - t_index(a)
+
+
+def add_months(d: date, n: int) -> date:
+    y, m = divmod(d.month - 1 + n, 12)
+    y, m = d.year + y, m + 1
+    return d.replace(year=y, month=m, day=min(d.day, pycal.monthrange(y, m)[1]))
+
+
+def end_of(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day) + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+# ------------------------------------------------------------------------------ disclosure
+
+def versions(platform: pl.DataFrame) -> list[dict]:
+    rows = []
+    for r in platform.iter_rows(named=True):
+        start = r["effective_from"] or r["disclosed_at"]
+        rows.append({**r, "_from": start})
+    return sorted(rows, key=lambda r: r["_from"])
+
+
+def in_force(vs: list[dict], d: date) -> dict | None:
+    found = None
+    for v in vs:
+        if v["_from"] <= d:
+            found = v
+    return found
+
+
+def crossed(ratio: float, line: float, inclusive: bool) -> bool:
+    return ratio <= line + TOL if inclusive else ratio < line - TOL
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+def key(rule: str, row: dict, cols: list[str]) -> tuple:
+    return (rule, tuple(sorted((k, v.isoformat() if isinstance(v, date) else str(v)) for k, v in
+                               ((c, row[c]) for c in cols))))
+
+
+def _events_by_client(tb) -> dict[str, list[dict]]:
+    by: dict[str, list[dict]] = {}
+    for r in tb["kyc_events"].iter_rows(named=True):
+        by.setdefault(r["client_id"], []).append(r)
+    for rows in by.values():
+        rows.sort(key=lambda r: r["event_date"])  # stable: file order within a date
+    return by
+
+
+def latest(events: list[dict], kinds: tuple[str, ...], on: date, ok=lambda r: True) -> dict | None:
+    found = None
+    for r in events:
+        if r["event_type"] in kinds and r["event_date"] <= on and ok(r):
+            found = r
+    return found
+
+
+def _level(code: str | None) -> int | None:
+    return None if code is None else int(code[1:])
+
+
+# ----------------------------------------------------------------------------------- oracle
+
+def oracle(tb: dict[str, pl.DataFrame]) -> set:
+    """Every violation of the seed profile's rules but the stress ones, as (rule, key items)."""
+    vs = versions(tb["platform"])
+    clients = {r["client_id"]: r for r in tb["clients"].iter_rows(named=True)}
+    fin = list(tb["financings"].iter_rows(named=True))
+    acc, ev = tb["accounts"], tb["margin_events"]
+    as_of = acc["date"].max()
+    ke = _events_by_client(tb)
+    found: set = set()
+
+    # KYC: each financing against the due diligence on or before its day.
+    for f in fin:
+        d, events = f["opened_at"].date(), ke.get(f["client_id"], [])
+        v = latest(events, ("verification",), d)
+        if v is None or v["outcome"] != "verified" or (v["valid_until"] and v["valid_until"] < d):
+            found.add(key("KYC-001", f, ["financing_id"]))
+        if latest(events, ("risk_disclosure",), d, lambda r: r["outcome"] in (None, "signed")) is None:
+            found.add(key("KYC-002", f, ["financing_id"]))
+        s = latest(events, ("screening",), d)
+        if s is not None and s["outcome"] == "hit":
+            r = latest(events, ("screening_resolution",), d)
+            if not (r and r["event_date"] >= s["event_date"] and r["outcome"] == "cleared"):
+                found.add(key("KYC-003", f, ["financing_id"]))
+        a = latest(events, ("risk_assessment",), d)
+        if f["product_risk_level"] is not None:
+            grade = a["risk_grade"] if a else None
+            if grade is None or _level(f["product_risk_level"]) > _level(grade):
+                found.add(key("KYC-005", f, ["financing_id"]))
+        if a is None or (a["valid_until"] or add_months(a["event_date"], 24)) < d:
+            found.add(key("KYC-006", f, ["financing_id"]))
+        if latest(events, ("screening",), d, lambda r: r["outcome"] in ("clear", "hit")) is None:
+            found.add(key("KYC-008", f, ["financing_id"]))
+        sp = latest(events, ("screening",), d, lambda r: r["pep"] is not None)
+        pep = sp["pep"] if sp else clients[f["client_id"]]["pep"]
+        if pep:
+            ap = latest(events, ("pep_approval",), d)
+            if ap is None or ap["outcome"] != "approved":
+                found.add(key("KYC-009", f, ["financing_id"]))
+    for c in clients.values():
+        events = ke.get(c["client_id"], [])
+        reviews = [r["event_date"] for r in events if r["event_type"] == "periodic_review"
+                   and r["outcome"] in (None, "completed") and r["event_date"] <= as_of]
+        verified = [r["event_date"] for r in events if r["event_type"] == "verification"
+                    and r["outcome"] == "verified" and r["event_date"] <= as_of]
+        last = max(reviews) if reviews else (min(verified) if verified else c["onboarded_at"])
+        if add_months(last, REVIEW_MONTHS[c["risk_rating"]]) < as_of:
+            found.add(key("KYC-007", c, ["client_id"]))
+        if c["id_type"] in VALIDATORS and not (c["id_number"] and VALIDATORS[c["id_type"]](c["id_number"])):
+            found.add(key("KYC-004", c, ["client_id"]))
+
+    # SEG-001: each client's own credit balance, every client-money account of the day.
+    per_client = acc.group_by("date", "client_id").agg(pl.col("cash").sum().clip(lower_bound=0).alias("c"))
+    money = per_client.group_by("date").agg(pl.col("c").sum().alias("money"))
+    held = tb["custody"].group_by("date").agg(pl.col("statement_balance").sum().alias("held"))
+    for r in money.join(held, on="date", how="left").iter_rows(named=True):
+        if r["held"] is None or r["held"] < r["money"] - 0.005:
+            found.add(key("SEG-001", r, ["date"]))
+    for r in tb["ledger"].iter_rows(named=True):
+        if r["counterparty_type"] == "platform_own" and r["amount"] < 0:
+            found.add(key("SEG-002", r, ["entry_id"]))
+
+    accounts = list(acc.sort("account_id", "date").iter_rows(named=True))
+    calls: dict[str, list[dict]] = {}
+    sales: dict[str, list[dict]] = {}
+    for e in ev.sort("event_at").iter_rows(named=True):
+        if e["event_type"] == "margin_call":
+            calls.setdefault(e["account_id"], []).append(e)
+        elif e["event_type"] == "liquidation":
+            sales.setdefault(e["account_id"], []).append(e)
+
+    for r in accounts:
+        v = in_force(vs, r["date"])
+        if (r["pledged_value"] or 0) > 0 and not r["pledged_value"] <= min(v["rehypothecation_limit"], 1.4) * r["debt"] + 0.005:
+            found.add(key("SEG-003", r, ["account_id", "date"]))
+
+    # CON-001, CON-002: liquidations against the terms of their own time.
+    for account, rows in sales.items():
+        for e in rows:
+            if (e["reason"] or "call_unmet") not in ("call_unmet", "immediate_line"):
+                continue
+            v = in_force(vs, e["event_at"].date())
+            ratio = e["trigger_ratio"] if e["trigger_ratio"] is not None else e["collateral_ratio"]
+            if not crossed(ratio, v["liquidation_ratio"], bool(v["line_inclusive"])):
+                found.add(key("CON-001", e, ["event_id"]))
+            if (e["reason"] or "call_unmet") != "call_unmet":
+                continue
+            if v["notice_period_trading_days"] is None and v["notice_period_hours"] == 0:
+                continue
+            best = None
+            for c in calls.get(account, []):
+                cv = in_force(vs, c["event_at"].date())
+                if cv["notice_period_trading_days"] is not None:
+                    ends = midnight(t_day(c["event_at"].date(), cv["notice_period_trading_days"] + 1))
+                else:
+                    ends = c["event_at"] + timedelta(hours=cv["notice_period_hours"])
+                if ends <= e["event_at"] and (best is None or ends >= best[0]):
+                    best = (ends, c)
+            if best is None or t_between(best[1]["event_at"].date(), e["event_at"].date()) > 10:
+                found.add(key("CON-002", e, ["event_id"]))
+
+    # CON-003, CON-008: spells below a line, per account in date order.
+    by_account: dict[str, list[dict]] = {}
+    for r in accounts:
+        by_account.setdefault(r["account_id"], []).append(r)
+    for account, rows in by_account.items():
+        first = rows[0]["date"]
+        call_since = sale_since = None
+        for r in rows:
+            v = in_force(vs, r["date"])
+            incl = bool(v["line_inclusive"])
+            liab = r["debt"] + (r["short_market_value"] or 0)
+            ratio = (r["cash"] + r["market_value"]) / liab if liab > 0 else None
+            in_call = ratio is not None and crossed(ratio, v["margin_call_ratio"], incl)
+            below = ratio is not None and r["market_value"] > 0 and crossed(ratio, v["liquidation_ratio"], incl)
+            call_since = (call_since or r["date"]) if in_call else None
+            sale_since = (sale_since or r["date"]) if below else None
+            if in_call:
+                if v["call_response_trading_days"] is not None:
+                    due = end_of(t_day(r["date"], v["call_response_trading_days"]))
+                else:
+                    due = end_of(r["date"]) + timedelta(hours=v["call_response_hours"])
+                made = [c["event_at"] for c in calls.get(account, []) if c["event_at"] <= due]
+                ok = bool(made) and made[-1] >= midnight(call_since)
+                if not ok and call_since != first:
+                    found.add(key("CON-003", r, ["account_id", "date"]))
+            if below:
+                s = sale_since
+                if v["call_response_trading_days"] is not None:
+                    call_due = end_of(t_day(s, v["call_response_trading_days"]))
+                else:
+                    call_due = end_of(s) + timedelta(hours=v["call_response_hours"])
+                if v["notice_period_trading_days"] is not None:
+                    allowed = t_day(call_due.date(), v["notice_period_trading_days"] + 1)
+                else:
+                    allowed = t_day((call_due + timedelta(hours=v["notice_period_hours"])).date(), 1)
+                if t_between(allowed, r["date"]) >= 1:
+                    sold = [e["event_at"] for e in sales.get(account, []) if e["event_at"] <= end_of(r["date"])]
+                    if not (sold and sold[-1] >= midnight(s)) and s != first:
+                        found.add(key("CON-008", r, ["account_id", "date"]))
+
+    # CON-004, CON-006: charges against the contract or the schedule of their day.
+    contract_rate = {f["financing_id"]: f["rate_annual"] for f in fin}
+    for r in tb["fees"].iter_rows(named=True):
+        v = in_force(vs, r["date"])
+        if r["fee_type"] == "interest":
+            rate = contract_rate.get(r["financing_id"]) or v["interest_rate_annual"]
+            scheduled = r["base_amount"] * rate * r["days"] / v["day_count"]
+            if not r["charged"] <= scheduled + FEE_TOL * max(r["days"] or 1, 1):
+                found.add(key("CON-004", r, ["fee_id"]))
+        elif r["fee_type"] == "commission":
+            if not r["charged"] <= r["base_amount"] * v["commission_rate"] + FEE_TOL:
+                found.add(key("CON-006", r, ["fee_id"]))
+    current = in_force(vs, as_of)
+    terms = ("initial_margin", "maintenance_margin", "margin_call_ratio", "liquidation_ratio",
+             "interest_rate_annual", "commission_rate", "day_count", "leverage_cap_retail", "custodian")
+    missing = [t for t in terms if current[t] is None]
+    if current["notice_period_hours"] is None and current["notice_period_trading_days"] is None:
+        missing.append("notice")
+    if current["call_response_hours"] is None and current["call_response_trading_days"] is None:
+        missing.append("response")
+    if missing or not current["liquidation_ratio"] <= current["margin_call_ratio"]:
+        found.add(key("CON-005", current, ["platform_id", "disclosed_at"]))
+    if not (current["clearing_chain"] and current["clearing_chain"].strip() and current["ccp_exposure_disclosed"]):
+        found.add(key("CLR-004", current, ["platform_id", "disclosed_at"]))
+
+    # LEV-001, CON-007, OFX-003 at the opening; LEV-002 on each snapshot.
+    cat = {c: r["category"] for c, r in clients.items()}
+    for f in fin:
+        v = in_force(vs, f["opened_at"].date())
+        pro = cat[f["client_id"]] == "professional"
+        cap = min(v["leverage_cap_professional"], 10) if pro else min(v["leverage_cap_retail"], 5)
+        if not f["leverage_at_open"] <= cap + TOL:
+            found.add(key("LEV-001", f, ["financing_id"]))
+        if not f["rate_annual"] <= v["interest_rate_annual"] + TOL:
+            found.add(key("CON-007", f, ["financing_id"]))
+        w, li = f["warning_line"], f["liquidation_line"]
+        if not ((w is None or abs(w - v["margin_call_ratio"]) <= TOL)
+                and (li is None or abs(li - v["liquidation_ratio"]) <= TOL)):
+            found.add(key("OFX-003", f, ["financing_id"]))
+    for r in accounts:
+        if r["debt"] > 0 and r["market_value"] > 0:
+            v = in_force(vs, r["date"])
+            pro = cat[r["client_id"]] == "professional"
+            cap = min(v["leverage_cap_professional"], 10) if pro else min(v["leverage_cap_retail"], 5)
+            if not (r["equity"] > 0 and r["market_value"] / r["equity"] <= cap + TOL):
+                found.add(key("LEV-002", r, ["account_id", "date"]))
+
+    # LEV-003: concentration by the account's collateral ratio.
+    j = tb["positions"].join(acc.select("account_id", "date", "cash", pl.col("market_value").alias("amv"),
+                                        "debt", "short_market_value"), on=["account_id", "date"], how="left")
+    j = j.filter((pl.col("debt") > 0) & (pl.col("market_value") > 0))
+    ratio = (pl.col("cash") + pl.col("amv")) / (pl.col("debt") + pl.col("short_market_value").fill_null(0))
+    lim = pl.when(ratio >= 2.4).then(1.0).when(ratio >= 1.8).then(0.7).otherwise(0.5)
+    for r in j.filter(~(pl.col("market_value") / (pl.col("cash") + pl.col("amv")) <= lim + TOL)).iter_rows(named=True):
+        found.add(key("LEV-003", r, ["account_id", "instrument_id", "date"]))
+
+    # CLR-001 .. CLR-005.
+    recourse = set(ev.filter(pl.col("event_type") == "recourse")["related_event_id"].drop_nulls())
+    for rows in sales.values():
+        for e in rows:
+            if not (e["clearing_ref"] and e["clearing_ref"].strip()):
+                found.add(key("CLR-001", e, ["event_id"]))
+            if e["equity_after"] is not None and e["equity_after"] < 0 and e["event_id"] not in recourse:
+                found.add(key("CLR-002", e, ["event_id"]))
+    audits = tb["audits"].with_columns((pl.lit(as_of) - pl.col("report_date")).dt.total_days().alias("age"))
+    if audits.height == 0 or audits["age"].min() > 400:
+        found.add(("CLR-003", ()))
+    for r in audits.filter((pl.col("age") <= 400) & (pl.col("opinion") != "unqualified")).iter_rows(named=True):
+        found.add(key("CLR-005", r, ["audit_id"]))
+
+    # CAP-001 .. CAP-003.
+    capital = tb["capital"]
+    for r in capital.iter_rows(named=True):
+        v = in_force(vs, r["date"])
+        if not (r["net_capital"] >= v["capital_buffer_min"] and r["liquid_assets"] >= v["liquidity_buffer_min"]):
+            found.add(key("CAP-001", r, ["date"]))
+    by_client = acc.group_by("date", "client_id").agg(pl.col("debt").sum()).join(capital, on="date", how="left")
+    for r in by_client.filter(~(pl.col("debt") <= 0.05 * pl.col("net_capital")).fill_null(False)).iter_rows(named=True):
+        found.add(key("CAP-002", r, ["client_id", "date"]))
+    book = acc.group_by("date").agg(pl.col("debt").sum()).join(capital, on="date", how="left")
+    for r in book.filter(~(pl.col("debt") <= 4 * pl.col("net_capital")).fill_null(False)).iter_rows(named=True):
+        found.add(key("CAP-003", r, ["date"]))
+
+    # OFX-001, OFX-002, OFX-004.
+    for f in fin:
+        if not (f["account_holder_id"] is None or f["account_holder_id"] == f["client_id"]):
+            found.add(key("OFX-001", f, ["financing_id"]))
+        if f["funder_controls_password"]:
+            found.add(key("OFX-002", f, ["financing_id"]))
+    lev = tb["financings"]["leverage_at_open"]
+    if ((lev >= 3) & ((lev - lev.round(0)).abs() < 1e-9)).sum() > 0.5 * len(lev):
+        found.add(("OFX-004", ()))
+
+    # LEV-015: an own stress test within 365 days, each with its result recorded.
+    st = tb["stress_tests"].with_columns((pl.lit(as_of) - pl.col("run_date")).dt.total_days().alias("age"))
+    recent = st.filter(pl.col("age") <= 365)
+    if recent.height == 0 or recent.filter(pl.col("shortfall").is_null() | pl.col("net_capital").is_null()).height:
+        found.add(("LEV-015", ()))
+    return found
+
+
+def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
+    """Every violation of the rules that only the cn, us or eu profile runs."""
+    clients = {r["client_id"]: r for r in tb["clients"].iter_rows(named=True)}
+    fin = list(tb["financings"].iter_rows(named=True))
+    acc = tb["accounts"]
+    vs = versions(tb["platform"])
+    as_of = acc["date"].max()
+    found: set = set()
+    first: dict[str, date] = {}
+    for f in fin:
+        d = f["opened_at"].date()
+        first[f["client_id"]] = min(first.get(f["client_id"], d), d)
+    # KYC-010 (cn): six calendar months of trading at any broker when the margin account opened.
+    for cid, d in first.items():
+        c = clients[cid]
+        if c["category"] == "professional" and c["entity_type"] == "institution":
+            continue
+        opened = c["credit_account_opened_at"] or d
+        if c["first_trade_date"] is None or add_months(c["first_trade_date"], 6) > opened:
+            found.add(key("KYC-010", c, ["client_id"]))
+    esma = {"fx_major": 30, "fx": 20, "gold": 20, "index_major": 20, "commodity": 10, "index": 10, "crypto": 2}
+    for f in fin:
+        opened, eq, amt = f["opened_at"].date(), f["equity_at_open"], f["amount"]
+        c = clients[f["client_id"]]
+        if c["category"] == "retail" and f["underlying_asset_class"] and opened >= date(2018, 8, 1):
+            if not f["leverage_at_open"] <= esma.get(f["underlying_asset_class"], 5) + TOL:
+                found.add(key("LEV-006", f, ["financing_id"]))
+        if not eq >= 0.5 * (eq + amt) - TOL:
+            found.add(key("LEV-007", f, ["financing_id"]))
+        if amt > 0 and not eq >= 2000:
+            found.add(key("LEV-008", f, ["financing_id"]))
+        for rule, lo, hi, ratio in (("LEV-010", date(2015, 11, 23), date(2023, 9, 7), 1.0),
+                                    ("LEV-011", date(2023, 9, 8), date(2026, 1, 13), 0.8),
+                                    ("LEV-012", date(2026, 1, 14), date(9999, 1, 1), 1.0)):
+            if amt > 0 and lo <= opened <= hi and not eq >= ratio * amt - TOL:
+                found.add(key(rule, f, ["financing_id"]))
+        if f["term_days"] is not None and f["term_days"] > 184:
+            found.add(key("LEV-013", f, ["financing_id"]))
+    for r in acc.iter_rows(named=True):
+        cat = clients[r["client_id"]]["category"]
+        if (r["day_trades_5d"] or 0) >= 4 and r["debt"] > 0 and not r["equity"] >= 25_000:
+            found.add(key("LEV-009", r, ["account_id", "date"]))
+        if cat == "retail" and r["market_value"] > 0 and r["debt"] > 0 and not r["equity"] > 0.5 * r["market_value"] / 5:
+            found.add(key("LEV-014", r, ["account_id", "date"]))
+    for r in tb["custody"].iter_rows(named=True):
+        if not (r["ack_letter_signed_at"] is not None and r["ack_letter_signed_at"] <= r["date"]):
+            found.add(key("SEG-004", r, ["date", "custody_account"]))
+    owner = {r["account_id"]: r["client_id"] for r in acc.iter_rows(named=True)}
+    for e in tb["margin_events"].iter_rows(named=True):
+        if e["event_type"] == "recourse" and e["event_at"].date() >= date(2018, 8, 1):
+            if clients[owner[e["account_id"]]]["category"] != "professional":
+                found.add(key("CLR-006", e, ["event_id"]))
+    current = in_force(vs, as_of)
+    pct, calc = current["risk_warning_pct"], current["risk_warning_calculated_at"]
+    if not (pct is not None and 0 <= pct <= 1 and calc is not None and (as_of - calc).days <= 92):
+        found.add(key("CON-009", current, ["platform_id", "disclosed_at"]))
+    return found
