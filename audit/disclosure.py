@@ -22,7 +22,6 @@ from typing import Any
 
 import polars as pl
 
-from audit.frames import asof_left_join
 from audit.vocab import DISCLOSURE_PREFIX, UNDETERMINED_PREFIX
 
 IN_FORCE_FROM = "in_force_from"
@@ -77,13 +76,15 @@ def attach(lf: pl.LazyFrame, at: pl.Expr, fields: list[str], platform: pl.DataFr
     flag column marking records whose time precedes every version."""
     ordered, _ = versions(platform)
     wanted = list(dict.fromkeys([IN_FORCE_FROM, *fields]))
-    right = ordered.lazy().select(
-        pl.col(IN_FORCE_FROM).alias("__from"),
-        *[pl.col(f).alias(DISCLOSURE_PREFIX + f) for f in wanted],
-    )
-    joined = asof_left_join(lf, right, at.cast(pl.Date), "__from", by=[], strategy="backward")
-    found = pl.col(DISCLOSURE_PREFIX + IN_FORCE_FROM)
-    return joined.with_columns((at.is_not_null() & found.is_null()).alias(NO_DISCLOSURE))
+    # NOTE: a binary search of the few version dates, then a gather of each field by the
+    # version's number: no sort of, and no join on, the (possibly million-row) records.
+    starts = ordered[IN_FORCE_FROM]
+    day = at.cast(pl.Date)
+    number = pl.lit(starts).search_sorted(day.fill_null(_FOREVER), side="right").cast(pl.Int64) - 1
+    known = day.is_not_null() & (number >= 0)
+    picks = [pl.when(known).then(pl.lit(ordered[f]).gather(number.clip(0))).otherwise(None)
+             .alias(DISCLOSURE_PREFIX + f) for f in wanted]
+    return lf.with_columns(*picks, (day.is_not_null() & (number < 0)).alias(NO_DISCLOSURE))
 
 
 def earliest(platform: pl.DataFrame) -> date | None:

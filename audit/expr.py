@@ -24,6 +24,7 @@ violation, because a requirement that cannot be shown to hold has not been met.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -55,10 +56,22 @@ class Scope:
     # Calendar calls append "answer unknown" conditions here: a record whose date lies outside
     # the calendar cannot be judged (the engine counts it as not evaluable).
     guards: list[pl.Expr] | None = None
+    # Columns the frame is sorted by: an ordered window over a prefix of them needs no sort of
+    # its own (the engine sorts once for all of a rule's windows).
+    sorted_by: tuple[str, ...] = ()
 
 
 def parse(text: str) -> exp.Expression:
     """Parse ``text`` and refuse anything that is not a plain expression on the whitelist."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExprError("expression is empty")
+    return _parse(text)
+
+
+# NOTE: a rule's expressions are parsed again for every frame they are compiled against; the
+# tree of a text never changes (nothing here mutates it), so it is parsed once.
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> exp.Expression:
     if not isinstance(text, str) or not text.strip():
         raise ExprError("expression is empty")
     try:
@@ -82,6 +95,12 @@ def parse(text: str) -> exp.Expression:
 
 def names_used(text: str) -> tuple[set[str], set[str], set[str]]:
     """Columns, parameters and disclosure fields that ``text`` refers to (for rule linting)."""
+    columns, params, disclosure = _names_used(text)
+    return set(columns), set(params), set(disclosure)
+
+
+@lru_cache(maxsize=4096)
+def _names_used(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     tree = parse(text)
     columns, params, disclosure = set(), set(), set()
     for node in tree.walk():
@@ -89,7 +108,7 @@ def names_used(text: str) -> tuple[set[str], set[str], set[str]]:
             (disclosure if node.table else columns).add(node.name)
         elif isinstance(node, (exp.Parameter, exp.Placeholder)):
             params.add(_param_name(node))
-    return columns, params, disclosure
+    return frozenset(columns), frozenset(params), frozenset(disclosure)
 
 
 def compile_expr(text: str, scope: Scope) -> pl.Expr:
@@ -204,7 +223,19 @@ class _Compiler:
         if name in WINDOW_ORDERED:
             if not order_by:
                 raise self.fail(f"{name}() OVER (...) needs ORDER BY")
-            return WINDOW_ORDERED[name](args, partition, order_by)
+            keys = _plain_keys(node)
+            presorted = keys is not None and self.scope.sorted_by[:len(keys)] == keys
+            return WINDOW_ORDERED[name](args, partition, order_by, presorted)
+        keys = _plain_keys(node)
+        inner_args = _function_args(inner)
+        if (name in ("min", "max") and keys is not None and len(inner_args) == 1
+                and isinstance(inner_args[0], exp.Column) and not inner_args[0].table
+                and self.scope.sorted_by[:len(keys) + 1] == (*keys, inner_args[0].name)):
+            # NOTE: on a frame sorted by partition and this column, the minimum is the
+            # partition's first value and the maximum its last: one pass, no grouping.
+            step = 1 if name == "min" else -1
+            edge = pl.when(~_same_partition(partition, step)).then(args[0]).otherwise(None)
+            return edge.forward_fill() if name == "min" else edge.backward_fill()
         return AGGREGATE_FUNCTIONS[name][1](*args).over(partition)
 
 
@@ -318,14 +349,30 @@ def _concat_ws(separator: pl.Expr, *parts: pl.Expr) -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined)
 
 
-def _lag(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr], n: int = 1) -> pl.Expr:
-    steps = _literal_int(args[1]) if len(args) > 1 else 1
-    return args[0].shift(n * steps).over(partition, order_by=order)
+def _same_partition(partition: list[pl.Expr], steps: int) -> pl.Expr:
+    """On a frame sorted by the partition: the row ``steps`` back is of the same partition."""
+    return pl.all_horizontal([(p == p.shift(steps)).fill_null(False) for p in partition])
 
 
-def _run_start(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr]) -> pl.Expr:
+def _lag(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr], presorted: bool,
+         n: int = 1) -> pl.Expr:
+    steps = n * (_literal_int(args[1]) if len(args) > 1 else 1)
+    if presorted:
+        return pl.when(_same_partition(partition, steps)).then(args[0].shift(steps)).otherwise(None)
+    return args[0].shift(steps).over(partition, order_by=order)
+
+
+def _run_start(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Expr],
+               presorted: bool) -> pl.Expr:
     """x at the first row of the current run of consecutive rows where cond holds; else NULL."""
     cond, value = args[0].fill_null(False), args[1]
+    if presorted:
+        # NOTE: one pass over a frame already sorted by partition and order: a run starts where
+        # cond holds and the row before is of another partition or did not hold; each row of
+        # the run carries the start forward.
+        previous = (cond.shift(1) & _same_partition(partition, 1)).fill_null(False)
+        start = pl.when(cond & ~previous).then(value).otherwise(None)
+        return pl.when(cond).then(start.forward_fill()).otherwise(None)
     changed = (cond != cond.shift(1)).fill_null(True).over(partition, order_by=order)
     run = changed.cast(pl.Int32).cum_sum().over(partition, order_by=order)
     start = value.first().over([*partition, run], order_by=order)
@@ -333,10 +380,35 @@ def _run_start(args: list[pl.Expr], partition: list[pl.Expr], order: list[pl.Exp
 
 
 WINDOW_ORDERED: dict[str, Callable[..., pl.Expr]] = {
-    "lag": lambda a, p, o: _lag(a, p, o, 1),
-    "lead": lambda a, p, o: _lag(a, p, o, -1),
+    "lag": lambda a, p, o, s: _lag(a, p, o, s, 1),
+    "lead": lambda a, p, o, s: _lag(a, p, o, s, -1),
     "run_start": _run_start,
 }
+
+
+def _plain_keys(node: exp.Window) -> tuple[str, ...] | None:
+    """The partition and order columns of a window, when all are plain columns in ascending
+    order; else None."""
+    parts = list(node.args.get("partition_by") or [])
+    order = node.args.get("order")
+    ordered = list(order.expressions) if order is not None else []
+    if any(o.args.get("desc") for o in ordered):
+        return None
+    cols = parts + [o.this for o in ordered]
+    if not all(isinstance(c, exp.Column) and not c.table for c in cols):
+        return None
+    return tuple(c.name for c in cols)
+
+
+def ordered_window_keys(text: str) -> set[tuple[str, ...]]:
+    """The (partition + order) column tuples of the ordered windows in ``text``."""
+    found = set()
+    for node in parse(text).find_all(exp.Window):
+        if node.args.get("order") is not None:
+            keys = _plain_keys(node)
+            if keys is not None:
+                found.add(keys)
+    return found
 WINDOW_ARITY = {"lag": (1, 2), "lead": (1, 2), "run_start": (2, 2)}
 WINDOW_AGGREGATES = ("min", "max", "sum", "count")
 
