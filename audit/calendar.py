@@ -82,6 +82,12 @@ class TradingCalendar:
         ok = self._in_range(a) & self._in_range(b)
         return self.index(b) - self.index(a), ok
 
+    def closed_days(self, days: list[date]) -> list[date]:
+        """The dates among ``days`` inside the calendar's range on which it has no session."""
+        nums = np.array([d.toordinal() - EPOCH.toordinal() for d in days], dtype=np.int64)
+        closed = self._in_range(nums) & ~np.isin(nums, self.sessions)
+        return sorted(d for d, c in zip(days, closed) if c)
+
     def next_session(self, days: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.sessions, days, side="left")
         ok = self._in_range(days) & (i < len(self.sessions))

@@ -114,12 +114,30 @@ class Context:
         if "accounts" in ctx.tables:
             ctx.tables["accounts"] = ctx.tables["accounts"].sort(["account_id", "date"], maintain_order=True)
             ctx.order["accounts"] = ("account_id", "date")
+        ctx._check_calendar()
         if "platform" in ctx.tables:
             _, undated = disclosure.versions(ctx.tables["platform"])
             if undated:
                 ctx.notes.append(f"{undated} undated disclosure version(s) left out: several "
                                  "versions without a date cannot be ordered")
         return ctx
+
+    def _check_calendar(self) -> None:
+        """Note the snapshot dates the trading calendar has no session on: a platform that
+        values its accounts on a day the exchange is shut is most likely on another exchange's
+        calendar, and trading-day deadlines counted on the wrong one accuse wrongly."""
+        frame = self.tables.get("accounts")
+        if self.calendar is None or frame is None or "date" not in frame.columns:
+            return
+        days = frame["date"].drop_nulls().unique().to_list()
+        closed = self.calendar.closed_days(days)
+        if closed:
+            shown = ", ".join(d.isoformat() for d in closed[:5]) + (" ..." if len(closed) > 5 else "")
+            self.notes.append(
+                f"accounts: {len(closed)} snapshot date(s) on which {self.calendar.name} has no "
+                f"session ({shown}); trading-day deadlines are counted on {self.calendar.name}'s "
+                f"sessions: if the platform trades on another exchange, run again with "
+                f"--param trading_calendar=<its exchange code>")
 
     def _with_computed(self, name: str, frame: pl.DataFrame) -> pl.DataFrame:
         t = contract.TABLES_BY_NAME.get(name)

@@ -43,6 +43,7 @@ class Run:
     fail_on: str = "high"
     stress: Any = None  # audit.stress.StressResult when the stress analytics ran
     notes: list[str] = field(default_factory=list)  # how the export was read (derived tables ...)
+    calendar: str | None = None  # the trading calendar the deadlines were counted on, described
 
     @property
     def run_id(self) -> str:
@@ -110,6 +111,7 @@ def findings_document(run: Run) -> dict[str, Any]:
             "version": contract.CONTRACT_VERSION,
             "timezone": getattr(run.export, "timezone", None),
             "timezone_source": getattr(run.export, "timezone_source", None),
+            "trading_calendar": run.calendar,
             "notes": list(run.notes),
         },
         "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],

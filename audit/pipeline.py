@@ -54,7 +54,8 @@ def run_audit(
         say(note)
     results = evaluate(ruleset, tables, as_of, ctx=ctx)
     return Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
-               as_of=as_of, fail_on=fail_on, stress=stress_result, notes=ctx.notes)
+               as_of=as_of, fail_on=fail_on, stress=stress_result, notes=ctx.notes,
+               calendar=ctx.calendar.describe() if ctx.calendar else None)
 
 
 def run_stress_analytics(tables, as_of, say, impact=None, params: dict[str, Any] | None = None):

@@ -95,6 +95,18 @@ def test_dates_outside_the_trading_calendar_are_not_evaluable():
     assert "trading calendar XSHG" in result.message
 
 
+def test_snapshots_on_days_the_calendar_has_no_session_are_noted():
+    """A Shanghai book valued on 2025-06-19 (Juneteenth, NYSE shut): read on the XNYS
+    calendar the auditor hears that the calendar may be the wrong one."""
+    accounts = [{"date": date(2025, 6, d), "account_id": "A1", "cash": 0, "market_value": 160,
+                 "debt": 100} for d in (18, 19, 20)]
+    frames = {"accounts": frame_from_records("accounts", accounts)}
+    notes = Context.build(frames, {**PARAMS, "trading_calendar": "XNYS"}).notes
+    assert len(notes) == 1 and "1 snapshot date(s) on which XNYS has no session (2025-06-19)" in notes[0]
+    assert "--param trading_calendar=" in notes[0]
+    assert Context.build(frames, {**PARAMS, "trading_calendar": "XSHG"}).notes == []
+
+
 def test_version_1_clients_read_as_a_partial_history():
     clients = frame_from_records("clients", [
         {"client_id": "C1", "verification_status": "verified", "verified_at": date(2024, 3, 1),

@@ -100,6 +100,24 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     found = {(rule, key) for rule, key in _found(tmp_path) if rule in own}
     assert planted - found == set(), "missed violations"
     assert {rule for rule, _ in found - planted} <= {"LEV-007", "LEV-011"}
+    # The seed rules under the jurisdiction's parameters, calendar and lines: every seed plant
+    # is still found, and beyond the plants only what the jurisdiction's stricter numbers make
+    # of the sample's book. No record is accused by a wrong clock: the sample states its zone
+    # (Asia/Shanghai), so a us audit reads Shanghai times, not New York ones.
+    seed = {p for p in _planted(data) if p[0] in {r["id"] for r in findings["rules"]}}
+    everything = _found(tmp_path)
+    assert seed - everything == set(), "missed violations"
+    assert {rule for rule, _ in everything - seed - planted} <= STRICTER[profile]
+    assert findings["contract"]["timezone_source"] == "mapping"
+
+
+# What a jurisdiction's stricter numbers find in the sample's book beyond its plants: leverage
+# above 2x (the cn and us caps: LEV-001, LEV-002, Reg T's LEV-007, the cn 80% margin ratio's
+# LEV-011), collateral re-pledged at all where the limit is 0 (SEG-003), high-risk clients
+# reviewed yearly where the PBOC asks every six months (KYC-007).
+STRICTER = {"cn": {"LEV-001", "LEV-002", "LEV-011", "SEG-003", "KYC-007"},
+            "us": {"LEV-001", "LEV-002", "LEV-007"},
+            "eu": {"LEV-002", "SEG-003"}}
 
 
 def test_findings_account_for_every_row(audited):

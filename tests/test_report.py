@@ -11,6 +11,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
+from html import unescape
 from pathlib import Path
 
 import polars as pl
@@ -386,6 +387,16 @@ def test_sample_report_numbers_match_findings(sample):
         if r.status == "failed":
             assert f"{r.rule.id}" in text and f"{r.rate:.2%}" in text, r.rule.id
     assert "2025-06-30" in sample.pages[0]  # the sample's last snapshot date
+
+
+def test_methodology_says_how_time_was_read(sample):
+    """The report states the clock, the calendar and the rule that terms are those in force."""
+    html = " ".join(unescape(sample.html).split())
+    assert "Time: zone, trading days, terms in force" in html
+    assert ("Every date-time was read as wall-clock time in Asia/Shanghai (stated by the "
+            "export's mapping file)") in html
+    assert "counted on the sessions of XSHG, " in html
+    assert "in force when the record happened" in html
 
 
 def test_mask_functions():

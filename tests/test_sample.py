@@ -170,7 +170,10 @@ def test_same_seed_same_bytes(tmp_path):
         generate(b, accounts=200, seed=9, days=7, fmt=fmt)
         names = sorted(p.name for p in a.iterdir())
         assert names == sorted(p.name for p in b.iterdir())
-        assert len(names) == len(contract.TABLES) - len(LEFT_OUT_TABLES) + 1
+        # every table the sample writes, expected_violations.json and mapping.yaml
+        assert len(names) == len(contract.TABLES) - len(LEFT_OUT_TABLES) + 2
+        assert yaml.safe_load((a / "mapping.yaml").read_text(encoding="utf-8")) == {
+            "timezone": "Asia/Shanghai"}
         for name in names:
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
     c = tmp_path / "c"

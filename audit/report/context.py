@@ -591,6 +591,9 @@ def _methodology(run, rows: int) -> dict[str, Any]:
         "escalating": [r.id for r in ruleset.rules if r.escalate],
         "effective": [r.id for r in ruleset.rules if r.effective],
         "evidence_rows": rows,
+        "time": {"zone": getattr(run.export, "timezone", None),
+                 "zone_source": getattr(run.export, "timezone_source", None),
+                 "calendar": run.calendar, "notes": list(run.notes)},
     }
 
 

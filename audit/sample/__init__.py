@@ -181,11 +181,19 @@ def in_utc(df: pl.DataFrame, fmt: str) -> pl.DataFrame:
 PROFILE_OF: dict[str, str] = profile_of()
 
 
+SAMPLE_MAPPING = """\
+# How this export is laid out: date-times without an offset are Shanghai wall-clock time
+# (the margin events carry their own UTC offset).
+timezone: Asia/Shanghai
+"""
+
+
 def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 22, fmt: str = "csv",
              *, plant: bool = True, plant_table_level: bool = True, audit_overdue: bool = False) -> dict:
     """Write a synthetic export of every contract table into ``out_dir``.
 
-    ``<table>.csv`` (UTF-8) or ``<table>.parquet`` per table, plus ``expected_violations.json``
+    ``<table>.csv`` (UTF-8) or ``<table>.parquet`` per table, ``mapping.yaml`` (the export's
+    time zone) and ``expected_violations.json``
     naming each planted violation by rule, key and the profile that runs the rule. Same
     arguments, same bytes.
 
@@ -219,6 +227,9 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 22, 
             df.write_csv(path, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S")
         else:
             df.write_parquet(path, compression="zstd", statistics=True)
+    # NOTE: the platform states its zone, as a real export should: a Shanghai platform audited
+    # under another jurisdiction's profile keeps its own clock.
+    (out_dir / "mapping.yaml").write_text(SAMPLE_MAPPING, encoding="utf-8")
     violations = [{**v, "profile": PROFILE_OF.get(v["rule"], "seed")} for v in violations]
     not_planted = builder.not_planted()
     violations = sorted(violations, key=lambda v: (v["rule"], sorted(v["key"].items())))
