@@ -58,7 +58,13 @@ def upgrade(tables: dict[str, pl.DataFrame],
 def _events(clients: pl.DataFrame, kind: str, when: str, outcome: pl.Expr,
             extra: dict[str, str]) -> pl.DataFrame:
     t = contract.table(EVENTS)
-    rows = clients.filter(pl.col(when).is_not_null())
+    dated = pl.col(when).is_not_null()
+    # NOTE: a grade without its assessment date is still what the export says of the client:
+    # kept as an undated assessment, it makes a suitability check undecidable (KYC-005) rather
+    # than "no grade", while the validity check (KYC-006) still finds no dated assessment.
+    if kind == "risk_assessment" and "risk_tolerance" in clients.columns:
+        dated = dated | pl.col("risk_tolerance").is_not_null()
+    rows = clients.filter(dated)
     if kind == "screening":  # "not_screened" with a date is not a screening
         rows = rows.filter(pl.col("screening_result").fill_null("") != "not_screened")
     columns = {

@@ -13,8 +13,11 @@ from __future__ import annotations
 import bisect
 import warnings
 import calendar as pycal
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import exchange_calendars as xc
 import polars as pl
@@ -27,10 +30,46 @@ TOL = 1e-9
 FEE_TOL = 0.00500001
 LOCAL = "Asia/Shanghai"
 VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
-with warnings.catch_warnings():  # exchange-calendars' own pandas deprecations
-    warnings.simplefilter("ignore")
-    SESSIONS = [d.toordinal() for d in xc.get_calendar("XSHG", start="2015-01-05").sessions.date]
-REVIEW_MONTHS = {"high": 12, "medium": 36, "low": 60}
+
+
+class Profile(NamedTuple):
+    """The numbers a profile audits with, written out again here rather than read from
+    rules/profiles/*.yaml, so the oracle also checks those files."""
+
+    calendar: str
+    cap_retail: float  # leverage caps (LEV-001, LEV-002), bound with the disclosure's
+    cap_professional: float
+    rehypothecation: float  # times the debt (SEG-003), bound with the disclosure's
+    review_months: dict  # ongoing due diligence by risk rating (KYC-007)
+
+
+PROFILES = {
+    "seed": Profile("XSHG", 5, 10, 1.4, {"high": 12, "medium": 36, "low": 60}),
+    "cn": Profile("XSHG", 2, 2, 0.0, {"high": 6, "medium": 36, "low": 60}),
+    "us": Profile("XNYS", 2, 2, 1.4, {"high": 12, "medium": 36, "low": 60}),
+    "eu": Profile("XLON", 30, 100, 0.0, {"high": 12, "medium": 36, "low": 60}),
+}
+
+
+@lru_cache(maxsize=None)
+def sessions(name: str) -> list[int]:
+    with warnings.catch_warnings():  # exchange-calendars' own pandas deprecations
+        warnings.simplefilter("ignore")
+        return [d.toordinal() for d in xc.get_calendar(name, start="2015-01-05").sessions.date]
+
+
+SESSIONS = sessions("XSHG")
+
+
+@contextmanager
+def _calendar(name: str):
+    """Count trading days on ``name``'s sessions for the duration (the helpers read SESSIONS)."""
+    global SESSIONS
+    saved, SESSIONS = SESSIONS, sessions(name)
+    try:
+        yield
+    finally:
+        SESSIONS = saved
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -154,8 +193,14 @@ def _level(code: str | None) -> int | None:
 
 # ----------------------------------------------------------------------------------- oracle
 
-def oracle(tb: dict[str, pl.DataFrame]) -> set:
-    """Every violation of the seed profile's rules but the stress ones, as (rule, key items)."""
+def oracle(tb: dict[str, pl.DataFrame], profile: str = "seed") -> set:
+    """Every violation of the seed profile's rules but the stress ones, as (rule, key items),
+    with ``profile``'s numbers and trading calendar."""
+    with _calendar(PROFILES[profile].calendar):
+        return _oracle(tb, PROFILES[profile])
+
+
+def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
     vs = versions(tb["platform"])
     clients = {r["client_id"]: r for r in tb["clients"].iter_rows(named=True)}
     fin = list(tb["financings"].iter_rows(named=True))
@@ -199,7 +244,7 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
         verified = [r["event_date"] for r in events if r["event_type"] == "verification"
                     and r["outcome"] == "verified" and r["event_date"] <= as_of]
         last = max(reviews) if reviews else (min(verified) if verified else c["onboarded_at"])
-        if add_months(last, REVIEW_MONTHS[c["risk_rating"]]) < as_of:
+        if add_months(last, prof.review_months[c["risk_rating"]]) < as_of:
             found.add(key("KYC-007", c, ["client_id"]))
         if c["id_type"] in VALIDATORS and not (c["id_number"] and VALIDATORS[c["id_type"]](c["id_number"])):
             found.add(key("KYC-004", c, ["client_id"]))
@@ -226,7 +271,7 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
 
     for r in accounts:
         v = in_force(vs, r["date"])
-        if (r["pledged_value"] or 0) > 0 and not r["pledged_value"] <= min(v["rehypothecation_limit"], 1.4) * r["debt"] + 0.005:
+        if (r["pledged_value"] or 0) > 0 and not r["pledged_value"] <= min(v["rehypothecation_limit"], prof.rehypothecation) * r["debt"] + 0.005:
             found.add(key("SEG-003", r, ["account_id", "date"]))
 
     # CON-001, CON-002: liquidations against the terms of their own time.
@@ -272,7 +317,7 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
             sale_since = (sale_since or r["date"]) if below else None
             if in_call:
                 if v["call_response_trading_days"] is not None:
-                    due = end_of(t_day(r["date"], v["call_response_trading_days"]))
+                    due = max(end_of(t_day(r["date"], v["call_response_trading_days"])), end_of(r["date"]))
                 else:
                     due = end_of(r["date"]) + timedelta(hours=v["call_response_hours"])
                 made = [c["event_at"] for c in calls.get(account, []) if c["event_at"] <= due]
@@ -282,7 +327,7 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
             if below:
                 s = sale_since
                 if v["call_response_trading_days"] is not None:
-                    call_due = end_of(t_day(s, v["call_response_trading_days"]))
+                    call_due = max(end_of(t_day(s, v["call_response_trading_days"])), end_of(s))
                 else:
                     call_due = end_of(s) + timedelta(hours=v["call_response_hours"])
                 if v["notice_period_trading_days"] is not None:
@@ -324,7 +369,8 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
     for f in fin:
         v = in_force(vs, f["opened_at"].date())
         pro = cat[f["client_id"]] == "professional"
-        cap = min(v["leverage_cap_professional"], 10) if pro else min(v["leverage_cap_retail"], 5)
+        cap = (min(v["leverage_cap_professional"], prof.cap_professional) if pro
+               else min(v["leverage_cap_retail"], prof.cap_retail))
         if not f["leverage_at_open"] <= cap + TOL:
             found.add(key("LEV-001", f, ["financing_id"]))
         if not f["rate_annual"] <= v["interest_rate_annual"] + TOL:
@@ -337,7 +383,8 @@ def oracle(tb: dict[str, pl.DataFrame]) -> set:
         if r["debt"] > 0 and r["market_value"] > 0:
             v = in_force(vs, r["date"])
             pro = cat[r["client_id"]] == "professional"
-            cap = min(v["leverage_cap_professional"], 10) if pro else min(v["leverage_cap_retail"], 5)
+            cap = (min(v["leverage_cap_professional"], prof.cap_professional) if pro
+                   else min(v["leverage_cap_retail"], prof.cap_retail))
             if not (r["equity"] > 0 and r["market_value"] / r["equity"] <= cap + TOL):
                 found.add(key("LEV-002", r, ["account_id", "date"]))
 
