@@ -168,7 +168,6 @@ def accounts_init(b: Builder) -> None:
         b.ell = ell
     b.E0 = E0
     b.q = q
-    E = MV / L
     cash = np.where(financed, cash, np.maximum(cash, 100_00))
     b.cash0, b.D0 = cash, D.astype(np.int64)
     scripted_states(b)

@@ -67,6 +67,28 @@ def _cash_path(b: Builder, cash: int, debt: int, flows: dict[int, int] | None = 
     return out
 
 
+def ceil_div(x: float, step: int) -> int:
+    """``x`` rounded up to a whole ``step``."""
+    return int(ceil_to(np.array([int(math.ceil(x))]), step)[0])
+
+
+def _bond_withdrawal(b: Builder, a: int, rm, ell: float, day: int, withdrawn: float):
+    """A professional's account of three bonds whose cash withdrawal on ``day`` (``withdrawn``
+    of the debt) takes the collateral ratio to about 128%: the market values, the debt, the
+    withdrawal, the opening cash, and the ratio, equity and largest-position share by day."""
+    v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
+    _set_values(b, a, {int(i): v / 3 for i in b.bonds}, day + 1)
+    pp = _pos_path(b, a)
+    mv = pp.sum(axis=0)
+    D = ceil_div(mv[day] / 1.262, 10_000)
+    W = int(round(withdrawn * D / 10_000)) * 10_000
+    cash = int(round(0.02 * D)) + W
+    cp = _cash_path(b, cash, D, {day: -W})
+    R, E = (cp + mv) / D, cp + mv - D
+    share = pp.max(axis=0) / (cp + mv)
+    return mv, D, W, cash, R, E, share
+
+
 def _story_check(b: Builder, ok: bool, what: str) -> None:
     """Fail loudly when a story's solved balances do not do what it needs."""
     if not ok:
@@ -81,10 +103,6 @@ def scripted_states(b: Builder) -> None:
     rm, ell = b.r_misc, b.ell
     s1_ratio = {"t2_recourse": (1.66,), "clr001": (1.50, 1.52), "con001": (1.60, 1.62),
                 "clr002": (1.63, 1.67)}
-
-    def ceil_div(x: float, step: int) -> int:
-        """``x`` rounded up to a whole ``step``."""
-        return int(ceil_to(np.array([int(math.ceil(x))]), step)[0])
 
     # NOTE: one loop over the stories in cast order, because each story draws its size from
     # r_misc as it comes; the plants that use these accounts (plants/con.py, lev.py, clr.py)
@@ -137,16 +155,7 @@ def scripted_states(b: Builder) -> None:
             # withdraws cash on day ``day``: about 127% from then on, and the platform neither
             # liquidates nor tops up to the window's end (CON-008 once the grace has run out).
             day = min(b.crash + 1, T - 4)
-            v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
-            _set_values(b, a, {int(i): v / 3 for i in b.bonds}, day + 1)
-            pp = _pos_path(b, a)
-            mv = pp.sum(axis=0)
-            D = ceil_div(mv[day] / 1.262, 10_000)
-            W = int(round(0.125 * D / 10_000)) * 10_000
-            cash = int(round(0.02 * D)) + W
-            cp = _cash_path(b, cash, D, {day: -W})
-            R, E = (cp + mv) / D, cp + mv - D
-            share = pp.max(axis=0) / (cp + mv)
+            mv, D, W, cash, R, E, share = _bond_withdrawal(b, a, rm, ell, day, 0.125)
             _story_check(b, (R[:day] > 1.3 + 3e-3).all() and (R[day:] <= 1.297).all()
                          and (E > 0).all() and (mv / E <= 5 - 0.05).all()
                          and (share <= 0.5 - 0.01).all(), "CON-008")
@@ -158,16 +167,7 @@ def scripted_states(b: Builder) -> None:
             # client's day (T+1) comes after the holiday; the platform sells on T+2, some five
             # calendar days after the call (in calendar hours it would look late).
             day = b.before_holiday
-            v = min(rm.uniform(0.6e6, 1.5e6) * 100, rm.uniform(0.6, 1.2) * ell)
-            _set_values(b, a, {int(i): v / 3 for i in b.bonds}, day + 1)
-            pp = _pos_path(b, a)
-            mv = pp.sum(axis=0)
-            D = ceil_div(mv[day] / 1.262, 10_000)
-            W = int(round(0.34 * D / 10_000)) * 10_000
-            cash = int(round(0.02 * D)) + W
-            cp = _cash_path(b, cash, D, {day: -W})
-            R, E = (cp + mv) / D, cp + mv - D
-            share = pp.max(axis=0) / (cp + mv)
+            mv, D, W, cash, R, E, share = _bond_withdrawal(b, a, rm, ell, day, 0.34)
             sold = day + NOTICE_DAYS + 1
             _story_check(b, (R[:day] > 1.5 + 3e-3).all() and (R[day:sold + 1] <= 1.297).all()
                          and (E > 0).all() and (mv[:sold + 1] / E[:sold + 1] <= 5 - 0.05).all()

@@ -223,10 +223,7 @@ def events_table(b: Builder) -> pl.DataFrame:
         pl.when(is_call).then(at + pl.duration(seconds=45)).otherwise(None).alias("delivered_at"),
         pl.col("_tag"),
     )
-    for eid, tag in out.filter(pl.col("_tag") > 0).select("event_id", "_tag").iter_rows():
-        rule, note = b.tags[tag - 1]
-        b.violation(rule, "margin_events", {"event_id": eid}, note)
-    return out.drop("_tag")
+    return tagged_violations(b, out, "margin_events", "event_id")
 
 
 def ledger_table(b: Builder) -> pl.DataFrame:
@@ -252,10 +249,7 @@ def ledger_table(b: Builder) -> pl.DataFrame:
         pl.col("_text").replace_strict(dict(enumerate(LEDGER_TEXT)), return_dtype=pl.String).alias("description"),
         pl.col("_tag"),
     )
-    for eid, tag in out.filter(pl.col("_tag") > 0).select("entry_id", "_tag").iter_rows():
-        rule, note = b.tags[tag - 1]
-        b.violation(rule, "ledger", {"entry_id": eid}, note)
-    return out.drop("_tag")
+    return tagged_violations(b, out, "ledger", "entry_id")
 
 
 def fees_table(b: Builder) -> pl.DataFrame:
@@ -286,9 +280,15 @@ def fees_table(b: Builder) -> pl.DataFrame:
         pl.col("_charged").alias("charged"),
         pl.col("_tag"),
     )
-    for fid, tag in out.filter(pl.col("_tag") > 0).select("fee_id", "_tag").iter_rows():
+    return tagged_violations(b, out, "fees", "fee_id")
+
+
+def tagged_violations(b: Builder, out: pl.DataFrame, table: str, key: str) -> pl.DataFrame:
+    """``out`` without its ``_tag`` column, each tagged row recorded as the violation its tag
+    names (rows get their ids only once the table is sorted, so plants tag them first)."""
+    for value, tag in out.filter(pl.col("_tag") > 0).select(key, "_tag").iter_rows():
         rule, note = b.tags[tag - 1]
-        b.violation(rule, "fees", {"fee_id": fid}, note)
+        b.violation(rule, table, {key: value}, note)
     return out.drop("_tag")
 
 
