@@ -1,4 +1,5 @@
-"""Leverage arithmetic of norms.md (seed 003), in exact decimals: leverage, call line, wipe-out."""
+"""Leverage arithmetic of the operating norms for financing platforms (《杠杆的双重效应》), in
+exact decimals: leverage, call line, wipe-out."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def to_decimal(value: Any, what: str) -> Decimal:
 
 def leverage_figures(position_value: Any, equity: Any,
                      maintenance: Any = FINRA_MAINTENANCE) -> dict[str, Any]:
-    """Every figure of the norms.md arithmetic for one position, as exact Decimals.
+    """Every figure of that arithmetic for one position, as exact Decimals.
 
     Keys: position_value V, equity E, maintenance m, debt D = V - E, leverage L = V / E,
     equity_ratio E / V = 1 / L, collateral_ratio V / D (the China R; None without debt),

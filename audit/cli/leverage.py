@@ -1,4 +1,4 @@
-"""`audit leverage`: the leverage arithmetic of norms.md for one position, or as a 1x-10x table."""
+"""`audit leverage`: the leverage arithmetic of 《杠杆的双重效应》 for one position, or as a 1x-10x table."""
 
 from __future__ import annotations
 

@@ -545,7 +545,7 @@ def format_parameter(value: Any) -> str:
 
 
 def worked_example() -> dict[str, Any]:
-    """The seed's worked examples (norms.md), computed by audit.leverage, not typed in."""
+    """The worked examples of 《杠杆的双重效应》, computed by audit.leverage, not typed in."""
     from audit.leverage import display_figures, leverage_figures
 
     a = display_figures(leverage_figures(100_000, 50_000, "0.25"))
