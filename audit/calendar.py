@@ -32,6 +32,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from audit.errors import UsageError
+
 EPOCH = date(1970, 1, 1)
 EARLIEST = "1990-01-01"
 # NOTE: exchange-calendars has one calendar for the Shanghai exchange (XSHG); the Shenzhen and
@@ -40,7 +42,7 @@ EARLIEST = "1990-01-01"
 ALIASES = {"XSHE": "XSHG", "BJSE": "XSHG"}
 
 
-class CalendarError(ValueError):
+class CalendarError(UsageError, ValueError):
     """A trading calendar that does not exist; the message lists what to use instead."""
 
 

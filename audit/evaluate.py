@@ -28,6 +28,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from audit import compat, contract, disclosure
 from audit.calendar import CalendarError, TradingCalendar, trading_calendar
+from audit.errors import AuditError
 from audit.expr import ExprError, Scope, compile_expr, names_used, ordered_window_keys
 from audit.frames import asof_left_join
 from audit.rules import (
@@ -48,7 +49,7 @@ __all__ = ["ERROR", "FAILED", "NOT_APPLICABLE", "NOT_EVALUABLE", "PASSED", "ROW"
            "run_example"]
 
 
-class EvaluationError(RuntimeError):
+class EvaluationError(AuditError, RuntimeError):
     """A rule that cannot be evaluated on this data (the rule ends as `error`)."""
 
 

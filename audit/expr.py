@@ -34,13 +34,14 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from audit import calendar
+from audit.errors import ConfigError
 from audit.vocab import DISCLOSURE_PREFIX
 
 MICROSECONDS_PER_HOUR = 3_600_000_000
 MICROSECONDS_PER_DAY = 24 * MICROSECONDS_PER_HOUR
 
 
-class ExprError(ValueError):
+class ExprError(ConfigError, ValueError):
     """An expression that cannot be parsed, or uses something not on the whitelist."""
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any, Iterable
 
+from audit.errors import UsageError
+
 FINRA_MAINTENANCE = Decimal("0.25")  # FINRA 4210(c) long maintenance, the seed's US reference
 TABLE_EQUITY = Decimal("100000")  # the seed's examples are sized in 100,000s
 CENT = Decimal("0.01")
@@ -16,7 +18,7 @@ PCT_FIELDS = ("maintenance", "equity_ratio", "call_drop", "wipeout_drop")
 RATIO_FIELDS = ("leverage", "collateral_ratio")
 
 
-class LeverageError(ValueError):
+class LeverageError(UsageError, ValueError):
     """Inputs for which the arithmetic has no meaning; the message says what to pass instead."""
 
 

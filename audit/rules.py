@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from audit import contract
+from audit.errors import ConfigError
 from audit.expr import ExprError, Scope, compile_expr, names_used
 from audit.vocab import DISCLOSURE_PREFIX
 
@@ -57,7 +58,7 @@ BUILTINS: dict[str, Builtin] = {
 BUILTIN_PARAMS = {name: b.description for name, b in BUILTINS.items()}
 
 
-class RuleFileError(ValueError):
+class RuleFileError(ConfigError, ValueError):
     """A rule pack, rule or profile file that is malformed; the message names file and line."""
 
 

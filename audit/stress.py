@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from audit import contract
+from audit.errors import InputError
 from audit.evaluate import reference_date
 from audit.rules import RULES_DIR, RuleFileError, _validated
 
@@ -35,7 +36,7 @@ class ScenarioError(RuleFileError):
     """A scenario file that is malformed or cannot be derived; the message names the file."""
 
 
-class StressError(ValueError):
+class StressError(InputError, ValueError):
     """An export the stress test cannot run on; the message says what is missing."""
 
 

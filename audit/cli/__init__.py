@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -12,7 +13,7 @@ from audit.cli import rules as rules_cmd
 from audit.cli import sample as sample_cmd
 from audit.cli import stress as stress_cmd
 from audit.cli import validate as validate_cmd
-from audit.cli.common import EXIT_ERROR, fail
+from audit.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_OK, AuditError, one_line
 
 app = typer.Typer(
     help="Audit a financing platform's data exports against declarative compliance rules.",
@@ -30,14 +31,47 @@ app.add_typer(rules_cmd.app, name="rules")
 
 
 def main() -> None:
-    """Entry point: never let a traceback reach the user."""
+    """Entry point: never let a traceback reach the user.
+
+    An ``AuditError`` is one line and its own exit code (2 for input and usage); anything else
+    is a bug: its traceback goes to a log file and the command ends with exit code 3.
+    """
     try:
         app()
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        fail("interrupted")
+        _exit("error: interrupted; nothing was left in the output folder", EXIT_ERROR)
+    except AuditError as err:
+        _exit(f"error: {err}", err.exit_code)
+    except MemoryError:
+        _exit("error: out of memory; audit a smaller export or on a machine with more memory",
+              EXIT_ERROR)
     except Exception as err:  # noqa: BLE001 - last line of defence, see docstring
-        fail(f"internal error: {type(err).__name__}: {err}. This is a bug; please report it "
-             "with the command you ran.", code=EXIT_ERROR)
-    sys.exit(0)
+        log = _crash_log()
+        _exit(f"internal error: {type(err).__name__}: {one_line(err)[:300]}. This is a bug; "
+              f"the details are in {log}; please report it with that file and the command you "
+              f"ran.", EXIT_INTERNAL)
+    sys.exit(EXIT_OK)
+
+
+def _exit(message: str, code: int) -> None:
+    # NOTE: printed and exited here, not through typer: outside click's context typer.Exit
+    # itself ends in a traceback.
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    sys.exit(code)
+
+
+def _crash_log() -> str:
+    """Write the current traceback to a fresh log file and return its path."""
+    import tempfile
+    import traceback
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="platform-audit-crash-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"command: {' '.join(sys.argv)}\n\n")
+            traceback.print_exc(file=fh)
+        return path
+    except OSError:
+        return "(no log: the temporary folder is not writable)"

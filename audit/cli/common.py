@@ -7,9 +7,8 @@ from typing import NoReturn
 
 import typer
 
+from audit.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK  # noqa: F401
 from audit.vocab import SEVERITIES  # noqa: F401 - re-exported for the commands
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:

@@ -10,16 +10,17 @@ from typing import Callable
 
 import polars as pl
 
+from audit.errors import InputError
+
 ROW = "_row"
 ISSUE_VALUE_CHARS = 200  # issues keep a prefix of a huge cell, never the whole cell
 DEFAULT_ZONE = "UTC"  # the export's time zone when neither the auditor nor mapping.yaml names one
 
 
-class LoadError(Exception):
+class LoadError(InputError):
     """A fatal input problem; the message is one line naming the file and what to do."""
 
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
+    code = "unreadable-input"
 
 
 @dataclass(slots=True)

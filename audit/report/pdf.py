@@ -14,12 +14,13 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from audit.errors import EnvironmentProblem
 from audit.report.assets import TEMPLATES_DIR
 
 INSTALL_HINT = "pip install 'platform-audit[report]'"
 
 
-class ReportDependencyError(RuntimeError):
+class ReportDependencyError(EnvironmentProblem, RuntimeError):
     """The PDF renderer (WeasyPrint) or its system libraries are missing."""
 
 
