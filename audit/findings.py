@@ -143,14 +143,14 @@ def _input(t) -> dict[str, Any]:
 
 def _data_quality(issues: list[DataIssue]) -> dict[str, Any]:
     by_table: dict[str, int] = {}
-    by_problem: dict[str, int] = {}
+    by_code: dict[str, int] = {}
     for i in issues:
         by_table[i.table] = by_table.get(i.table, 0) + 1
-        kind = i.problem.split("'")[0].strip()
-        by_problem[kind] = by_problem.get(kind, 0) + 1
+        by_code[i.code] = by_code.get(i.code, 0) + 1
     return {
         "issues": len(issues),
         "by_table": dict(sorted(by_table.items())),
+        "by_code": dict(sorted(by_code.items())),
         "sample": [_issue_row(i) for i in sorted(issues, key=_issue_order)[:DATA_ISSUE_SAMPLE]],
         "complete_list": "data_issues.csv" if issues else None,
     }
@@ -190,7 +190,8 @@ def _issue_row(i: DataIssue) -> dict[str, Any]:
     # NOTE: an unreadable cell of a personal column (or a whole ragged row of the clients
     # table) would otherwise carry a name or ID number into the outputs.
     return mask_issue({"file": Path(i.file).name, "table": i.table, "row": i.row,
-                       "column": i.column, "value": i.value, "problem": i.problem})
+                       "column": i.column, "code": i.code, "value": i.value,
+                       "problem": i.problem})
 
 
 def _relative(path: str) -> str:
@@ -239,7 +240,7 @@ def write_outputs(run: Run, out_dir: Path) -> dict[str, Path]:
     )
     fields = ["rule_id", "severity", "table", "source_row", *KEY_COLUMNS, "detail"]
     _write_csv(paths["violations"], fields, violation_rows(run.results))
-    issue_fields = ["file", "table", "row", "column", "value", "problem"]
+    issue_fields = ["file", "table", "row", "column", "code", "value", "problem"]
     _write_csv(paths["data_issues"], issue_fields,
                [_issue_row(i) for i in sorted(run.data_issues, key=_issue_order)])
     return paths

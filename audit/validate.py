@@ -47,8 +47,22 @@ def _issues_from_failures(name: str, frame: pl.DataFrame, file: str,
         value = case.get("failure_case")
         issues.append(DataIssue(file=file, table=name, row=row, column=column,
                                 value=None if value is None else str(value)[:200],
-                                problem=_describe(name, column, check)))
+                                problem=_describe(name, column, check),
+                                code=_code(check)))
     return issues
+
+
+def _code(check: str) -> str:
+    """The issue code of a pandera check name (see audit.load.types.ISSUE_CODES)."""
+    if check == "not_nullable":
+        return "missing-required"
+    if check.startswith("field_uniqueness") or check == "multiple_fields_uniqueness" or "unique" in check:
+        return "duplicate-key"
+    if check == "allowed values":
+        return "not-in-vocabulary"
+    if check.startswith((">=", "<=", ">", "<")):
+        return "out-of-bounds"
+    return "contract-check"
 
 
 def _describe(table: str, column: str | None, check: str) -> str:

@@ -44,12 +44,12 @@ from audit.load.mapping import ExportMapping, TableMapping, check_table_mapping,
 from audit.load.parse import type_table
 from audit.load.read import read_raw
 from audit.load.types import (
-    DEFAULT_ZONE, ROW, DataIssue, Export, LoadError, LoadedTable, first_line,
+    DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, first_line,
 )
 from audit.load.zones import TableZones, check_zone
 
 __all__ = [
-    "DEFAULT_ZONE", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable", "TableMapping",
+    "DEFAULT_ZONE", "ISSUE_CODES", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable", "TableMapping",
     "load_export", "load_table", "load_with_mapping", "match_header", "normalise_header",
     "read_mapping", "table_for_name",
 ]
@@ -175,7 +175,7 @@ def _load_candidate(
         loaded.issues.insert(0, DataIssue(
             candidate.path.name, name, None, None, candidate.label,
             f"{candidate.label} was taken as table '{name}' from part of its name; name the file "
-            f"under tables.{name}.file in mapping.yaml if that is wrong"))
+            f"under tables.{name}.file in mapping.yaml if that is wrong", "loose-match"))
     return loaded
 
 

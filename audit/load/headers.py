@@ -118,7 +118,7 @@ def match_headers(
     notes = [
         DataIssue(file, t.name, None, target, src,
                   f"mapping names header {src!r} for column '{target}' but the file has no such "
-                  f"header")
+                  f"header", "header-note")
         for src, target in mapping.columns.items()
         if normalise_header(src) not in present and target not in taken
     ]

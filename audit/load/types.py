@@ -23,6 +23,24 @@ class LoadError(InputError):
     code = "unreadable-input"
 
 
+# The kinds of data issue, code -> what it means (the closed list data_issues.csv uses).
+ISSUE_CODES: dict[str, str] = {
+    "data-issue": "a data-quality problem of no more specific kind",
+    "unreadable-cell": "a cell that does not parse as its column's type",
+    "ragged-row": "a row with more or fewer fields than the header; not loaded",
+    "title-row": "a row above the header, skipped",
+    "format-mismatch": "the file's content is another format than its extension says",
+    "loose-match": "a file or sheet taken as a table from part of its name",
+    "header-note": "a header the mapping names is not in the file",
+    "column-note": "a choice the loader made for a whole column (day order, decimal mark, zone)",
+    "missing-required": "a required cell is empty",
+    "not-in-vocabulary": "a value outside the column's closed list of values",
+    "out-of-bounds": "a value outside the column's bounds",
+    "duplicate-key": "two rows with the same key",
+    "contract-check": "another contract check failed",
+}
+
+
 @dataclass(slots=True)
 class DataIssue:
     """A non-fatal data-quality problem in one cell or row (or a whole column when row is None).
@@ -37,6 +55,7 @@ class DataIssue:
     column: str | None
     value: str | None
     problem: str
+    code: str = "data-issue"  # one of ISSUE_CODES: what kind of problem, for counting and tests
 
 
 @dataclass

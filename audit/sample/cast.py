@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from audit.errors import UsageError
+
 if TYPE_CHECKING:
     from audit.sample.builder import Builder
 
@@ -79,7 +81,7 @@ def roles(b: Builder) -> None:
     n_heavy = sum(n for _, n in heavy)
     total = n_heavy + sum(n for _, n in light)
     if n_heavy > 0.56 * N or total > N - 5:
-        raise ValueError(f"accounts={N} is too small for {total} scripted accounts "
+        raise UsageError(f"--accounts {N} is too small for {total} scripted accounts "
                          f"({n_heavy} with scripted balances); use at least "
                          f"{max(math.ceil(n_heavy / 0.56), total + 5)}")
     pick = b.r_plant.permutation(N)[:total]

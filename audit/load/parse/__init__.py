@@ -128,6 +128,7 @@ def _cell_issues(
             if lossy_encoding and "\ufffd" in value:
                 problem = (f"cannot read {shown!r}: the file has bytes here that are not valid "
                            f"{lossy_encoding} text (shown as \ufffd); fix or re-export the file")
-            keyed.append((row, order[name], DataIssue(file, t.name, row, name, shown, problem)))
+            keyed.append((row, order[name], DataIssue(file, t.name, row, name, shown, problem,
+                                                          "unreadable-cell")))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [issue for _, _, issue in keyed]

@@ -37,7 +37,8 @@ class ParseContext:
         self._dayfirst_known = False
 
     def note(self, column: str, problem: str) -> None:
-        self.notes.append(DataIssue(self.file, self.table.name, None, column, None, problem))
+        self.notes.append(DataIssue(self.file, self.table.name, None, column, None, problem,
+                                             "column-note"))
 
     def in_export_zone(self, wall: pl.Series, offsets: pl.Series | None, column: str) -> pl.Series:
         """Date-times (naive, or with offsets in minutes) as wall-clock times of the export zone."""

@@ -81,7 +81,7 @@ def read_raw(path: Path, t: Table, mapping: TableMapping) -> tuple[RawTable, str
     if actual != declared:
         raw.issues.insert(0, DataIssue(name, t.name, None, None, None,
                                        f"the extension says {declared} but the content is "
-                                       f"{actual}; read as {actual}"))
+                                       f"{actual}; read as {actual}", "format-mismatch"))
     return raw, digest
 
 

@@ -56,14 +56,14 @@ def _ragged_issue(name, table_name, row, record, width, delimiter) -> DataIssue:
         hint = "an unclosed quote may have merged the following lines into this row"
     return DataIssue(name, table_name, row, None, clip(joined),
                      f"row has {len(record)} fields but the header has {width}; the row was not "
-                     f"loaded ({hint})")
+                     f"loaded ({hint})", "ragged-row")
 
 
 def title_row_issues(name, table_name, above: list[list[Any]], header_at: int) -> list[DataIssue]:
     return [
         DataIssue(name, table_name, i + 1, None,
                   clip(" ".join(str(v) for v in row if v not in (None, ""))),
-                  f"row above the header (row {header_at + 1}) skipped")
+                  f"row above the header (row {header_at + 1}) skipped", "title-row")
         for i, row in enumerate(above)
         if not is_blank(row)
     ]
