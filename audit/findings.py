@@ -116,6 +116,7 @@ def findings_document(run: Run) -> dict[str, Any]:
         },
         "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],
         "unrecognised_files": sorted(run.export.unrecognised_files),
+        "mapping": getattr(run.export, "mapping", None),
         "rule_packs": {
             "sha256": pack_hash(ruleset.packs),
             "packs": [{"name": p.name, "version": p.version, "sha256": p.sha256,
@@ -130,7 +131,7 @@ def findings_document(run: Run) -> dict[str, Any]:
 def _input(t) -> dict[str, Any]:
     return {
         "table": t.name,
-        "path": t.path.name,
+        "path": t.relpath or t.path.name,
         "format": t.format,
         "encoding": t.encoding,
         "sha256": t.sha256,

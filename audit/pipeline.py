@@ -38,6 +38,8 @@ def run_audit(
     for name, t in sorted(export.tables.items()):
         say(f"loaded {name}: {t.rows_read} rows read, {t.rows_unreadable} unreadable ({t.path.name})")
     say(f"times read in {export.timezone} ({export.timezone_source})")
+    for note in export.notes:
+        say(note)
     issues = list(export.issues) + check_contract(export)
     say(f"data contract: {len(issues)} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
@@ -54,7 +56,8 @@ def run_audit(
         say(note)
     results = evaluate(ruleset, tables, as_of, ctx=ctx)
     return Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
-               as_of=as_of, fail_on=fail_on, stress=stress_result, notes=ctx.notes,
+               as_of=as_of, fail_on=fail_on, stress=stress_result,
+               notes=list(export.notes) + ctx.notes,
                calendar=ctx.calendar.describe() if ctx.calendar else None)
 
 

@@ -331,6 +331,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise RuleFileError(f"{path}{line}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise RuleFileError(f"{path}: the YAML is nested too deeply to be a rule, pack or "
+                            f"profile file; fix the file") from None
     return data, node
 
 

@@ -25,6 +25,13 @@ DEFAULTS = {
 }
 
 
+
+def mapped(folder):
+    """The mapping the test wrote into the folder: the auditor names it (it is never applied
+    on its own)."""
+    path = folder / "mapping.yaml"
+    return path if path.exists() else None
+
 def _default(col: contract.Column) -> str:
     return col.allowed[0] if col.allowed else DEFAULTS[col.type]
 
@@ -111,7 +118,7 @@ def test_mapping_can_force_the_encoding(tmp_path):
     write_csv(tmp_path / "custody.csv", "custody", CUSTODY,
               [["2024-01-05", name, "1"]] * 3, encoding="cp1250")
     (tmp_path / "mapping.yaml").write_text("tables:\n  custody:\n    encoding: cp1250\n")
-    lt = load_export(tmp_path).tables["custody"]
+    lt = load_export(tmp_path, mapping=mapped(tmp_path)).tables["custody"]
     assert lt.encoding == "cp1250" and lt.frame["custodian"].to_list() == [name] * 3
 
 
@@ -273,7 +280,7 @@ def test_mapping_file_names_file_columns_and_values(tmp_path):
         "    values: {category: {零售: retail}}\n",
         encoding="utf-8",
     )
-    export = load_export(tmp_path)
+    export = load_export(tmp_path, mapping=mapped(tmp_path))
     assert set(export.tables) == {"capital", "clients"}
     assert export.tables["capital"].frame["net_capital"].to_list() == [1000.0]
     assert export.tables["capital"].column_map["NC"] == "net_capital"
@@ -305,7 +312,7 @@ def test_explicit_mapping_beats_an_alias_match(tmp_path):
 def test_invalid_mapping_is_a_load_error_naming_the_key(tmp_path, text, message):
     (tmp_path / "mapping.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(LoadError, match="^mapping.yaml: ") as err:
-        load_export(tmp_path)
+        load_export(tmp_path, mapping=mapped(tmp_path))
     assert message in str(err.value)
 
 
@@ -476,8 +483,9 @@ def test_discovery_aliases_case_ignored_and_unrecognised_files(tmp_path):
     (tmp_path / "whatever.csv").write_text("a,b\n1,2\n")
     export = load_export(tmp_path)
     assert set(export.tables) == {"custody", "capital"}
-    assert export.unrecognised_files == ["whatever.csv"]
-    assert export.root == tmp_path
+    # every file offered is accounted for: the ones not read are listed, whatever they are
+    assert export.unrecognised_files == ["README.txt", "expected_violations.json", "whatever.csv"]
+    assert export.root == tmp_path.resolve()
     only = load_export(tmp_path, tables=["capital"])
     assert set(only.tables) == {"capital"}
 
@@ -501,7 +509,7 @@ def test_mapping_file_name_is_case_insensitive(tmp_path):
     write_csv(tmp_path / "Bank_Statement.CSV", "custody", CUSTODY,
               [["2024-01-05", "A", "1"]])
     (tmp_path / "mapping.yaml").write_text("tables:\n  custody:\n    file: bank_statement.csv\n")
-    assert load_export(tmp_path).tables["custody"].frame.height == 1
+    assert load_export(tmp_path, mapping=mapped(tmp_path)).tables["custody"].frame.height == 1
 
 
 def test_duplicate_candidate_files_are_a_load_error(tmp_path):
@@ -512,7 +520,7 @@ def test_duplicate_candidate_files_are_a_load_error(tmp_path):
         load_export(tmp_path)
     assert "custody.csv" in str(err.value) and "存管对账单.csv" in str(err.value)
     (tmp_path / "mapping.yaml").write_text("tables:\n  custody:\n    file: custody.csv\n")
-    assert load_export(tmp_path).tables["custody"].path.name == "custody.csv"
+    assert load_export(tmp_path, mapping=mapped(tmp_path)).tables["custody"].path.name == "custody.csv"
 
 
 def test_export_issues_collect_every_table(tmp_path):

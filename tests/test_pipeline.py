@@ -91,7 +91,10 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     them exist where the book's leverage is above the jurisdiction's: Regulation T's 2x
     (LEV-007, us) and the CN 80% financing margin ratio, 2.25x (LEV-011, cn)."""
     data, _, _ = audited
-    result = audit_cli("run", str(data), "--out", str(tmp_path), "--quiet", "--no-report", "--profile", profile)
+    # NOTE: the auditor reviews the mapping the sample ships and names it: a mapping inside the
+    # export is never applied on its own.
+    result = audit_cli("run", str(data), "--out", str(tmp_path), "--quiet", "--no-report",
+                       "--profile", profile, "--mapping", str(data / "mapping.yaml"))
     assert result.returncode == 1, result.stderr
     findings = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
     planted = _planted(data, profile)
@@ -110,6 +113,7 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     # calendar, record by record. No record is accused by a wrong clock: the sample states its
     # zone (Asia/Shanghai), so a us audit reads Shanghai times, not New York ones.
     assert findings["contract"]["timezone_source"] == "mapping"
+    assert findings["mapping"]["applied"] and findings["mapping"]["file"] == "mapping.yaml"
     ran = {r["id"] for r in findings["rules"]}
     tb = load(data)
     oracle_keys = {(rule, json.dumps(dict(items), sort_keys=True))

@@ -20,6 +20,13 @@ EVENTS = ["event_id", "account_id", "event_type", "event_at"]
 FINANCINGS = ["financing_id", "account_id", "client_id", "opened_at"]
 
 
+
+def mapped(folder):
+    """The mapping the test wrote into the folder: the auditor names it (it is never applied
+    on its own)."""
+    path = folder / "mapping.yaml"
+    return path if path.exists() else None
+
 def wall(instant: datetime, zone: str) -> datetime:
     """The naive wall-clock time of an aware instant in ``zone``."""
     return instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
@@ -73,7 +80,7 @@ def test_utc_offsets_and_naive_shanghai_times_give_the_same_instants(tmp_path, m
     financings(tmp_path, "2024-01-05T01:30:00Z")
     events(tmp_path, wall(instant, "Asia/Shanghai").strftime("%Y-%m-%d %H:%M:%S"))
     (tmp_path / "mapping.yaml").write_text(mapping)
-    export = load_export(tmp_path, timezone=option)
+    export = load_export(tmp_path, mapping=mapped(tmp_path), timezone=option)
     assert export.timezone == zone
     opened = export.tables["financings"].frame["opened_at"].to_list()
     happened = export.tables["margin_events"].frame["event_at"].to_list()
@@ -93,7 +100,7 @@ def test_the_option_beats_mapping_yaml_beats_the_default(tmp_path, option, mappi
     if mapping is not None:
         (tmp_path / "mapping.yaml").write_text(f"timezone: {mapping}\n")
     kwargs = {"default_timezone": default} if default is not None else {}
-    export = load_export(tmp_path, timezone=option, **kwargs)
+    export = load_export(tmp_path, mapping=mapped(tmp_path), timezone=option, **kwargs)
     assert (export.timezone, export.timezone_source) == (zone, source)
     assert export.tables["margin_events"].frame["event_at"].to_list() == [
         wall(utc(2024, 7, 1, 12), zone)]
@@ -106,7 +113,7 @@ def test_a_table_zone_converts_its_naive_values_to_the_export_zone(tmp_path):
     (tmp_path / "mapping.yaml").write_text(
         "timezone: Asia/Shanghai\ntables:\n  financings: {timezone: UTC}\n"
         "  margin_events: {timezone: Europe/London}\n")
-    export = load_export(tmp_path)
+    export = load_export(tmp_path, mapping=mapped(tmp_path))
     assert export.tables["financings"].frame["opened_at"].to_list() == [
         wall(utc(2024, 1, 5, 1, 30), "Asia/Shanghai"), wall(utc(2024, 6, 30, 23), "Asia/Shanghai")]
     london = ZoneInfo("Europe/London")
@@ -157,7 +164,7 @@ def test_values_with_and_without_an_offset_are_all_kept_and_reported(tmp_path):
 def test_naive_values_of_a_table_zone_beside_offsets_say_both_zones(tmp_path):
     events(tmp_path, "2024-01-05T09:30:00+08:00", "2024-01-05 03:00:00")
     (tmp_path / "mapping.yaml").write_text("tables: {margin_events: {timezone: Europe/Berlin}}\n")
-    lt = load_export(tmp_path, timezone="UTC").tables["margin_events"]
+    lt = load_export(tmp_path, mapping=mapped(tmp_path), timezone="UTC").tables["margin_events"]
     assert lt.frame["event_at"].to_list() == [
         datetime(2024, 1, 5, 1, 30),
         wall(datetime(2024, 1, 5, 3, tzinfo=ZoneInfo("Europe/Berlin")), "UTC")]
@@ -252,7 +259,7 @@ def test_parquet_and_excel_naive_values_are_taken_in_the_table_zone(tmp_path):
     for folder in ("parquet", "excel"):
         (tmp_path / folder / "mapping.yaml").write_text(
             "timezone: UTC\ntables: {margin_events: {timezone: Asia/Shanghai}}\n")
-        export = load_export(tmp_path / folder)
+        export = load_export(tmp_path / folder, mapping=mapped(tmp_path / folder))
         assert export.tables["margin_events"].frame["event_at"].to_list() == expected, folder
 
 
@@ -274,7 +281,7 @@ def test_daylight_saving_edges_of_a_table_zone(tmp_path, source):
         events_parquet(tmp_path, [datetime.fromisoformat(v) for v in DST_VALUES])
     (tmp_path / "mapping.yaml").write_text(
         "tables: {margin_events: {timezone: America/New_York}}\n")
-    lt = load_export(tmp_path).tables["margin_events"]
+    lt = load_export(tmp_path, mapping=mapped(tmp_path)).tables["margin_events"]
     new_york = ZoneInfo("America/New_York")
     assert lt.frame["event_id"].to_list() == ["E2", "E3"]
     assert lt.frame["event_at"].to_list() == [
@@ -311,7 +318,7 @@ def test_an_unknown_zone_is_a_one_line_load_error(tmp_path, mapping, kwargs, mes
     if mapping:
         (tmp_path / "mapping.yaml").write_text(mapping)
     with pytest.raises(LoadError) as err:
-        load_export(tmp_path, **kwargs)
+        load_export(tmp_path, mapping=mapped(tmp_path), **kwargs)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
 
@@ -319,10 +326,10 @@ def test_an_unknown_zone_is_a_one_line_load_error(tmp_path, mapping, kwargs, mes
 def test_the_unknown_key_message_lists_timezone(tmp_path):
     (tmp_path / "mapping.yaml").write_text("time_zone: UTC\n")
     with pytest.raises(LoadError, match="allowed keys: timezone, tables"):
-        load_export(tmp_path)
+        load_export(tmp_path, mapping=mapped(tmp_path))
     (tmp_path / "mapping.yaml").write_text("tables: {clients: {tz: UTC}}\n")
     with pytest.raises(LoadError, match="allowed keys: .*timezone"):
-        load_export(tmp_path)
+        load_export(tmp_path, mapping=mapped(tmp_path))
 
 
 def test_a_generated_export_loads_the_same_in_any_zone(tmp_path):

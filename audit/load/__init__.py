@@ -34,14 +34,17 @@ module is the public face.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from audit import contract
-from audit.load.discover import Candidate, default_mapping, find_table_files, table_for_name
+from audit.load.discover import Candidate, find_table_files, mapping_in_export, table_for_name
 from audit.load.headers import match_header, match_headers, normalise_header
 from audit.load.mapping import ExportMapping, TableMapping, check_table_mapping, read_mapping
 from audit.load.parse import type_table
+from audit.load.paths import export_root, relative
 from audit.load.read import read_raw
 from audit.load.types import (
     DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, first_line,
@@ -91,8 +94,8 @@ def load_with_mapping(
     try:
         raw, digest = read_raw(path, t, mapping)
         match = match_headers(raw.headers, t, mapping, path.name)
-        frame, unparsable, cell_issues, notes = type_table(raw, t, match, path.name, mapping,
-                                                           zones)
+        frame, unparsable, cell_issues, notes, replaced = type_table(raw, t, match, path.name,
+                                                                     mapping, zones)
     except LoadError:
         raise
     except MemoryError:
@@ -109,7 +112,8 @@ def load_with_mapping(
         name=t.name, path=path, sha256=digest, format=raw.format, encoding=raw.encoding,
         rows_read=frame.height + unparsable + raw.rows_rejected,
         rows_unreadable=unparsable + raw.rows_rejected, frame=frame, issues=issues,
-        extra_columns=match.extra_columns, column_map=match.column_map,
+        extra_columns=match.extra_columns, column_map=match.column_map, relpath=path.name,
+        replaced=replaced,
     )
 
 
@@ -119,30 +123,29 @@ def load_export(
 ) -> Export:
     """Find and load every contract table in ``data_dir`` (optionally only ``tables``).
 
+    ``mapping`` is the mapping file the auditor names; a mapping file inside the export is never
+    applied on its own (the auditee does not configure the audit): it is reported instead.
     Every date-time ends as wall-clock time in the export's zone: ``timezone`` (the auditor's
-    choice) when given, else ``timezone:`` in mapping.yaml, else ``default_timezone`` (the
+    choice) when given, else ``timezone:`` in the named mapping, else ``default_timezone`` (the
     profile's). Zone names are IANA names (Asia/Shanghai, UTC).
     """
     if timezone is not None:
         check_zone(timezone, "timezone")
     check_zone(default_timezone, "default_timezone")
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise LoadError(f"{root}: not a directory; point the audit at the folder holding the "
-                        f"export")
+    root = export_root(data_dir)
     wanted = _wanted_tables(tables)
     try:
-        mapping_path = Path(mapping) if mapping is not None else default_mapping(root)
+        shipped = mapping_in_export(root)
     except OSError as exc:
         raise LoadError(f"{root}: cannot list the folder ({exc.strerror}); check its "
                         f"permissions") from None
-    if mapping_path is not None and not mapping_path.is_file():
-        raise LoadError(f"{mapping_path}: mapping file not found; check the path")
-    export_mapping = read_mapping(mapping_path) if mapping_path is not None else ExportMapping()
+    used = _named_mapping(root, mapping) if mapping is not None else None
+    export_mapping = read_mapping(used.path) if used is not None else ExportMapping()
     zone, zone_source = _export_zone(timezone, export_mapping.timezone, default_timezone)
     mappings = export_mapping.tables
     try:
-        found, unrecognised = find_table_files(root, mappings, wanted, mapping_path)
+        found, unrecognised = find_table_files(root, mappings, wanted,
+                                               used.label if used is not None else None)
     except OSError as exc:
         raise LoadError(f"{root}: cannot list the folder ({exc.strerror}); check its "
                         f"permissions") from None
@@ -150,10 +153,58 @@ def load_export(
     for name in wanted:
         if name in found:
             loaded[name] = _load_candidate(found[name], name, mappings.get(name, TableMapping()),
-                                           zone)
+                                           zone, root)
     issues = [issue for lt in loaded.values() for issue in lt.issues]
+    notes = []
+    if shipped is not None and (used is None or used.path != shipped.resolve()):
+        notes.append(f"{shipped.name} in the export folder was not applied: a mapping configures "
+                     f"the audit, so only one the auditor names with --mapping is used; review "
+                     f"it and pass --mapping <export folder>/{shipped.name} to apply it")
+    record = used.describe(loaded) if used is not None else None
+    if record is None and shipped is not None:
+        record = MappingUse(shipped.resolve(), shipped.name, inside=True,
+                            applied=False).describe(loaded)
     return Export(root=root, tables=loaded, issues=issues, unrecognised_files=unrecognised,
-                  timezone=zone, timezone_source=zone_source)
+                  timezone=zone, timezone_source=zone_source, notes=notes, mapping=record)
+
+
+@dataclass
+class MappingUse:
+    """The mapping file of a run: which file, whether it was applied, and what it changed."""
+
+    path: Path
+    label: str  # its path relative to the export folder when inside it, else its name
+    inside: bool
+    applied: bool = True
+
+    def describe(self, loaded: dict[str, LoadedTable]) -> dict:
+        """For findings.json and the report: the file, its sha256 and every value it rewrote."""
+        return {
+            "file": self.label,
+            "inside_export": self.inside,
+            "applied": self.applied,
+            "sha256": _sha256(self.path),
+            "value_replacements": [
+                {"table": name, **change}
+                for name, t in sorted(loaded.items()) for change in t.replaced
+            ] if self.applied else [],
+        }
+
+
+def _named_mapping(root: Path, mapping: Path) -> MappingUse:
+    path = Path(mapping)
+    if not path.is_file():
+        raise LoadError(f"{mapping}: mapping file not found; check the path")
+    real = path.resolve()
+    inside = real.is_relative_to(root)
+    return MappingUse(real, relative(root, real) if inside else real.name, inside)
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _export_zone(option: str | None, mapping: str | None, default: str) -> tuple[str, str]:
@@ -166,11 +217,12 @@ def _export_zone(option: str | None, mapping: str | None, default: str) -> tuple
 
 
 def _load_candidate(
-    candidate: Candidate, name: str, mapping: TableMapping, zone: str
+    candidate: Candidate, name: str, mapping: TableMapping, zone: str, root: Path
 ) -> LoadedTable:
     if candidate.sheet is not None and mapping.sheet is None:
         mapping = mapping.model_copy(update={"sheet": candidate.sheet})
     loaded = load_with_mapping(candidate.path, name, mapping, timezone=zone)
+    loaded.relpath = relative(root, candidate.path)
     if candidate.loose:
         loaded.issues.insert(0, DataIssue(
             candidate.path.name, name, None, None, candidate.label,

@@ -12,18 +12,18 @@ from pathlib import Path
 from audit import contract
 from audit.load.headers import normalise_header
 from audit.load.mapping import TableMapping
+from audit.load.paths import confined, named_input
 from audit.load.read import EXCEL_EXTS, PARQUET_EXTS, TEXT_EXTS, sniff_format
 from audit.load.types import LoadError
 
 MAPPING_NAMES = ("mapping.yaml", "mapping.yml")
-# .txt is often a readme: it is loaded when its stem names a table, but never listed as unknown.
-LISTED_EXTS = (TEXT_EXTS - {".txt"}) | PARQUET_EXTS | EXCEL_EXTS
 
 
-def default_mapping(root: Path) -> Path | None:
-    """The export's own mapping.yaml (or .yml, any case), or None."""
+def mapping_in_export(root: Path) -> Path | None:
+    """A mapping.yaml (or .yml, any case) the export folder holds, or None. It is never applied
+    on its own: the export is the auditee's and must not configure the audit."""
     for entry in sorted(root.iterdir()):
-        if entry.is_file() and entry.name.lower() in MAPPING_NAMES:
+        if entry.name.lower() in MAPPING_NAMES:
             return entry
     return None
 
@@ -76,9 +76,8 @@ class Candidate:
 
 
 def _is_candidate_file(entry: Path) -> bool:
-    name = entry.name
-    return (entry.is_file() and not name.startswith((".", "~$"))
-            and entry.suffix.lower() in TEXT_EXTS | PARQUET_EXTS | EXCEL_EXTS)
+    """A data file by its name (opened later only if it is a regular file inside the export)."""
+    return entry.suffix.lower() in TEXT_EXTS | PARQUET_EXTS | EXCEL_EXTS
 
 
 def _candidates_in(entry: Path) -> list[tuple[str, Candidate]]:
@@ -93,27 +92,44 @@ def _candidates_in(entry: Path) -> list[tuple[str, Candidate]]:
 
 
 def find_table_files(
-    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_path: Path | None
+    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_name: str | None
 ) -> tuple[dict[str, Candidate], list[str]]:
-    """table -> candidate for each table found, and the data files that match no table.
+    """table -> candidate for each table found, and what the folder holds that is not read.
 
-    A file named in the mapping wins; otherwise an exact name match; a loose match only for a
-    table no file matches exactly. Two candidates at the same level are a LoadError.
+    ``root`` is the resolved data folder. A file named in the mapping wins; otherwise an exact
+    name match; a loose match only for a table no file matches exactly. Two candidates at the
+    same level are a LoadError. Every data file is confined to the export (paths.confined), and
+    files are compared by resolved path: a link to a file inside counts as that file, once.
     """
+    source = mapping_name or "mapping"
     named = {
-        t: Candidate(_resolve_named_file(root, m.file, t, mapping_path))
+        t: Candidate(named_input(root, m.file, f"{source}: tables.{t}.file"))
         for t, m in mappings.items() if m.file is not None
     }
-    named_paths = {c.path.resolve() for c in named.values()}
+    named_paths = {c.path for c in named.values()}
     offers: dict[str, list[Candidate]] = {}
     listed: list[str] = []
+    seen: set[Path] = set(named_paths)
     for entry in sorted(root.iterdir()):
-        if not _is_candidate_file(entry) or entry.resolve() in named_paths:
+        if entry.name.lower() in MAPPING_NAMES:
+            continue  # reported by the loader: applied only when the auditor names it
+        if entry.is_dir() and not entry.is_symlink():
+            listed.append(entry.name + "/")  # NOTE: sub-folders are never read; say so
             continue
-        pairs = _candidates_in(entry)
+        if not _is_candidate_file(entry):
+            listed.append(entry.name)  # NOTE: every file offered is accounted for, read or not
+            continue
+        real = confined(root, entry)
+        if real in seen:
+            continue
+        seen.add(real)
+        if entry.name.startswith((".", "~$")):
+            listed.append(entry.name)  # a hidden or lock file is not read, but it is listed
+            continue
+        pairs = _candidates_in(real if entry.is_symlink() else entry)
         for table_name, candidate in pairs:
             offers.setdefault(table_name, []).append(candidate)
-        if not pairs and entry.suffix.lower() in LISTED_EXTS:
+        if not pairs:
             listed.append(entry.name)
     found = {t: c for t, c in named.items() if t in wanted}
     for table_name in wanted:
@@ -123,30 +139,16 @@ def find_table_files(
         chosen = exact or offers[table_name]
         if len(chosen) > 1:
             raise LoadError(
-                f"{root}: several files match table '{table_name}': "
+                f"{root.name}: several files match table '{table_name}': "
                 f"{', '.join(c.label for c in chosen)}; keep one, or name the one to use under "
-                f"tables.{table_name}.file in mapping.yaml"
+                f"tables.{table_name}.file in a mapping file given with --mapping",
+                code="ambiguous-table",
             )
         found[table_name] = chosen[0]
     # NOTE: a file that matched a table but lost to a better match is listed, never dropped.
     offered = {c.path.name for t in wanted for c in offers.get(t, [])}
     losers = offered - {c.path.name for c in found.values()}
     return found, sorted(set(listed) | losers)
-
-
-def _resolve_named_file(root: Path, name: str, table_name: str, mapping_path: Path | None) -> Path:
-    bases = [root] + ([mapping_path.parent] if mapping_path is not None else [])
-    for base in bases:
-        candidate = Path(name) if Path(name).is_absolute() else base / name
-        if candidate.is_file():
-            return candidate
-    # NOTE: file names typed into the mapping often differ from the real one only in case.
-    for entry in root.iterdir():
-        if entry.is_file() and entry.name.lower() == Path(name).name.lower():
-            return entry
-    source = mapping_path.name if mapping_path is not None else "mapping"
-    raise LoadError(f"{source}: tables.{table_name}.file: no file {name!r} in {root}; fix the "
-                    f"file name")
 
 
 def _workbook_tables(path: Path) -> dict[str, tuple[str, bool]]:

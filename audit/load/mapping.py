@@ -17,6 +17,9 @@ from audit.load.types import LoadError
 from audit.load.zones import check_zone
 
 
+MAX_MAPPING_BYTES = 1 << 20  # a mapping of every table and header is a few kilobytes
+
+
 class TableMapping(BaseModel):
     """How one table's file departs from the contract (``tables.<name>`` in mapping.yaml).
 
@@ -99,6 +102,10 @@ def read_mapping(path: Path) -> ExportMapping:
     """Parse and validate a mapping file; every problem is a LoadError naming the key."""
     name = path.name
     try:
+        if path.stat().st_size > MAX_MAPPING_BYTES:
+            raise LoadError(f"{name}: {path.stat().st_size:,} bytes is too large for a mapping "
+                            f"file (at most {MAX_MAPPING_BYTES:,}); check it is the right file",
+                            code="mapping-too-large")
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{name}: cannot read the mapping file ({exc.strerror}); check the path")
@@ -112,6 +119,9 @@ def read_mapping(path: Path) -> ExportMapping:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise LoadError(f"{name}: not valid YAML{where}; fix the syntax")
+    except RecursionError:
+        raise LoadError(f"{name}: the YAML is nested too deeply to be a mapping file; fix the "
+                        f"file") from None
     if document is None:
         return ExportMapping()
     if not isinstance(document, dict):
@@ -169,6 +179,13 @@ def check_table_mapping(source: str, table_name: str, mapping: TableMapping) -> 
                 f"{table_name}; allowed: {allowed_columns}"
             )
         allowed_values = t.column(column_name).allowed
+        if not allowed_values:
+            # NOTE: rewriting an id, an amount or a date would let a mapping change what a
+            # record says; value replacements translate a closed vocabulary, nothing else.
+            raise LoadError(
+                f"{source}: tables.{table_name}.values.{column_name}: value replacements apply "
+                f"only to columns with a closed list of values; {table_name}.{column_name} has "
+                f"none: fix the data in the export instead", code="mapping-not-categorical")
         for source_value, target in replacements.items():
             if allowed_values and target not in allowed_values:
                 raise LoadError(

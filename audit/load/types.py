@@ -73,6 +73,8 @@ class LoadedTable:
     issues: list[DataIssue]
     extra_columns: list[str]
     column_map: dict[str, str]
+    relpath: str = ""  # the file's path relative to the export folder (set by load_export)
+    replaced: list[dict] = field(default_factory=list)  # the mapping's value replacements
 
 
 @dataclass
@@ -90,6 +92,8 @@ class Export:
     unrecognised_files: list[str]
     timezone: str = DEFAULT_ZONE
     timezone_source: str = "default"
+    notes: list[str] = field(default_factory=list)  # what the loader did not apply, and why
+    mapping: dict | None = None  # the mapping file: which, applied or not, sha256, replacements
 
 
 @dataclass

@@ -23,8 +23,11 @@ TYPE_WORDS = {
 }
 
 
-def source_text(raw: pl.Series, col: Column, mapping: TableMapping, file: str) -> pl.Series:
-    """Cleaned text of a column that is not natively typed, with mapping.yaml value replacements."""
+def source_text(raw: pl.Series, col: Column, mapping: TableMapping, file: str,
+                replaced: list[dict] | None = None) -> pl.Series:
+    """Cleaned text of a column that is not natively typed, with the mapping's value
+    replacements; each replacement that changed cells is appended to ``replaced`` (column,
+    from, to, cells), so the findings show every value the mapping rewrote."""
     try:
         text = as_text(raw)
     except TypeError as exc:
@@ -32,7 +35,14 @@ def source_text(raw: pl.Series, col: Column, mapping: TableMapping, file: str) -
                         f"values") from None
     cleaned = clean_text(text)
     replacements = mapping.values.get(col.name)
-    return cleaned.replace(replacements) if replacements else cleaned
+    if not replacements:
+        return cleaned
+    if replaced is not None:
+        hits = cleaned.filter(cleaned.is_in(list(replacements))).value_counts()
+        for source, cells in sorted(hits.iter_rows()):
+            replaced.append({"column": col.name, "from": source, "to": replacements[source],
+                             "cells": int(cells)})
+    return cleaned.replace(replacements)
 
 
 def parse_cleaned(cleaned: pl.Series, col: Column, ctx: ParseContext) -> pl.Series:
@@ -54,7 +64,8 @@ def type_table(
     raw: RawTable, t: Table, match: HeaderMatch, file: str, mapping: TableMapping,
     zones: TableZones | None = None,
 ):
-    """(typed frame of readable rows, unreadable row count, cell issues, column notes)."""
+    """(typed frame of readable rows, unreadable row count, cell issues, column notes, value
+    replacements the mapping made)."""
     indices = sorted(match.by_index)
     data = raw.fetch(indices)
     height = data.height
@@ -67,7 +78,7 @@ def type_table(
         if native is not None:
             natives[name] = native
         else:
-            texts[name] = source_text(series, t.column(name), mapping, file)
+            texts[name] = source_text(series, t.column(name), mapping, file, ctx.replaced)
     values: list[pl.Series] = []
     failures: dict[str, pl.Series] = {}  # column -> original text of the cells that failed
     reasons: dict[str, pl.Series] = {}  # column -> why a cell failed, when more than its text
@@ -92,14 +103,14 @@ def type_table(
                 reasons[col.name] = when(cells & failed, reason, None).cast(pl.String)
     frame = pl.DataFrame(values + [data[ROW]])
     if not failures:
-        return frame, 0, [], ctx.notes
+        return frame, 0, [], ctx.notes, ctx.replaced
     bad = pl.DataFrame([s.alias(n) for n, s in failures.items()] + [data[ROW]])
     bad_row = bad.select(pl.any_horizontal(pl.col(c).is_not_null() for c in failures)).to_series()
     why = {name: reason.filter(bad_row).to_list() for name, reason in reasons.items()}
     issues = _cell_issues(bad.filter(bad_row), t, file, raw.encoding if raw.lossy_text else None,
                           why)
     readable = frame.filter(~bad_row)
-    return readable, height - readable.height, issues, ctx.notes
+    return readable, height - readable.height, issues, ctx.notes, ctx.replaced
 
 
 def _cell_issues(

@@ -30,6 +30,7 @@ class ParseContext:
         self.zones = zones or TableZones()
         self.rows = rows if rows is not None else pl.Series("_row", [], dtype=pl.Int64)
         self.notes: list[DataIssue] = []
+        self.replaced: list[dict] = []  # the mapping's value replacements that changed cells
         # contract column -> (cells, why): why those cells are unreadable, when not plain text
         self.cell_problems: dict[str, tuple[pl.Series, str]] = {}
         self._decimal_comma: bool | None = None
