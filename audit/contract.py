@@ -665,6 +665,35 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 DERIVED_BY_NAME: dict[str, Table] = {t.name: t for t in DERIVED}
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Referential integrity: every non-empty ``table.column`` names a ``parent.key`` that the
+    export holds. A row that names none is an orphan: reported, and its id treated as
+    unreadable, so no rule judges it as if it were linked (or passes because it is not)."""
+
+    table: str
+    column: str
+    parent: str
+    key: str
+
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference("kyc_events", "client_id", "clients", "client_id"),
+    Reference("accounts", "client_id", "clients", "client_id"),
+    Reference("financings", "client_id", "clients", "client_id"),
+    Reference("financings", "account_id", "accounts", "account_id"),
+    Reference("positions", "account_id", "accounts", "account_id"),
+    Reference("positions", "instrument_id", "instruments", "instrument_id"),
+    Reference("instrument_terms", "instrument_id", "instruments", "instrument_id"),
+    Reference("margin_events", "account_id", "accounts", "account_id"),
+    Reference("ledger", "account_id", "accounts", "account_id"),
+    Reference("fees", "account_id", "accounts", "account_id"),
+    Reference("fees", "financing_id", "financings", "financing_id"),
+    Reference("trades", "account_id", "accounts", "account_id"),
+    Reference("trades", "instrument_id", "instruments", "instrument_id"),
+)
+
+
 def table(name: str) -> Table:
     """Return the contract (or derived) table called ``name``; KeyError names the known ones."""
     found = TABLES_BY_NAME.get(name) or DERIVED_BY_NAME.get(name)

@@ -13,6 +13,10 @@ Three outcomes keep "not tested" apart from "passed":
 * a record the data cannot decide (no disclosure in force at its time, a date outside the
   trading calendar, the rule's own ``undetermined:`` conditions) is set aside and counted, never
   passed; if no record is left, the rule is ``not_evaluable``;
+* a record whose own cells the rule reads could not be read (or that is linked to an unreadable
+  row of a joined table) is set aside the same way; when such records exist, or rows of the
+  rule's tables could not be placed at all (ragged rows), a rule no record of which fails is
+  ``incomplete``, never ``passed``;
 * the remaining records pass or fail the assertion (a NULL assertion is a violation).
 """
 
@@ -35,15 +39,16 @@ from audit.rules import (
     Example, Join, Rule, RuleSet, disclosure_fields, join_disclosure_fields, one_line, rule_inputs,
 )
 from audit.vocab import (
-    DISCLOSURE_PREFIX, ERROR, FAILED, INTERNAL_PREFIX, NOT_APPLICABLE, NOT_EVALUABLE, PASSED, ROW,
-    SEVERITIES, SEVERITY_COLUMN as SEVERITY, UNDETERMINED_PREFIX,
+    DISCLOSURE_PREFIX, ERROR, FAILED, INCOMPLETE, INTERNAL_PREFIX, NOT_APPLICABLE, NOT_EVALUABLE,
+    PASSED, ROW, SEVERITIES, SEVERITY_COLUMN as SEVERITY, UNDETERMINED_PREFIX, UNREADABLE,
+    UNREADABLE_FLAG,
 )
 
 SAMPLE_SIZE = 20
 CALENDAR_GUARD = UNDETERMINED_PREFIX + "calendar"
 SHOWN_DISCLOSURE = "disclosure_from"  # evidence: the date of the disclosure version applied
 
-__all__ = ["ERROR", "FAILED", "NOT_APPLICABLE", "NOT_EVALUABLE", "PASSED", "ROW", "SEVERITY",
+__all__ = ["ERROR", "FAILED", "INCOMPLETE", "NOT_APPLICABLE", "NOT_EVALUABLE", "PASSED", "ROW", "SEVERITY",
            "SEVERITIES", "Context", "EvaluationError", "RuleResult", "check_examples",
            "evaluate", "evaluate_rule", "frame_from_records", "records_for", "reference_date",
            "run_example"]
@@ -66,6 +71,7 @@ class RuleResult:
     not_evaluable: int = 0  # records set aside because the data cannot decide them
     not_evaluable_reasons: dict[str, int] = field(default_factory=dict)
     caveats: list[str] = field(default_factory=list)  # what the result assumes
+    unreadable: int = 0  # records set aside for unreadable cells, plus rows no record places
 
     @property
     def severity(self) -> str:
@@ -97,10 +103,12 @@ class Context:
     notes: list[str] = field(default_factory=list)
     order: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns it is sorted by
     personal: set[str] = field(default_factory=contract.personal_columns)
+    rejected: dict[str, int] = field(default_factory=dict)  # table -> rows not loaded (ragged)
 
     @classmethod
     def build(cls, tables: dict[str, pl.DataFrame], params: dict[str, Any],
-              as_of: date | None = None, provided: dict[str, set[str]] | None = None) -> "Context":
+              as_of: date | None = None, provided: dict[str, set[str]] | None = None,
+              rejected: dict[str, int] | None = None) -> "Context":
         as_of = as_of or params.get("as_of") or reference_date(tables)
         params = {**params, "as_of": as_of}
         try:
@@ -108,7 +116,8 @@ class Context:
         except CalendarError as err:
             raise EvaluationError(str(err)) from None
         tables, notes = compat.upgrade(tables, provided)
-        ctx = cls(tables=tables, params=params, calendar=cal, provided=provided, notes=notes)
+        ctx = cls(tables=tables, params=params, calendar=cal, provided=provided, notes=notes,
+                  rejected=dict(rejected or {}))
         ctx.tables = {name: ctx._with_computed(name, frame) for name, frame in tables.items()}
         # NOTE: the daily snapshots sorted once by account and date: the rules that follow an
         # account through time (its spell below a line) then need no sort of their own.
@@ -186,6 +195,59 @@ class _Build:
         self.rule, self.ctx = rule, ctx
         self.guards: list[pl.Expr] = []
         self.order: tuple[str, ...] = ctx.order.get(rule.table, ())  # the records' current order
+        self.unplaced: dict[str, int] = {}  # table -> unreadable rows no record can be linked to
+
+    def read_by_rule(self, table: str) -> list[str]:
+        inputs = rule_inputs(self.rule)
+        return sorted(inputs.required.get(table, set()) | inputs.optional.get(table, set()))
+
+    def unreadable_rows(self, table: str) -> pl.Expr | None:
+        """True for the rows of ``table`` with an unreadable cell this rule reads (None when the
+        table read cleanly)."""
+        frame = self.ctx.tables.get(table)
+        read = self.read_by_rule(table)
+        if frame is None or UNREADABLE not in frame.columns or not read:
+            return None
+        return pl.col(UNREADABLE).list.eval(pl.element().is_in(read)).list.any().fill_null(False)
+
+    def flag_unreadable(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Mark the rule's own records whose cells it reads could not be read."""
+        bad = self.unreadable_rows(self.rule.table)
+        return lf if bad is None else lf.with_columns(bad.alias(UNREADABLE_FLAG))
+
+    def keep(self, lf: pl.LazyFrame, condition: pl.Expr) -> pl.LazyFrame:
+        """Filter on ``condition``; a flagged record whose condition is unknown (it reads the
+        unreadable cell) is kept, to be set aside as unreadable rather than dropped unseen."""
+        if UNREADABLE_FLAG in lf.collect_schema().names():
+            return lf.filter(pl.when(pl.col(UNREADABLE_FLAG)).then(condition.fill_null(True))
+                             .otherwise(condition.fill_null(False)))
+        return lf.filter(condition.fill_null(False))
+
+    def mark_linked_unreadable(self, lf: pl.LazyFrame, join: Join) -> pl.LazyFrame:
+        """Flag the records a join links to an unreadable row of its table; such rows whose
+        keys are unreadable too link to no record and make the rule incomplete as a whole."""
+        bad = self.unreadable_rows(join.table)
+        if bad is None:
+            return lf
+        rows = self.ctx.tables[join.table].filter(bad)
+        if not rows.height:
+            return lf
+        pairs = ([(k, k) for k in join.asof.by] if join.asof is not None else list(join.pairs))
+        linked = rows.select([r for _, r in pairs]).drop_nulls() if pairs else rows.clear(0)
+        lost = rows.height - linked.height
+        if lost:
+            self.unplaced[join.table] = self.unplaced.get(join.table, 0) + lost
+        if not pairs or not linked.height:
+            return lf
+        flag = f"{UNREADABLE_FLAG}_{join.table}"
+        mark = "__linked_unreadable"
+        linked = linked.unique().with_columns(pl.lit(True).alias(mark)).lazy()
+        lf = lf.join(linked, left_on=[l for l, _ in pairs], right_on=[r for _, r in pairs],
+                     how="left", maintain_order="left", nulls_equal=False)
+        hit = pl.col(mark).fill_null(False)
+        if flag in lf.collect_schema().names():
+            hit = hit | pl.col(flag)
+        return lf.with_columns(hit.alias(flag)).drop(mark)
 
     def compile(self, text: str, lf: pl.LazyFrame, aggregate: bool = False,
                 guards: list[pl.Expr] | None = None, sorted_by: tuple[str, ...] = ()) -> pl.Expr:
@@ -197,6 +259,9 @@ class _Build:
     def aggregated(self, lf: pl.LazyFrame, keys: list[str], aggs: dict[str, str]) -> pl.LazyFrame:
         self.order = ()
         exprs = [self.compile(text, lf, aggregate=True).alias(name) for name, text in aggs.items()]
+        if UNREADABLE_FLAG in lf.collect_schema().names():
+            # NOTE: a group holding an unreadable record cannot be judged as a whole.
+            exprs.append(pl.col(UNREADABLE_FLAG).any().alias(UNREADABLE_FLAG))
         if not keys:
             return lf.select(exprs)
         return lf.group_by(keys, maintain_order=False).agg(exprs)
@@ -213,6 +278,7 @@ class _Build:
             raise EvaluationError(f"join to {join.table} would overwrite column(s) {clash}; rename them")
         if (join.optional and not self._joinable(join)) or self._switched_off(join, lf):
             return lf.with_columns(*[pl.lit(None).alias(name) for name in added])
+        lf = self.mark_linked_unreadable(lf, join)
         right = self.ctx.tables[join.table].lazy()
         right_guards: list[pl.Expr] = []
         if join.disclosure_at:
@@ -276,7 +342,7 @@ class _Build:
 def records_for(rule: Rule, ctx: Context, build: _Build | None = None) -> pl.LazyFrame:
     """The records ``rule`` applies to, with every column its assertion and evidence need."""
     b = build or _Build(rule, ctx)
-    lf = ctx.tables[rule.table].lazy()
+    lf = b.flag_unreadable(ctx.tables[rule.table].lazy())
     if rule.pre_group_by is not None:
         lf = b.aggregated(lf, rule.pre_group_by, rule.pre_aggregate or {})
     if rule.group_by is not None:
@@ -299,9 +365,9 @@ def records_for(rule: Rule, ctx: Context, build: _Build | None = None) -> pl.Laz
         if name not in late_derive:
             lf = lf.with_columns(b.compile(text, lf, sorted_by=sorted_by).alias(name))
     if rule.filter:
-        lf = lf.filter(b.compile(rule.filter, lf).fill_null(False))
+        lf = b.keep(lf, b.compile(rule.filter, lf))
     if rule.effective:
-        lf = lf.filter(_in_force(rule, lf))
+        lf = b.keep(lf, _in_force(rule, lf))
     for join in late:
         lf = b.join(lf, join)
     for name, text in rule.derive.items():
@@ -348,7 +414,7 @@ def _in_force(rule: Rule, lf: pl.LazyFrame) -> pl.Expr:
         keep = keep & (when >= eff.from_)
     if eff.to:
         keep = keep & (when <= eff.to)
-    return keep.fill_null(False)
+    return keep
 
 
 def _output_columns(rule: Rule, available: list[str], personal: set[str]) -> list[str]:
@@ -429,12 +495,18 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
     frame, undecided = _set_aside(frame)
     reasons = {_reason(rule, ctx, name): n for name, n in undecided.items()}
     set_aside = sum(undecided.values())
+    unplaced = _unplaced(rule, ctx, build)
+    reasons.update({f"rows of {t} that could not be read or linked to a record": n
+                    for t, n in sorted(unplaced.items())})
+    unreadable = (sum(n for name, n in undecided.items() if name.startswith(UNREADABLE_FLAG))
+                  + sum(unplaced.values()))
     if frame.height == 0:
-        if set_aside:
-            return RuleResult(rule, NOT_EVALUABLE, not_evaluable=set_aside,
+        if set_aside or unplaced:
+            status = INCOMPLETE if unreadable else NOT_EVALUABLE
+            return RuleResult(rule, status, not_evaluable=set_aside,
                               not_evaluable_reasons=reasons, caveats=caveats,
-                              message=f"none of the {set_aside} record(s) could be judged: "
-                                      + _reasons_text(reasons))
+                              unreadable=unreadable,
+                              message=f"no record could be judged: " + _reasons_text(reasons))
         why = " inside its effective dates" if rule.effective else ""
         return RuleResult(rule, NOT_APPLICABLE, message=f"no records this rule applies to{why}",
                           caveats=caveats)
@@ -445,12 +517,34 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
         return RuleResult(rule, ERROR, message=f"cannot evaluate on this data: {err}",
                           caveats=caveats)
     records = _shown(rule, failing, ctx.personal)
-    status = FAILED if records.height else PASSED
+    status = FAILED if records.height else INCOMPLETE if unreadable else PASSED
     message = (f"{set_aside} record(s) could not be judged: {_reasons_text(reasons)}"
                if set_aside else "")
+    if unplaced:
+        message = "; ".join(filter(None, [message, _reasons_text(
+            {k: v for k, v in reasons.items() if k.startswith("rows of ")})]))
     return RuleResult(rule, status, checked=frame.height, violations=records.height,
                       records=records, message=message, not_evaluable=set_aside,
-                      not_evaluable_reasons=reasons, caveats=caveats)
+                      not_evaluable_reasons=reasons, caveats=caveats, unreadable=unreadable)
+
+
+def _unplaced(rule: Rule, ctx: Context, build: _Build) -> dict[str, int]:
+    """Unreadable rows of the rule's tables that no record of it can be linked to: rows the
+    loader could not place at all (ragged), rows a join could not link (their key is the
+    unreadable cell), and unreadable disclosure versions (the platform table)."""
+    out = dict(build.unplaced)
+    inputs = rule_inputs(rule)
+    joined = {j.table for j in rule.joins}
+    for table in sorted(set(inputs.required) | set(inputs.optional)):
+        if table not in ctx.tables:
+            continue
+        lost = ctx.rejected.get(table, 0)
+        if table != rule.table and table not in joined:  # read through the disclosure in force
+            bad = build.unreadable_rows(table)
+            lost += ctx.tables[table].select(bad.sum()).item() if bad is not None else 0
+        if lost:
+            out[table] = out.get(table, 0) + lost
+    return out
 
 
 def _set_aside(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -469,6 +563,11 @@ def _set_aside(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
 
 
 def _reason(rule: Rule, ctx: Context, flag: str) -> str:
+    if flag == UNREADABLE_FLAG:
+        return "a cell the rule reads could not be read (data_issues.csv names it)"
+    if flag.startswith(UNREADABLE_FLAG + "_"):
+        return (f"it is linked to a row of {flag.removeprefix(UNREADABLE_FLAG + '_')} with a "
+                f"cell the rule reads that could not be read")
     if flag == disclosure.NO_DISCLOSURE:
         first = disclosure.earliest(ctx.tables["platform"]) if "platform" in ctx.tables else None
         return ("no disclosure version was in force at the record's time"

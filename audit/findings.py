@@ -19,7 +19,7 @@ from typing import Any
 
 from audit import __version__, contract
 from audit.evaluate import SEVERITY, RuleResult
-from audit.vocab import ERROR, FAILED, NOT_EVALUABLE, SEVERITIES, STATUSES
+from audit.vocab import ERROR, FAILED, INCOMPLETE, NOT_EVALUABLE, SEVERITIES, STATUSES
 from audit.load import DataIssue, Export
 from audit.mask import mask_issue
 from audit.rules import RuleSet, pack_hash
@@ -60,7 +60,7 @@ class Run:
         (a rule not tested is never a pass), else 0."""
         threshold = SEVERITY_ORDER.index(self.fail_on)
         for r in self.results:
-            if (r.status in (FAILED, ERROR, NOT_EVALUABLE)
+            if (r.status in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
                     and SEVERITY_ORDER.index(r.severity) <= threshold):
                 return 1
         return 0
@@ -89,6 +89,8 @@ def summary(run: Run) -> dict[str, Any]:
         "records_not_evaluable": sum(r.not_evaluable for r in run.results),
         "data_issues": len(run.data_issues),
         "rows_unreadable": sum(t.rows_unreadable for t in run.export.tables.values()),
+        "rows_partly_unreadable": sum(t.rows_partly_unreadable
+                                      for t in run.export.tables.values()),
         "fail_on": run.fail_on,
         "exit_code": run.exit_code(),
     }
@@ -138,6 +140,7 @@ def _input(t) -> dict[str, Any]:
         "rows_read": t.rows_read,
         "rows_checked": t.frame.height,
         "rows_unreadable": t.rows_unreadable,
+        "rows_partly_unreadable": t.rows_partly_unreadable,
         "extra_columns": list(t.extra_columns),
     }
 
@@ -173,6 +176,7 @@ def _rule_entry(r: RuleResult) -> dict[str, Any]:
         "violations": r.violations,
         "rate": None if r.rate is None else round(r.rate, 6),
         "not_evaluable": r.not_evaluable,
+        "unreadable": r.unreadable,
         "not_evaluable_reasons": dict(r.not_evaluable_reasons),
         "caveats": list(r.caveats),
         "message": r.message or None,

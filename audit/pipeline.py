@@ -51,7 +51,8 @@ def run_audit(
         from audit.stress import stress_table
 
         tables["stress"] = stress_table(stress_result)
-    ctx = Context.build(tables, ruleset.params, as_of, provided)
+    rejected = {name: t.rows_unreadable for name, t in export.tables.items()}
+    ctx = Context.build(tables, ruleset.params, as_of, provided, rejected=rejected)
     for note in ctx.notes:
         say(note)
     results = evaluate(ruleset, tables, as_of, ctx=ctx)

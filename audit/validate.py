@@ -13,25 +13,77 @@ from pandera.errors import SchemaErrors
 
 from audit import contract
 from audit.load import DataIssue, Export
-
-ROW = "_row"
+from audit.vocab import ROW, UNREADABLE
 
 
 def check_contract(export: Export) -> list[DataIssue]:
-    """Every contract violation in every loaded table, one issue per failing cell or row."""
-    issues: list[DataIssue] = []
+    """Every contract violation in every loaded table, one issue per failing cell or row.
+
+    Referential integrity comes first: an orphan's id is made unreadable in its table's frame
+    (null, and named in UNREADABLE), so the rules set the record aside instead of judging it
+    unlinked; the schema checks then skip every unreadable cell, reported once already.
+    """
+    issues = check_references(export)
     for name, loaded in export.tables.items():
-        issues.extend(check_table(name, loaded.frame, str(loaded.path)))
+        issues.extend(check_table(name, loaded.frame, loaded.relpath or loaded.path.name))
     return issues
 
 
+def check_references(export: Export) -> list[DataIssue]:
+    """One issue per orphan (a row naming an id its parent table does not hold)."""
+    issues: list[DataIssue] = []
+    for ref in contract.REFERENCES:
+        child, parent = export.tables.get(ref.table), export.tables.get(ref.parent)
+        if child is None or parent is None or ref.column not in child.column_map.values():
+            continue
+        frame = child.frame
+        keys = parent.frame[ref.key].drop_nulls().unique()
+        orphan = (frame[ref.column].is_not_null() & ~frame[ref.column].is_in(keys.implode())).fill_null(False)
+        if not orphan.any():
+            continue
+        padded = {k.lstrip("0"): k for k in keys.to_list() if k.startswith("0")}
+        file = child.relpath or child.path.name
+        for row, value in frame.filter(orphan).select(ROW, ref.column).iter_rows():
+            hint = ""
+            if value.isdigit() and value.lstrip("0") in padded:
+                hint = (f"; {padded[value.lstrip('0')]!r} is the same id with its leading zeros: "
+                        f"the export lost them (a number cell in a spreadsheet?); export the "
+                        f"column as text")
+            issues.append(DataIssue(
+                file, ref.table, row, ref.column, str(value)[:200],
+                f"{ref.table}.{ref.column} {value!r} names no {ref.parent}.{ref.key} in the "
+                f"export: the record cannot be linked, so every rule that reads it sets it "
+                f"aside{hint}", "orphan-key"))
+        child.frame = _mark_unreadable(frame, orphan, ref.column)
+    return issues
+
+
+def _mark_unreadable(frame: pl.DataFrame, cells: pl.Series, column: str) -> pl.DataFrame:
+    """``column`` made null and named in UNREADABLE on the rows ``cells`` marks."""
+    current = (frame[UNREADABLE] if UNREADABLE in frame.columns
+               else pl.Series(UNREADABLE, [None] * frame.height, dtype=pl.List(pl.String)))
+    named = pl.select(
+        pl.when(cells).then(pl.concat_list([current.fill_null(pl.lit([], pl.List(pl.String))),
+                                            pl.lit([column])]))
+        .otherwise(current).alias(UNREADABLE)).to_series()
+    return frame.with_columns(
+        pl.when(cells).then(None).otherwise(pl.col(column)).alias(column), named)
+
+
 def check_table(name: str, frame: pl.DataFrame, file: str) -> list[DataIssue]:
-    """Contract violations of one typed table."""
+    """Contract violations of one typed table. A cell the loader could not read is reported
+    once, by the loader: its null here is not also an empty required cell."""
     schema = contract.pandera_schema(name)
+    unreadable: set[tuple[int, str]] = set()
+    if UNREADABLE in frame.columns:
+        bad = frame.select(ROW, UNREADABLE).drop_nulls().explode(UNREADABLE)
+        unreadable = set(bad.iter_rows())
+        frame = frame.drop(UNREADABLE)
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as err:
-        return _issues_from_failures(name, frame, file, err.failure_cases)
+        issues = _issues_from_failures(name, frame, file, err.failure_cases)
+        return [i for i in issues if (i.row, i.column) not in unreadable]
     return []
 
 

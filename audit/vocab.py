@@ -17,7 +17,11 @@ NOT_APPLICABLE = "not_applicable"  # the export holds no record the rule covers
 # NOTE: "not evaluable" is never "passed": the export lacks a table or column the rule needs,
 # or no record it covers could be judged (no disclosure in force, outside the calendar ...).
 NOT_EVALUABLE = "not_evaluable"
-STATUSES = (PASSED, FAILED, ERROR, NOT_EVALUABLE, NOT_APPLICABLE)
+# NOTE: "incomplete" is never "passed" either: no record the rule could read breaks it, but
+# records in its scope could not be read (an unparseable cell it reads, a ragged row, a row of
+# a joined table that cannot be read), so a violation may hide there.
+INCOMPLETE = "incomplete"
+STATUSES = (PASSED, FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE, NOT_APPLICABLE)
 
 ROW = "_row"  # source row number carried from the loader, shown as evidence
 SEVERITY_COLUMN = "_severity"  # per-record severity after escalation
@@ -27,3 +31,9 @@ INTERNAL_PREFIX = "__"  # engine columns (disclosure fields, evaluability flags)
 DISCLOSURE_PREFIX = INTERNAL_PREFIX + "platform__"
 # Boolean columns marking records that cannot be judged, this prefix + a reason key.
 UNDETERMINED_PREFIX = INTERNAL_PREFIX + "why__"
+# A loaded table's list column naming, per row, the cells that could not be read (null for a
+# clean row; absent when the whole table read cleanly).
+UNREADABLE = INTERNAL_PREFIX + "unreadable"
+# The flag of records set aside because a cell the rule reads is unreadable (this prefix, then
+# "" for the rule's own table or "_<table>" for a joined one).
+UNREADABLE_FLAG = UNDETERMINED_PREFIX + "unreadable"

@@ -15,6 +15,7 @@ import pytest
 
 from audit import contract
 from audit.load import DataIssue, LoadError, load_export, load_table, match_header
+from audit.vocab import UNREADABLE
 
 CUSTODY = ["date", "custodian", "statement_balance"]
 FEES = ["fee_id", "date", "account_id", "fee_type", "base_amount", "rate", "days", "charged"]
@@ -25,6 +26,13 @@ DEFAULTS = {
 }
 
 
+
+
+def readable(lt):
+    """The rows with no unreadable cell (a partly unreadable row stays in the frame, its bad
+    cells null and named in the UNREADABLE column)."""
+    f = lt.frame
+    return f.filter(pl.col(UNREADABLE).is_null()).drop(UNREADABLE) if UNREADABLE in f.columns else f
 
 def mapped(folder):
     """The mapping the test wrote into the folder: the auditor names it (it is never applied
@@ -160,14 +168,14 @@ def test_excel_title_rows_native_dates_serials_and_numeric_ids(tmp_path):
     wb.save(path)
     lt = load_table(path, "custody")
     assert lt.format == "excel" and lt.encoding is None
-    assert lt.frame["date"].to_list() == [date(2024, 1, 5), date(2024, 1, 6)]
-    assert lt.frame["custodian"].to_list() == ["招商银行", "1001"]
-    assert lt.frame["statement_balance"].to_list() == [1234.5, 1000.0]
-    assert lt.frame["_row"].to_list() == [4, 5]  # rows as Excel numbers them
+    assert readable(lt)["date"].to_list() == [date(2024, 1, 5), date(2024, 1, 6)]
+    assert readable(lt)["custodian"].to_list() == ["招商银行", "1001"]
+    assert readable(lt)["statement_balance"].to_list() == [1234.5, 1000.0]
+    assert readable(lt)["_row"].to_list() == [4, 5]  # rows as Excel numbers them
     assert lt.extra_columns == ["备注"]
     bad = row_issues(lt)
     assert [(i.row, i.column) for i in bad if i.column] == [(6, "date")]
-    assert lt.rows_read == 3 and lt.rows_unreadable == 1
+    assert lt.rows_read == 3 and lt.rows_partly_unreadable == 1 and lt.rows_unreadable == 0
     invariant(lt)
 
 
@@ -244,12 +252,12 @@ def test_parquet_string_columns_are_parsed_like_csv(tmp_path):
     path = tmp_path / "holdings.parquet"
     frame.write_parquet(path)
     lt = load_table(path, "positions")
-    assert lt.frame["date"].to_list() == [date(2024, 1, 5)]
-    assert lt.frame["quantity"].to_list() == [1000.0]
-    assert lt.frame["price"].to_list() == [10.5]
+    assert readable(lt)["date"].to_list() == [date(2024, 1, 5)]
+    assert readable(lt)["quantity"].to_list() == [1000.0]
+    assert readable(lt)["price"].to_list() == [10.5]
     assert [(i.row, i.column, i.value) for i in row_issues(lt)] == [
         (2, "market_value", "x"), (3, "date", "someday")]
-    assert lt.rows_unreadable == 2
+    assert lt.rows_partly_unreadable == 2 and lt.rows_unreadable == 0
     invariant(lt)
 
 
@@ -330,7 +338,7 @@ def test_mapping_argument_outside_the_data_dir(tmp_path):
 # ----------------------------------------------------------------------------- bad cells and rows
 
 
-def test_bad_cells_name_row_and_column_and_drop_the_row(tmp_path):
+def test_bad_cells_name_row_and_column_and_keep_the_rest_of_the_row(tmp_path):
     path = write_csv(tmp_path / "fees.csv", "fees",
                      FEES,
                      [["F1", "2024-01-05", "A1", "interest", "1000", "5%", "30", "4.1"],
@@ -343,8 +351,12 @@ def test_bad_cells_name_row_and_column_and_drop_the_row(tmp_path):
         (3, "days", "2.5", "cannot parse '2.5' as integer"),
         (4, "date", "2024-13-45", "cannot parse '2024-13-45' as date"),
     ]
-    assert lt.rows_read == 3 and lt.rows_unreadable == 2
-    assert lt.frame["fee_id"].to_list() == ["F1"] and lt.frame["rate"].to_list() == [0.05]
+    assert lt.rows_read == 3 and lt.rows_partly_unreadable == 2 and lt.rows_unreadable == 0
+    assert readable(lt)["fee_id"].to_list() == ["F1"] and readable(lt)["rate"].to_list() == [0.05]
+    # the partly unreadable rows stay: their bad cells null and named, the rest readable
+    assert lt.frame["fee_id"].to_list() == ["F1", "F2", "F3"]
+    assert lt.frame[UNREADABLE].to_list() == [None, ["base_amount", "days"], ["date"]]
+    assert lt.frame["base_amount"].to_list() == [1000.0, None, 1000.0]
     invariant(lt)
 
 
@@ -456,7 +468,7 @@ def test_formula_like_cells_and_huge_fields_stay_text(tmp_path):
                      [["2024-01-05", "=cmd|'/c calc'!A1", "1"], ["2024-01-06", huge, "2"],
                       ["2024-01-07", "B", huge]])
     lt = load_table(path, "custody")
-    assert lt.frame["custodian"].to_list() == ["=cmd|'/c calc'!A1", huge]
+    assert readable(lt)["custodian"].to_list() == ["=cmd|'/c calc'!A1", huge]
     (issue,) = row_issues(lt)
     assert issue.row == 4 and len(issue.value) <= 201  # the issue keeps a prefix, not 1 MB
     invariant(lt)
@@ -466,7 +478,7 @@ def test_stray_nul_byte_makes_only_its_row_unreadable(tmp_path):
     path = write_csv(tmp_path / "custody.csv", "custody", CUSTODY,
                      [["2024-01-05", "A\x00", "1"], ["2024-01-06", "B", "2"]])
     lt = load_table(path, "custody")
-    assert lt.frame["custodian"].to_list() == ["B"]
+    assert readable(lt)["custodian"].to_list() == ["B"]
     assert [i.row for i in row_issues(lt)] == [2]
 
 
@@ -570,9 +582,9 @@ def test_date_formats(tmp_path, text, expected):
                      [[text, "A", "1"]])
     lt = load_table(path, "custody")
     if expected is None:
-        assert lt.frame.height == 0 and row_issues(lt)[0].problem == f"cannot parse {text!r} as date"
+        assert readable(lt).height == 0 and row_issues(lt)[0].problem == f"cannot parse {text!r} as date"
     else:
-        assert lt.frame["date"].to_list() == [expected]
+        assert readable(lt)["date"].to_list() == [expected]
 
 
 DATETIME_CASES = [
@@ -594,7 +606,7 @@ def test_datetime_formats(tmp_path, text, expected):
                      ["event_id", "account_id", "event_type", "event_at"],
                      [["E1", "A1", "margin_call", text]])
     lt = load_table(path, "margin_events")
-    assert lt.frame["event_at"].to_list() == ([expected] if expected else [])
+    assert readable(lt)["event_at"].to_list() == ([expected] if expected else [])
 
 
 def test_mixed_offsets_are_converted_to_utc_and_noted(tmp_path):
@@ -646,7 +658,7 @@ def test_money_formats(tmp_path, text, column, expected):
     path = write_csv(tmp_path / "custody.csv", "custody", ["date", "custodian", column],
                      [["2024-01-05", "A", text]])
     lt = load_table(path, "custody")
-    assert lt.frame[column].to_list() == ([expected] if expected is not None else [])
+    assert readable(lt)[column].to_list() == ([expected] if expected is not None else [])
     invariant(lt)
 
 
@@ -671,8 +683,8 @@ def test_booleans_categories_and_null_markers(tmp_path):
         rows.append([row[h] for h in header])
     path = write_csv(tmp_path / "clients.csv", "clients", header, rows)
     lt = load_table(path, "clients")
-    assert lt.frame["pep"].to_list() == [True, False, True]
-    assert lt.frame["category"].to_list() == ["retail", "professional", "shop"]  # 'shop' kept
-    assert lt.frame["name"].to_list() == [None, None, "Bob"]
+    assert readable(lt)["pep"].to_list() == [True, False, True]
+    assert readable(lt)["category"].to_list() == ["retail", "professional", "shop"]  # 'shop' kept
+    assert readable(lt)["name"].to_list() == [None, None, "Bob"]
     assert [(i.row, i.column) for i in row_issues(lt)] == [(5, "pep")]
     invariant(lt)

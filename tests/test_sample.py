@@ -20,6 +20,7 @@ import yaml
 from sample_oracle import VALIDATORS, add_months, load, oracle, oracle_jurisdiction
 
 from audit import contract
+from audit.errors import UsageError
 from audit.sample import PROFILE_OF, generate
 from audit.sample.tables import LEFT_OUT, LEFT_OUT_TABLES
 
@@ -182,7 +183,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_small_exports_leave_out_the_plants_that_need_a_large_book(tmp_path):
-    with pytest.raises(ValueError, match="accounts=60"):
+    with pytest.raises(UsageError, match="--accounts 60"):
         generate(tmp_path / "a", accounts=60)
     generate(tmp_path / "b", accounts=40, days=6, plant=False)  # traps alone fit in a small export
     generate(tmp_path / "c", accounts=100, seed=8, days=6)

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from audit.load import DataIssue, LoadError, load_export, load_table
-from test_load import complete, invariant, write_csv
+from test_load import complete, invariant, readable, write_csv
 
 EVENTS = ["event_id", "account_id", "event_type", "event_at"]
 FINANCINGS = ["financing_id", "account_id", "client_id", "opened_at"]
@@ -219,8 +219,8 @@ def test_an_offset_is_foreign_only_where_the_zone_differs_at_that_time(tmp_path,
 def test_an_offset_out_of_range_makes_the_cell_unreadable(tmp_path):
     lt = load_table(events(tmp_path, "2024-01-05T09:30:00+25:00", "2024-01-05T09:30:00Z"),
                     "margin_events")
-    assert lt.frame["event_at"].to_list() == [datetime(2024, 1, 5, 9, 30)]
-    assert lt.rows_unreadable == 1 and [i.row for i in lt.issues if i.row] == [2]
+    assert lt.frame["event_at"].to_list() == [None, datetime(2024, 1, 5, 9, 30)]
+    assert lt.rows_partly_unreadable == 1 and [i.row for i in lt.issues if i.row] == [2]
     invariant(lt)
 
 
@@ -283,12 +283,12 @@ def test_daylight_saving_edges_of_a_table_zone(tmp_path, source):
         "tables: {margin_events: {timezone: America/New_York}}\n")
     lt = load_export(tmp_path, mapping=mapped(tmp_path)).tables["margin_events"]
     new_york = ZoneInfo("America/New_York")
-    assert lt.frame["event_id"].to_list() == ["E2", "E3"]
-    assert lt.frame["event_at"].to_list() == [
+    assert readable(lt)["event_id"].to_list() == ["E2", "E3"]
+    assert readable(lt)["event_at"].to_list() == [
         wall(datetime(2024, 11, 3, 1, 30, tzinfo=new_york, fold=0), "UTC"),
         wall(datetime(2024, 7, 1, 12, tzinfo=new_york), "UTC")]
-    assert lt.frame["event_at"][0] == datetime(2024, 11, 3, 5, 30)  # EDT is UTC-4
-    assert lt.rows_read == 3 and lt.rows_unreadable == 1
+    assert readable(lt)["event_at"][0] == datetime(2024, 11, 3, 5, 30)  # EDT is UTC-4
+    assert lt.rows_read == 3 and lt.rows_partly_unreadable == 1
     invariant(lt)
     [cell] = [i for i in lt.issues if i.row is not None]
     assert cell.column == "event_at" and cell.row == (2 if source == "csv" else 1)

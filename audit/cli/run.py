@@ -113,13 +113,16 @@ def _print_summary(result, paths, quiet: bool) -> None:
     s = summary(result)
     if not quiet:
         for r in result.results:
-            mark = {"passed": "PASS", "failed": "FAIL", "error": "ERROR",
+            mark = {"passed": "PASS", "failed": "FAIL", "incomplete": "INCMP", "error": "ERROR",
                     "not_evaluable": "N/E", "not_applicable": "N/A"}[r.status]
             detail = f"{r.violations}/{r.checked}" if r.checked else (r.message or "")
             if r.checked and r.not_evaluable:
                 detail += f", {r.not_evaluable} not evaluable"
+            if r.unreadable:
+                detail += f", {r.unreadable} unreadable"
             info(f"  {mark:5} {r.rule.id:8} {r.rule.severity:8} {r.rule.title} [{detail}]")
-    info(f"{s['rules']} rules: {s['passed']} passed, {s['failed']} failed, {s['error']} error, "
+    info(f"{s['rules']} rules: {s['passed']} passed, {s['failed']} failed, "
+         f"{s['incomplete']} incomplete, {s['error']} error, "
          f"{s['not_evaluable']} not evaluable, {s['not_applicable']} not applicable; "
          f"{s['violations']} violation(s), "
          f"{s['data_issues']} data issue(s); findings in {paths['findings'].parent}")

@@ -42,6 +42,7 @@ from typing import Iterable
 from audit import contract
 from audit.load.discover import Candidate, find_table_files, mapping_in_export, table_for_name
 from audit.load.headers import match_header, match_headers, normalise_header
+from audit.load.keys import normalise_ids
 from audit.load.mapping import ExportMapping, TableMapping, check_table_mapping, read_mapping
 from audit.load.parse import type_table
 from audit.load.paths import export_root, relative
@@ -94,8 +95,9 @@ def load_with_mapping(
     try:
         raw, digest = read_raw(path, t, mapping)
         match = match_headers(raw.headers, t, mapping, path.name)
-        frame, unparsable, cell_issues, notes, replaced = type_table(raw, t, match, path.name,
+        frame, partly, cell_issues, notes, replaced = type_table(raw, t, match, path.name,
                                                                      mapping, zones)
+        frame, key_issues = normalise_ids(frame, t, path.name)
     except LoadError:
         raise
     except MemoryError:
@@ -106,12 +108,12 @@ def load_with_mapping(
                         f"{first_line(exc)}); check it is a valid {path.suffix.lstrip('.')} "
                         f"export") from None
     # NOTE: file- and column-level notes first, then row issues in row order (stable sort).
-    issues = sorted(raw.issues + match.notes + notes + cell_issues,
+    issues = sorted(raw.issues + match.notes + notes + cell_issues + key_issues,
                     key=lambda i: (i.row is not None, i.row or 0))
     return LoadedTable(
         name=t.name, path=path, sha256=digest, format=raw.format, encoding=raw.encoding,
-        rows_read=frame.height + unparsable + raw.rows_rejected,
-        rows_unreadable=unparsable + raw.rows_rejected, frame=frame, issues=issues,
+        rows_read=frame.height + raw.rows_rejected, rows_unreadable=raw.rows_rejected,
+        rows_partly_unreadable=partly, frame=frame, issues=issues,
         extra_columns=match.extra_columns, column_map=match.column_map, relpath=path.name,
         replaced=replaced,
     )

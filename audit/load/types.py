@@ -11,8 +11,8 @@ from typing import Callable
 import polars as pl
 
 from audit.errors import InputError
+from audit.vocab import ROW, UNREADABLE  # noqa: F401 - the engine's column names, one home
 
-ROW = "_row"
 ISSUE_VALUE_CHARS = 200  # issues keep a prefix of a huge cell, never the whole cell
 DEFAULT_ZONE = "UTC"  # the export's time zone when neither the auditor nor mapping.yaml names one
 
@@ -37,6 +37,9 @@ ISSUE_CODES: dict[str, str] = {
     "not-in-vocabulary": "a value outside the column's closed list of values",
     "out-of-bounds": "a value outside the column's bounds",
     "duplicate-key": "two rows with the same key",
+    "key-normalised": "an identifier read without its invisible, full-width or compatibility characters",
+    "key-lookalike": "an identifier in another script than the column's other ids (a look-alike?)",
+    "orphan-key": "an identifier naming no record of the table it refers to; the row is set aside",
     "contract-check": "another contract check failed",
 }
 
@@ -60,7 +63,13 @@ class DataIssue:
 
 @dataclass
 class LoadedTable:
-    """One contract table read from one file; ``frame`` holds only the readable rows."""
+    """One contract table read from one file.
+
+    ``frame`` holds every row the file's layout let the loader place in columns: rows_read =
+    frame.height + rows_unreadable (ragged rows, not loaded at all). Of the loaded rows,
+    ``rows_partly_unreadable`` have at least one cell that would not parse: the cell is null and
+    named in the frame's ``UNREADABLE`` column, and the rest of the row is checked.
+    """
 
     name: str
     path: Path
@@ -73,6 +82,7 @@ class LoadedTable:
     issues: list[DataIssue]
     extra_columns: list[str]
     column_map: dict[str, str]
+    rows_partly_unreadable: int = 0
     relpath: str = ""  # the file's path relative to the export folder (set by load_export)
     replaced: list[dict] = field(default_factory=list)  # the mapping's value replacements
 

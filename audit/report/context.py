@@ -19,7 +19,9 @@ import polars as pl
 
 from audit import __version__, contract
 from audit.disclosure import in_force_at
-from audit.evaluate import ERROR, FAILED, NOT_APPLICABLE, NOT_EVALUABLE, PASSED, ROW, SEVERITY
+from audit.evaluate import (
+    ERROR, FAILED, INCOMPLETE, NOT_APPLICABLE, NOT_EVALUABLE, PASSED, ROW, SEVERITY,
+)
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.i18n import HTML_LANG, Translator
@@ -66,7 +68,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
     disclosure = in_force_at(tables, run.as_of) or {}
     results = {r.rule.id: r for r in run.results}
     entries = doc["rules"]
-    found = sorted((e for e in entries if e["status"] in (FAILED, ERROR, NOT_EVALUABLE)),
+    found = sorted((e for e in entries if e["status"] in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)),
                    key=_finding_order)
     # NOTE: a PDF page costs WeasyPrint a fraction of a second, so a run with hundreds of
     # failing rules shows the most severe in full and lists the rest in one table; every
@@ -150,19 +152,20 @@ def _rating(entries: list[dict]) -> dict[str, Any]:
     failed = {e["severity"] for e in entries if e["status"] == FAILED}
     errors = sum(1 for e in entries if e["status"] == ERROR)
     not_evaluable = sum(1 for e in entries if e["status"] == NOT_EVALUABLE)
-    evaluated = sum(1 for e in entries if e["status"] in (PASSED, FAILED))
+    incomplete = sum(1 for e in entries if e["status"] == INCOMPLETE)
+    evaluated = sum(1 for e in entries if e["status"] in (PASSED, FAILED, INCOMPLETE))
     if "critical" in failed:
         level, mark = "critical", "fail"
     elif "high" in failed:
         level, mark = "significant", "fail"
-    elif failed or errors or not_evaluable:
+    elif failed or errors or not_evaluable or incomplete:
         level, mark = "improvement", "warning"
     elif evaluated:
         level, mark = "satisfactory", "pass"
     else:
         level, mark = "not_tested", "not_tested"
     return {"level": level, "mark": mark, "errors": errors, "evaluated": evaluated,
-            "not_evaluable": not_evaluable,
+            "not_evaluable": not_evaluable, "incomplete": incomplete,
             "not_applicable": sum(1 for e in entries if e["status"] == NOT_APPLICABLE)}
 
 
@@ -188,8 +191,8 @@ def _scorecard(entries: list[dict], fail_on: str, t: Translator) -> list[dict[st
     for norm in NORM_IDS:
         mine = [e for e in entries if norm in e["norms"]]
         failed = [e for e in mine if e["status"] == FAILED]
-        errors = [e for e in mine if e["status"] in (ERROR, NOT_EVALUABLE)]
-        evaluated = [e for e in mine if e["status"] in (PASSED, FAILED)]
+        errors = [e for e in mine if e["status"] in (ERROR, NOT_EVALUABLE, INCOMPLETE)]
+        evaluated = [e for e in mine if e["status"] in (PASSED, FAILED, INCOMPLETE)]
         serious = [e for e in failed if SEVERITY_ORDER.index(e["severity"]) <= threshold]
         if serious:
             mark = "fail"
@@ -606,7 +609,8 @@ def _appendix(run, doc, options: Options) -> dict[str, Any]:
         # NOTE: rule ids link to their finding, without target-counter page numbers (the
         # contents page has them): each one makes WeasyPrint lay pages out again.
         rules.append({**e, "title": rule_title(results[e["id"]].rule, options.lang),
-                      "anchor": f"finding-{e['id']}" if e["status"] in (FAILED, ERROR, NOT_EVALUABLE)
+                      "anchor": f"finding-{e['id']}"
+                      if e["status"] in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
                       else None})
     return {
         "inputs": doc["inputs"],

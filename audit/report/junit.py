@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.vocab import ERROR, FAILED, NOT_APPLICABLE, NOT_EVALUABLE
+from audit.vocab import ERROR, FAILED, INCOMPLETE, NOT_APPLICABLE, NOT_EVALUABLE
 from audit.findings import findings_document
 from audit.mask import mask_row
 from audit.rules import one_line
@@ -43,7 +43,7 @@ def write_junit(run: "Run", path: Path) -> Path:
         counts = {
             "tests": len(entries),
             "failures": sum(e["status"] == FAILED for e in entries),
-            "errors": sum(e["status"] in (ERROR, NOT_EVALUABLE) for e in entries),
+            "errors": sum(e["status"] in (ERROR, NOT_EVALUABLE, INCOMPLETE) for e in entries),
             "skipped": sum(e["status"] == NOT_APPLICABLE for e in entries),
         }
         for k, v in counts.items():
@@ -89,6 +89,11 @@ def _testcase(suite: ET.Element, pack: str, e: dict, remediation: str) -> None:
         node = ET.SubElement(case, "error", type="not_evaluable",
                              message=_text(e["message"] or "the export lacks what the rule needs"))
         node.text = _text(f"{e['id']} was not evaluated: {e['message']}")
+    elif e["status"] == INCOMPLETE:
+        # NOTE: no record it could read fails, but some could not be read: not a pass.
+        node = ET.SubElement(case, "error", type="incomplete",
+                             message=_text(e["message"] or "records in scope could not be read"))
+        node.text = _text(f"{e['id']} is incomplete: {e['message']}")
     elif e["status"] == NOT_APPLICABLE:
         ET.SubElement(case, "skipped", message=_text(e["message"] or "not applicable"))
     ET.SubElement(case, "system-out").text = _text(

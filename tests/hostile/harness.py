@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -96,7 +97,24 @@ def audit(data: Path, out: Path, *extra: str, stress: bool = False, report: bool
     if issues.is_file():
         with issues.open(encoding="utf-8", newline="") as fh:
             outcome.issues = list(csv.DictReader(fh))
+    _log(outcome)
     return outcome
+
+
+def _log(o: Outcome) -> None:
+    """With HOSTILE_LOG set, append what this run left (one JSON line per run) for
+    bench/hostile_outcomes.py, which compares the corpus' outcomes before and after a change."""
+    target = os.environ.get("HOSTILE_LOG")
+    if not target:
+        return
+    case = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    record = {"case": case, "code": o.code, "error": o.error_line[:160],
+              "statuses": o.statuses,
+              "unreadable": {r["id"]: r.get("unreadable") for r in (o.findings or {}).get("rules", [])
+                             if r.get("unreadable")},
+              "issues": len(o.issues)}
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def copy_export(base: Path, target: Path) -> Path:
@@ -115,3 +133,28 @@ def rewrite_csv(path: Path, edit) -> None:
 
 def column(rows: list[list[str]], name: str) -> int:
     return rows[0].index(name)
+
+
+def lost_findings(o: Outcome, baseline: Outcome) -> dict[str, str]:
+    """Rules that failed on the clean export and now report anything but failed or incomplete:
+    a violation the attack made disappear without a trace."""
+    return {rule: o.statuses.get(rule) for rule, status in baseline.statuses.items()
+            if status == "failed" and o.statuses.get(rule) not in ("failed", "incomplete")}
+
+
+def edit_rows(path: Path, where, change) -> int:
+    """Change, in place, the rows of a CSV file for which ``where(row)`` holds (rows as dicts);
+    returns how many were changed."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields, rows = reader.fieldnames, list(reader)
+    hit = 0
+    for row in rows:
+        if where(row):
+            change(row)
+            hit += 1
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return hit

@@ -14,7 +14,7 @@ from audit.load.parse.dates import parse_temporal
 from audit.load.parse.native import as_text, native_failures, native_value
 from audit.load.parse.numbers import parse_number
 from audit.load.parse.text import clean_text, parse_bool, parse_string, when
-from audit.load.types import ROW, DataIssue, LoadError, RawTable, clip
+from audit.load.types import ROW, UNREADABLE, DataIssue, LoadError, RawTable, clip
 from audit.load.zones import TableZones
 
 TYPE_WORDS = {
@@ -64,8 +64,9 @@ def type_table(
     raw: RawTable, t: Table, match: HeaderMatch, file: str, mapping: TableMapping,
     zones: TableZones | None = None,
 ):
-    """(typed frame of readable rows, unreadable row count, cell issues, column notes, value
-    replacements the mapping made)."""
+    """(typed frame of every row, how many rows have an unreadable cell, cell issues, column
+    notes, value replacements the mapping made). The frame names each row's unreadable
+    columns in ``UNREADABLE`` (a list; null for a clean row) when any cell failed."""
     indices = sorted(match.by_index)
     data = raw.fetch(indices)
     height = data.height
@@ -109,8 +110,14 @@ def type_table(
     why = {name: reason.filter(bad_row).to_list() for name, reason in reasons.items()}
     issues = _cell_issues(bad.filter(bad_row), t, file, raw.encoding if raw.lossy_text else None,
                           why)
-    readable = frame.filter(~bad_row)
-    return readable, height - readable.height, issues, ctx.notes, ctx.replaced
+    # NOTE: a row with an unreadable cell stays, its cell null and named in UNREADABLE: the
+    # rules that do not read that cell still check the row, and those that do set it aside as
+    # unreadable (never as a pass, never as a violation of a requirement it may meet).
+    named = bad.select(pl.concat_list([
+        pl.when(pl.col(c).is_not_null()).then(pl.lit(c)).otherwise(pl.lit(None, pl.String))
+        for c in failures]).list.drop_nulls().alias(UNREADABLE)).to_series()
+    frame = frame.with_columns(pl.when(bad_row).then(named).otherwise(None).alias(UNREADABLE))
+    return frame, int(bad_row.sum()), issues, ctx.notes, ctx.replaced
 
 
 def _cell_issues(

@@ -1,0 +1,100 @@
+"""Hostile exports, records: an unreadable or unplaceable record never turns a rule green. A
+rule that read every record in its scope and found no violation is 'passed'; one that could not
+read some is 'incomplete', counted in the exit code and the rating, with the count.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from harness import audit, edit_rows, lost_findings
+
+OWN_OUT = lambda row: row["counterparty_type"] == "platform_own" and float(row["amount"]) < 0  # noqa: E731
+HIT = lambda row: row["event_type"] == "screening" and row["outcome"] == "hit"  # noqa: E731
+
+
+def _hidden(o, rule: str, n: int) -> None:
+    r = o.rule(rule)
+    assert r["status"] == "incomplete" and r["violations"] == 0 and r["unreadable"] == n, r
+    assert o.code == 1
+
+
+def test_an_unparseable_date_on_each_violating_row_makes_the_rule_incomplete(export, tmp_path,
+                                                                           baseline):
+    n = edit_rows(export / "ledger.csv", OWN_OUT, lambda row: row.update(date="2025-13-45"))
+    assert n == baseline.rule("SEG-002")["violations"]
+    o = audit(export, tmp_path / "out")
+    _hidden(o, "SEG-002", n)  # before: passed, the rows silently dropped
+    assert o.issue_codes()["unreadable-cell"] == n
+    assert not lost_findings(o, baseline)
+
+
+def test_an_unparseable_amount_on_each_violating_row_makes_the_rule_incomplete(export, tmp_path,
+                                                                             baseline):
+    n = edit_rows(export / "ledger.csv", OWN_OUT, lambda row: row.update(amount="1e400"))
+    o = audit(export, tmp_path / "out")
+    _hidden(o, "SEG-002", n)
+    assert not lost_findings(o, baseline)
+
+
+def test_a_ragged_violating_row_makes_the_rule_incomplete(export, tmp_path, baseline):
+    path = export / "ledger.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader(lines[:1]))
+    n = 0
+    for i, line in enumerate(lines[1:], start=1):
+        if OWN_OUT(dict(zip(header, next(csv.reader([line]))))):
+            lines[i] = line.rstrip("\n") + ",one field too many\n"
+            n += 1
+    path.write_text("".join(lines), encoding="utf-8")
+    o = audit(export, tmp_path / "out")
+    assert o.issue_codes()["ragged-row"] == n
+    r = o.rule("SEG-002")
+    assert r["status"] == "incomplete" and r["unreadable"] == n and "rows of ledger" in r["message"]
+    assert not lost_findings(o, baseline)
+
+
+def test_a_cell_the_rule_does_not_read_leaves_the_row_checked(export, tmp_path, baseline):
+    n = edit_rows(export / "kyc_events.csv", HIT, lambda row: row.update(valid_until="someday"))
+    o = audit(export, tmp_path / "out")
+    assert o.issue_codes()["unreadable-cell"] == n
+    assert o.rule("KYC-003")["status"] == "failed"
+    assert o.rule("KYC-003")["violations"] == baseline.rule("KYC-003")["violations"]
+    kyc = next(i for i in o.findings["inputs"] if i["table"] == "kyc_events")
+    assert kyc["rows_partly_unreadable"] == n and kyc["rows_unreadable"] == 0
+    assert kyc["rows_read"] == kyc["rows_checked"] + kyc["rows_unreadable"]
+
+
+def test_an_unreadable_row_of_a_joined_table_sets_its_records_aside(export, tmp_path, baseline):
+    edit_rows(export / "kyc_events.csv", HIT, lambda row: row.update(event_date="31/31/2024"))
+    o = audit(export, tmp_path / "out")
+    r = o.rule("KYC-003")
+    assert r["status"] == "incomplete" and r["violations"] == 0, r  # before: passed
+    # every financing linked to an unreadable event is set aside, the violating ones among them
+    assert r["unreadable"] >= baseline.rule("KYC-003")["violations"]
+    assert not lost_findings(o, baseline)
+
+
+def test_a_wholly_unreadable_table_is_not_a_table_with_nothing_to_check(export, tmp_path):
+    edit_rows(export / "ledger.csv", lambda row: True, lambda row: row.update(amount="n/a?"))
+    o = audit(export, tmp_path / "out")
+    assert o.rule("SEG-002")["status"] == "incomplete"  # never not_applicable, never passed
+
+
+def test_an_unreadable_disclosure_makes_the_rules_reading_it_incomplete(export, tmp_path,
+                                                                        baseline):
+    edit_rows(export / "platform.csv", lambda row: True,
+              lambda row: row.update(liquidation_ratio="high"))
+    o = audit(export, tmp_path / "out")
+    assert o.issue_codes()["unreadable-cell"] >= 1
+    assert not lost_findings(o, baseline)
+    assert not [r["id"] for r in o.findings["rules"] if r["status"] == "passed" and r["unreadable"]]
+
+
+def test_missing_market_data_is_unknown_never_zero(export, tmp_path, baseline):
+    """LEV-005 used to take an instrument without average daily volume as liquidated in zero
+    days, and passed."""
+    edit_rows(export / "instruments.csv", lambda row: True, lambda row: row.update(adv=""))
+    o = audit(export, tmp_path / "out", stress=True)
+    r = o.rule("LEV-005")
+    assert r["status"] == "not_evaluable" and "average daily volume" in r["message"], r
