@@ -1,15 +1,24 @@
 """The outputs side of "the auditee controls the export, never the audit": what a run writes
 cannot be turned against the auditor (a cell that splits a CSV row or runs as a formula), and
-where and how it is written is the auditor's choice and all-or-nothing (tests follow below)."""
+where and how it is written is the auditor's choice and all-or-nothing, and a bad option is
+one line with exit code 2, never a traceback."""
 
 from __future__ import annotations
 
 import csv
+import errno
+import hashlib
+import json
+import os
 import re
+import shutil
+import signal
+from pathlib import Path
 
 import polars as pl
+import pytest
 
-from harness import audit, column, rewrite_csv
+from harness import audit, cli, column, rewrite_csv
 
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 HOSTILE_CASH = ["x\r=1+1", " =1+1", "\t=2+2", "\r=3+3", "\uff1d4+4", "@SUM(A1)"]
@@ -17,6 +26,35 @@ HOSTILE_CASH = ["x\r=1+1", " =1+1", "\t=2+2", "\r=3+3", "\uff1d4+4", "@SUM(A1)"]
 
 def _live_formula(cell: str) -> bool:
     return cell[:1] in ("=", "+", "-", "@") and not PLAIN_NUMBER.fullmatch(cell)
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Partial or replaced run folders left next to an output folder."""
+    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name
+                  or ".replaced-" in p.name)
+
+
+def _assert_whole(out: Path) -> dict:
+    """OUT is one complete run: its manifest lists exactly the files in it, each with its
+    sha256 and size, and the run id findings.json carries."""
+    manifest = _manifest(out)
+    on_disk = sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
+    assert [f["path"] for f in manifest["files"]] == on_disk
+    for entry in manifest["files"]:
+        path = out / entry["path"]
+        assert entry["sha256"] == _sha256(path) and entry["bytes"] == path.stat().st_size
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert manifest["run_id"] == findings["run"]["id"]
+    assert manifest["tool"]["name"] == "platform-audit" and manifest["command"] == "run"
+    return manifest
 
 
 def test_a_carriage_return_or_a_formula_in_a_cell_never_splits_or_arms_the_csv(export, tmp_path):
@@ -45,3 +83,54 @@ def test_a_carriage_return_or_a_formula_in_a_cell_never_splits_or_arms_the_csv(e
         violations = list(csv.reader(fh))
     assert len(violations) - 1 == out.findings["summary"]["violations"]
     assert not [c for row in violations[1:] for c in row if _live_formula(c)]
+
+
+# --- bad parameters -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("param, message", [
+    ("audit_max_age_days=[1,2]", "--param audit_max_age_days='[1,2]': not a single value; give "
+     "one number, date, true/false or word, e.g. --param audit_max_age_days=365"),
+    ("x={a: 1}", "--param x='{a: 1}': not a single value; give one number, date, true/false or "
+     "word, e.g. --param audit_max_age_days=365"),
+    ("x=" + "[" * 5000, "--param x: the value is 5,000 characters long; give one number, date, "
+     "true/false or word (at most 200)"),
+    ("x=" + "[" * 100 + "]" * 100, "--param x='" + "[" * 40 + "': not a single value; give one "
+     "number, date, true/false or word, e.g. --param audit_max_age_days=365"),
+    ("x=&a [*a, *a]", "--param x='&a [*a, *a]': not a single value; give one number, date, "
+     "true/false or word, e.g. --param audit_max_age_days=365"),
+    ("audit_max_age_days=abc", "--param audit_max_age_days: 'abc' is not a number; give a "
+     "number, like the default 400"),
+    ("line_inclusive=5", "--param line_inclusive: 5 is not true or false; give true or false, "
+     "like the default false"),
+    ("as_of=yesterday", "--param as_of: 'yesterday' is not a date YYYY-MM-DD; give a date "
+     "YYYY-MM-DD"),
+    ("money_tolerance=.nan", "--param money_tolerance: nan is not a number; give a number, like "
+     "the default 0.005"),
+    ("audit_max_age_dayz=30", "--param 'audit_max_age_dayz' is not defined by any selected "
+     "pack; did you mean audit_max_age_days? known: "),
+    ("=30", "--param '=30': write it as name=value, e.g. --param audit_max_age_days=365"),
+])
+def test_a_bad_param_is_one_line_exit_2_naming_it(export, tmp_path, param, message):
+    result = audit(export, tmp_path / "out", "--param", param)
+    assert result.code == 2
+    assert result.error_line.startswith("error: " + message), result.error_line
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not result.out.exists() and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--as-of", "2025-13-45"), "--as-of '2025-13-45': write the date as YYYY-MM-DD"),
+    (("--fail-on", "severe"), "--fail-on 'severe': use one of critical, high, medium, low"),
+    (("--lang", "fr"), "--lang 'fr': use en or zh"),
+])
+def test_bad_options_are_one_line_exit_2(export, tmp_path, args, message):
+    result = audit(export, tmp_path / "out", *args)
+    assert result.code == 2
+    assert result.error_line == "error: " + message
+    assert not result.out.exists()
+
+
+def test_a_number_written_as_yaml_text_is_taken_as_the_number(export, tmp_path):
+    result = audit(export, tmp_path / "out", "--param", "audit_max_age_days=4e2")
+    assert result.code == 1, result.stderr
+    assert result.findings["run"]["parameters"]["audit_max_age_days"] == 400
