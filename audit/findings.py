@@ -23,7 +23,7 @@ from audit.evaluate import SEVERITY, RuleResult
 from audit.vocab import ERROR, FAILED, NOT_EVALUABLE, SEVERITIES, STATUSES
 from audit.load import DataIssue, Export
 from audit.mask import mask_issue
-from audit.rules import RuleSet, pack_hash
+from audit.rules import PROFILES_DIR, RuleSet, pack_hash
 
 FINDINGS_SCHEMA_VERSION = 2
 SEVERITY_ORDER = SEVERITIES
@@ -105,7 +105,7 @@ def findings_document(run: Run) -> dict[str, Any]:
             "id": run.run_id,
             "generated_at": generated_at(),
             "as_of": run.as_of.isoformat() if run.as_of else None,
-            "profile": {"name": ruleset.profile.name, "path": _relative(ruleset.profile.path)},
+            "profile": {"name": ruleset.profile.name, "path": _profile_path(ruleset.profile.path)},
             "parameters": {k: _plain(v) for k, v in sorted(ruleset.params.items())},
         },
         "contract": {
@@ -195,12 +195,15 @@ def _issue_row(i: DataIssue) -> dict[str, Any]:
                        "problem": i.problem})
 
 
-def _relative(path: str) -> str:
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return p.name
+def _profile_path(path: str) -> str:
+    # NOTE: never relative to the working directory (the same audit run from two folders
+    # must write the same findings.json) nor absolute (the auditor's folders are not the
+    # audit's business): a built-in profile as the tool ships it, rules/profiles/<name>.yaml,
+    # any other by its file name.
+    p = Path(path).resolve()
+    if p.parent == PROFILES_DIR.resolve():
+        return f"rules/profiles/{p.name}"
+    return p.name
 
 
 def _plain(value: Any) -> Any:

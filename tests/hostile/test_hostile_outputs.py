@@ -134,3 +134,24 @@ def test_a_number_written_as_yaml_text_is_taken_as_the_number(export, tmp_path):
     result = audit(export, tmp_path / "out", "--param", "audit_max_age_days=4e2")
     assert result.code == 1, result.stderr
     assert result.findings["run"]["parameters"]["audit_max_age_days"] == 400
+
+
+# --- what findings.json says does not depend on where the audit was started from -----------
+
+def test_findings_do_not_depend_on_the_working_directory(export, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    profile = tmp_path / "profiles" / "mine.yaml"
+    profile.parent.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "rules" / "profiles" / "seed.yaml", profile)
+    outputs = []
+    for cwd, name in ((tmp_path, "first"), (tmp_path / "profiles", "second")):
+        monkeypatch.chdir(cwd)
+        rel = lambda p: os.path.relpath(p, cwd)  # noqa: E731 - the same paths, as typed there
+        result = audit(Path(rel(export)), Path(rel(tmp_path / name)), "--profile", rel(profile))
+        assert result.code == 1, result.stderr
+        outputs.append(tmp_path / name)
+    first, second = ({p.name: p.read_bytes() for p in o.iterdir()} for o in outputs)
+    assert first == second  # every byte, findings.json and the manifest included
+    findings = json.loads(first["findings.json"])
+    assert findings["run"]["profile"] == {"name": "seed", "path": "mine.yaml"}
+    assert str(tmp_path) not in first["findings.json"].decode("utf-8")
