@@ -155,3 +155,177 @@ def test_findings_do_not_depend_on_the_working_directory(export, tmp_path, monke
     findings = json.loads(first["findings.json"])
     assert findings["run"]["profile"] == {"name": "seed", "path": "mine.yaml"}
     assert str(tmp_path) not in first["findings.json"].decode("utf-8")
+
+
+# --- where the outputs go, and that they are whole ----------------------------------------
+
+def test_the_manifest_lists_every_output_with_its_sha256_and_is_written_last(export, tmp_path):
+    out = audit(export, tmp_path / "out", "--format", "junit", stress=True, report=True)
+    assert out.code == 1, out.stderr
+    manifest = _assert_whole(out.out)
+    assert [f["path"] for f in manifest["files"]] == [
+        "data_issues.csv", "findings.json", "report.html", "report.pdf", "rules.junit.xml",
+        "stress.json", "violations.csv"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_an_earlier_run_in_out_is_replaced_as_a_whole(export, tmp_path):
+    first = audit(export, tmp_path / "out", "--format", "junit")
+    assert first.code == 1 and (first.out / "rules.junit.xml").is_file()
+    second = audit(export, tmp_path / "out", "--as-of", "2025-05-28")
+    assert second.code == 1, second.stderr
+    # Nothing of the first run survives next to the second: its JUnit file is gone.
+    assert not (second.out / "rules.junit.xml").exists()
+    assert second.findings["run"]["as_of"] == "2025-05-28"
+    assert [f["path"] for f in _assert_whole(second.out)["files"]] == [
+        "data_issues.csv", "findings.json", "violations.csv"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_folder_of_other_files_is_refused_and_left_as_it_was(export, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    result = audit(export, out)
+    assert result.code == 2
+    assert result.error_line == (
+        f"error: --out {out.resolve()} is not empty (notes.txt) and holds no earlier output of "
+        "this tool (no manifest.json of ours); nothing was written: choose a new or empty folder")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_an_earlier_run_with_a_file_it_did_not_write_is_not_replaced(export, tmp_path):
+    first = audit(export, tmp_path / "out")
+    assert first.code == 1
+    (first.out / "my-notes.txt").write_text("mine", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in first.out.iterdir()}
+    again = audit(export, tmp_path / "out")
+    assert again.code == 2
+    assert again.error_line == (
+        f"error: --out {first.out.resolve()} holds an earlier audit's outputs and files that "
+        "run did not write (my-notes.txt), which replacing it would delete: move them out or "
+        "choose a new or empty folder")
+    assert {p.name: p.read_bytes() for p in first.out.iterdir()} == before
+
+
+def test_out_that_is_a_file_is_refused(export, tmp_path):
+    out = tmp_path / "out"
+    out.write_text("not a folder", encoding="utf-8")
+    result = audit(export, out)
+    assert result.code == 2
+    assert result.error_line == (f"error: --out {out.resolve()} is a file, not a folder: choose "
+                                 "a new or empty folder for the outputs")
+    assert out.read_text(encoding="utf-8") == "not a folder"
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "holding"])
+def test_out_may_not_be_in_or_around_the_export(export, tmp_path, where):
+    before = sorted(p.name for p in export.iterdir())
+    out = {"same": export, "inside": export / "audit-out", "holding": tmp_path}[where]
+    result = audit(export, out)
+    assert result.code == 2
+    expected = {
+        "same": f"--out {out.resolve()} is the export folder itself; outputs written there would "
+                "be read as input by the next audit: choose a new or empty folder outside it",
+        "inside": f"--out {out.resolve()} is inside the export folder {export.resolve()}; outputs "
+                  "written there would be read as input by the next audit: choose a new or "
+                  "empty folder outside it",
+        "holding": f"--out {out.resolve()} holds the export folder {export.resolve()}, and a "
+                   "run replaces its output folder as a whole: choose a new or empty folder "
+                   "that does not hold the export folder",
+    }[where]
+    assert result.error_line == "error: " + expected
+    assert sorted(p.name for p in export.iterdir()) == before
+    assert _leftovers(tmp_path) == [] and _leftovers(export) == []
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_a_read_only_parent_is_one_line_exit_2(export, tmp_path):
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        result = audit(export, parent / "out")
+    finally:
+        parent.chmod(0o755)
+    assert result.code == 2
+    assert result.error_line == (f"error: cannot write in {parent.resolve()}: Permission denied; "
+                                 "choose --out in a folder you can write to (nothing was written)")
+    assert list(parent.iterdir()) == []
+
+
+def test_out_of_space_is_one_line_exit_2_and_keeps_the_earlier_run(export, tmp_path, monkeypatch):
+    earlier = audit(export, tmp_path / "out")
+    assert earlier.code == 1
+    before = {p.name: p.read_bytes() for p in earlier.out.iterdir()}
+
+    def full_disk(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("audit.findings._write_csv", full_disk)
+    result = audit(export, tmp_path / "out")
+    assert result.code == 2
+    assert result.error_line == (
+        f"error: cannot write the outputs in {earlier.out.resolve()}: No space left on device; "
+        "free space there or choose --out on another disk (nothing was written)")
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in earlier.out.iterdir()} == before
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_or_killed_run_leaves_no_folder(export, tmp_path, monkeypatch, signum):
+    """Ctrl-C or a kill while the last output is written: no OUT, no partial folder, one line
+    and exit 2 (not typer's silent 130), and the signal handlers are put back."""
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        raise AssertionError("the signal did not interrupt the run")
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("audit.stress.write_stress", interrupted)
+    result = audit(export, tmp_path / "out", stress=True)
+    assert result.code == 2, result.stderr
+    assert result.error_line == "error: interrupted; nothing was left in the output folder"
+    assert not result.out.exists()
+    assert _leftovers(tmp_path) == []
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+
+
+def test_a_bug_in_the_report_is_exit_3_with_its_log_and_keeps_the_earlier_run(
+        export, tmp_path, monkeypatch):
+    earlier = audit(export, tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in earlier.out.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug while rendering")
+
+    monkeypatch.setattr("audit.report.render_report", broken)
+    result = audit(export, tmp_path / "out", report=True)
+    assert result.code == 3
+    line = result.error_line
+    assert line.startswith("internal error: ValueError: a bug while rendering. This is a bug; "
+                           "the details are in ")
+    log = Path(line.split("the details are in ")[1].split(";")[0])
+    try:
+        assert "ValueError: a bug while rendering" in log.read_text(encoding="utf-8")
+    finally:
+        log.unlink()
+    assert {p.name: p.read_bytes() for p in earlier.out.iterdir()} == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_audit_stress_writes_its_folder_the_same_way(export, tmp_path):
+    code, stderr = cli("stress", str(export), "--out", str(export / "stress"))
+    assert code == 2 and f"--out {(export / 'stress').resolve()} is inside the export" in stderr
+    out = tmp_path / "stress"
+    code, stderr = cli("stress", str(export), "--out", str(out))
+    assert code in (0, 1), stderr
+    manifest = _manifest(out)
+    assert manifest["command"] == "stress"
+    assert [f["path"] for f in manifest["files"]] == ["stress.json"]
+    assert manifest["files"][0]["sha256"] == _sha256(out / "stress.json")
+    assert manifest["run_id"] == _sha256(out / "stress.json")[:16]
+    assert _leftovers(tmp_path) == []
