@@ -74,3 +74,13 @@ class InternalError(AuditError):
 
     code = "internal-error"
     exit_code = EXIT_INTERNAL
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or a kill (SIGTERM) while a command runs; ``main()`` ends it with one line and
+    exit code 2.
+
+    NOTE: a BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it (an
+    output folder being written is removed on the way out); not a KeyboardInterrupt, which
+    typer turns into a silent exit 130 before ``main()`` can say what happened.
+    """

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from audit.evaluate import SEVERITY, RuleResult
 from audit.vocab import ERROR, FAILED, INCOMPLETE, NOT_EVALUABLE, SEVERITIES, STATUSES
 from audit.load import DataIssue, Export
 from audit.mask import mask_issue
-from audit.rules import RuleSet, pack_hash
+from audit.rules import PROFILES_DIR, RuleSet, pack_hash
 
 FINDINGS_SCHEMA_VERSION = 2
 SEVERITY_ORDER = SEVERITIES
@@ -106,7 +107,7 @@ def findings_document(run: Run) -> dict[str, Any]:
             "id": run.run_id,
             "generated_at": generated_at(),
             "as_of": run.as_of.isoformat() if run.as_of else None,
-            "profile": {"name": ruleset.profile.name, "path": _relative(ruleset.profile.path)},
+            "profile": {"name": ruleset.profile.name, "path": _profile_path(ruleset.profile.path)},
             "parameters": {k: _plain(v) for k, v in sorted(ruleset.params.items())},
         },
         "contract": {
@@ -199,12 +200,15 @@ def _issue_row(i: DataIssue) -> dict[str, Any]:
                        "problem": i.problem})
 
 
-def _relative(path: str) -> str:
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return p.name
+def _profile_path(path: str) -> str:
+    # NOTE: never relative to the working directory (the same audit run from two folders
+    # must write the same findings.json) nor absolute (the auditor's folders are not the
+    # audit's business): a built-in profile as the tool ships it, rules/profiles/<name>.yaml,
+    # any other by its file name.
+    p = Path(path).resolve()
+    if p.parent == PROFILES_DIR.resolve():
+        return f"rules/profiles/{p.name}"
+    return p.name
 
 
 def _plain(value: Any) -> Any:
@@ -252,20 +256,32 @@ def write_outputs(run: Run, out_dir: Path) -> dict[str, Path]:
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    # NOTE: "\r\n" line ends, not "\n": the csv module quotes a cell holding a character of
+    # the line terminator, so with "\n" alone a bare "\r" inside a hostile cell stayed
+    # unquoted, a CSV reader split the row there and the next "record" could start with a live
+    # formula. With "\r\n" every cell holding "\r", "\n", a comma or a quote is quoted.
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\r\n",
+                                quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _csv_safe(row.get(k)) for k in fields})
 
 
+# A cell a spreadsheet would run as a formula: = + - @ first, also behind leading blanks or
+# control characters (some spreadsheets strip them on import) and in their full-width forms
+# (East-Asian input methods type them; escaping a text cell that starts with one costs only the
+# apostrophe); a tab or carriage return first is escaped whatever follows (OWASP).
+_FORMULA = re.compile(r"^(?:[\s\x00-\x1f\x7f\u200b-\u200d\u2060\ufeff]*"
+                      r"[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r])")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _csv_safe(value: Any) -> Any:
     # NOTE: a value from a hostile export such as "=HYPERLINK(...)" must not become a live
-    # formula when an auditor opens the CSV in a spreadsheet (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-            return value
-        except ValueError:
-            return "'" + value
+    # formula when an auditor opens the CSV in a spreadsheet (CSV injection): it is prefixed
+    # with an apostrophe, which spreadsheets read as "text follows". A plain signed number
+    # ("-5", "+1.5e3") is left as it is; "-inf" or "-1+1" are not plain numbers.
+    if isinstance(value, str) and _FORMULA.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
     return value

@@ -10,8 +10,10 @@ reported as ``file:line: problem`` so the author can go straight to it.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,18 +34,22 @@ PROFILES_DIR = RULES_DIR / "profiles"
 NORM_IDS = ("N1", "N2", "N3", "N4", "N5", "R1", "R2", "R3", "R4", "R5")
 RULE_ID = re.compile(r"^[A-Z]{2,5}-\d{3}$")
 
+DATE_KIND = "a date YYYY-MM-DD"
+
+
 class Builtin(BaseModel):
     """A parameter every profile has, whatever packs it selects (the engine reads it too)."""
 
     default: Any
     description: str
+    kind: str | None = None  # what a value must be when the default (None) does not say it
 
 
 # NOTE: these read the platform's terms the same way in every rule and in the stress analytics,
 # so they live here rather than in one pack.
 BUILTINS: dict[str, Builtin] = {
-    "as_of": Builtin(default=None, description="The audit's reference date: the last date in "
-                     "the accounts table unless --as-of is given."),
+    "as_of": Builtin(default=None, kind=DATE_KIND, description="The audit's reference date: the "
+                     "last date in the accounts table unless --as-of is given."),
     "trading_calendar": Builtin(default="XSHG", description="Exchange whose sessions count as "
                                 "trading days in deadlines (ISO 10383 code: XSHG, XNYS, XLON ...)."),
     "timezone": Builtin(default="Asia/Shanghai", description="Time zone the export's times are "
@@ -441,11 +447,10 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
     chosen = [by_name[n] for n in names]
     defaults = pack_defaults(chosen)
     params = dict(defaults)
-    for k, v in {**profile.parameters, **(overrides or {})}.items():
-        if k not in defaults:
-            raise RuleFileError(f"{profile.path}: parameter {k!r} is not defined by any selected "
-                                f"pack; known: {', '.join(sorted(defaults))}")
-        params[k] = v
+    for k, v in profile.parameters.items():
+        params[k] = check_parameter(k, v, defaults, f"{profile.path}: parameter")
+    for k, v in (overrides or {}).items():
+        params[k] = check_parameter(k, v, defaults, "--param")
     all_ids = {r.id for p in chosen for r in p.rules}
     for rid in [*profile.enable, *profile.disable, *(profile.enable_only or [])]:
         if rid not in all_ids:
@@ -457,6 +462,59 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
         and (profile.enable_only is None or r.id in profile.enable_only)
     ]
     return RuleSet(profile=profile, packs=chosen, rules=rules, params=params)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _day(v: Any) -> bool:
+    return isinstance(v, date) and not isinstance(v, datetime)
+
+
+# What a parameter's value must be, named for the user, by the type of its default (bool
+# first: True is an int too): (name, the default is one, a value is one).
+_KINDS = (
+    ("true or false", lambda d: isinstance(d, bool), lambda v: isinstance(v, bool)),
+    ("a number", _number, _number),
+    (DATE_KIND, _day, _day),
+    ("text", lambda d: isinstance(d, str), lambda v: isinstance(v, str) and v.strip() != ""),
+)
+
+
+def check_parameter(name: str, value: Any, defaults: dict[str, Any], where: str) -> Any:
+    """``value`` as parameter ``name`` takes it, or a RuleFileError naming the parameter and
+    what it expects. ``defaults`` are the selected packs' (``pack_defaults``); ``where`` starts
+    the message: the profile file, or ``--param`` for an override on the command line.
+
+    The type is the default's (a number for 400 or 0.5, true or false, a date, text); a
+    number YAML reads as text (``1e-3``) is taken as that number.
+    """
+    if name not in defaults:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(defaults), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        raise RuleFileError(f"{where} {name!r} is not defined by any selected pack; {hint}"
+                            f"known: {', '.join(sorted(defaults))}")
+    default = defaults[name]
+    builtin = BUILTINS.get(name)
+    kind = next((k for k in _KINDS if (builtin and builtin.kind == k[0]) or k[1](default)), None)
+    if kind is None or (value is None and default is None):
+        return value  # nothing to check against, or "use the default"
+    label, _, accepts = kind
+    if label == "a number" and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if not accepts(value):
+        shown = "nothing" if value is None else repr(value)
+        example = "" if default is None else f", like the default {json.dumps(default)}"
+        raise RuleFileError(f"{where} {name}: {shown} is not {label}; give {label}{example}")
+    if isinstance(value, float) and isinstance(default, int) and value.is_integer():
+        value = int(value)  # 1e2 days is 100 days, as the pack's integer default reads
+    return value
 
 
 def pack_defaults(packs: list[Pack]) -> dict[str, Any]:

@@ -181,24 +181,29 @@ def test_clean_export_exits_zero(tmp_path):
     assert result.returncode == 0, result.stderr + (out / "violations.csv").read_text()[:2000]
 
 
+# NOTE: OUT is outside the data folder ("."): an OUT inside it is refused on its own
+# (tests/hostile/test_hostile_outputs.py).
 @pytest.mark.parametrize("args, fragment", [
-    (["run", "no/such/dir", "--out", "x"], "no such folder"),
-    (["run", ".", "--out", "x", "--fail-on", "severe"], "--fail-on 'severe'"),
-    (["run", ".", "--out", "x", "--profile", "nosuch"], "unknown profile 'nosuch'"),
-    (["run", ".", "--out", "x", "--as-of", "31/12/2024"], "YYYY-MM-DD"),
+    (["run", "no/such/dir", "--out", "{out}"], "no such folder"),
+    (["run", ".", "--out", "{out}", "--fail-on", "severe"], "--fail-on 'severe'"),
+    (["run", ".", "--out", "{out}", "--profile", "nosuch"], "unknown profile 'nosuch'"),
+    (["run", ".", "--out", "{out}", "--as-of", "31/12/2024"], "YYYY-MM-DD"),
     (["rules", "explain", "XYZ-999"], "no rule 'XYZ-999'"),
 ])
-def test_bad_usage_exits_2_with_one_line_and_no_traceback(args, fragment):
-    result = audit_cli(*args)
+def test_bad_usage_exits_2_with_one_line_and_no_traceback(args, fragment, tmp_path):
+    result = audit_cli(*(a.format(out=tmp_path / "out") for a in args))
     assert result.returncode == 2
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists()
 
 
 def test_unreadable_input_exits_2_naming_the_file(tmp_path):
-    (tmp_path / "clients.csv").write_bytes(b"client_id,category\n\x00\x01\x02garbage")
-    (tmp_path / "accounts.csv").write_text("date,account_id\n2024-01-02,A1\n")
-    result = audit_cli("run", str(tmp_path), "--out", str(tmp_path / "out"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "clients.csv").write_bytes(b"client_id,category\n\x00\x01\x02garbage")
+    (data / "accounts.csv").write_text("date,account_id\n2024-01-02,A1\n")
+    result = audit_cli("run", str(data), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert ".csv" in result.stderr

@@ -435,6 +435,13 @@ def test_a_rule_can_assert_that_capital_covers_the_severe_scenario():
 
 # --- the command -------------------------------------------------------------------------------
 
+def _export(tmp_path):
+    """An export folder (its tables come from ``_cli``'s patch) beside, not around, OUT."""
+    folder = tmp_path / "export"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _cli(monkeypatch, tables, *args: str):
     monkeypatch.setattr(stress_cli, "_load_tables", lambda data_dir, mapping, timezone: tables)
     app = typer.Typer()
@@ -444,7 +451,7 @@ def _cli(monkeypatch, tables, *args: str):
 
 
 def test_cli_exit_1_when_capital_does_not_cover_the_severe_scenario(monkeypatch, tmp_path):
-    result = _cli(monkeypatch, two_accounts(net_capital=1.0), str(tmp_path), "--out",
+    result = _cli(monkeypatch, two_accounts(net_capital=1.0), str(_export(tmp_path)), "--out",
                   str(tmp_path / "out"), "--scenario", "2020-dash-for-cash", "--json")
     assert result.exit_code == 1, result.output
     assert (tmp_path / "out" / "stress.json").is_file()
@@ -452,7 +459,7 @@ def test_cli_exit_1_when_capital_does_not_cover_the_severe_scenario(monkeypatch,
 
 
 def test_cli_exit_0_when_capital_covers(monkeypatch, tmp_path):
-    result = _cli(monkeypatch, two_accounts(net_capital=1e9), str(tmp_path), "--out",
+    result = _cli(monkeypatch, two_accounts(net_capital=1e9), str(_export(tmp_path)), "--out",
                   str(tmp_path / "out"), "-s", "uniform-10", "-s", "uniform-33")
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "stress.json").read_text(encoding="utf-8"))
@@ -469,7 +476,8 @@ def test_cli_bad_input_exits_2(monkeypatch, tmp_path, args, tables, words):
     data = two_accounts()
     if tables == "no-positions":
         del data["positions"]
-    result = _cli(monkeypatch, data, str(tmp_path), "--out", str(tmp_path / "out"), *args)
+    result = _cli(monkeypatch, data, str(_export(tmp_path)), "--out", str(tmp_path / "out"),
+                  *args)
     assert result.exit_code == 2
     assert words in result.output
 
@@ -485,8 +493,9 @@ def test_cli_impact_options_reach_the_spiral(monkeypatch, tmp_path):
     spirals = {}
     for coefficient in ("0", "1"):
         out = tmp_path / coefficient
-        result = _cli(monkeypatch, two_accounts(net_capital=1e9), str(tmp_path), "--out", str(out),
-                      "-s", "uniform-50", "--impact", "linear", "--impact-coefficient", coefficient)
+        result = _cli(monkeypatch, two_accounts(net_capital=1e9), str(_export(tmp_path)),
+                      "--out", str(out), "-s", "uniform-50", "--impact", "linear",
+                      "--impact-coefficient", coefficient)
         assert result.exit_code == 0, result.output
         data = json.loads((out / "stress.json").read_text(encoding="utf-8"))
         assert data["model"]["impact"] == "linear"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -13,7 +14,7 @@ from audit.cli import rules as rules_cmd
 from audit.cli import sample as sample_cmd
 from audit.cli import stress as stress_cmd
 from audit.cli import validate as validate_cmd
-from audit.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_OK, AuditError, one_line
+from audit.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_OK, AuditError, Interrupted, one_line
 
 app = typer.Typer(
     help="Audit a financing platform's data exports against declarative compliance rules.",
@@ -36,11 +37,12 @@ def main() -> None:
     An ``AuditError`` is one line and its own exit code (2 for input and usage); anything else
     is a bug: its traceback goes to a log file and the command ends with exit code 3.
     """
+    previous = _interrupts()
     try:
         app()
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         _exit("error: interrupted; nothing was left in the output folder", EXIT_ERROR)
     except AuditError as err:
         _exit(f"error: {err}", err.exit_code)
@@ -52,7 +54,31 @@ def main() -> None:
         _exit(f"internal error: {type(err).__name__}: {one_line(err)[:300]}. This is a bug; "
               f"the details are in {log}; please report it with that file and the command you "
               f"ran.", EXIT_INTERNAL)
+    finally:
+        _restore(previous)
     sys.exit(EXIT_OK)
+
+
+def _interrupts() -> dict:
+    """Ctrl-C and a kill (SIGTERM) raise ``Interrupted`` while the command runs; returns the
+    handlers they replace. Without this a kill would end the process where it stands, leaving
+    a partial output folder behind (still named as partial, see audit.outputs)."""
+    def interrupt(signum, frame):
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, interrupt)
+        except ValueError:  # not the main thread: Python cannot set handlers there
+            break
+    return previous
+
+
+def _restore(previous: dict) -> None:
+    for signum, handler in previous.items():
+        # NOTE: None means the handler was not set from Python: the default one.
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _exit(message: str, code: int) -> None:

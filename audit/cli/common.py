@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
 import typer
 
 from audit.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK  # noqa: F401
+from audit.errors import UsageError
 from audit.vocab import SEVERITIES  # noqa: F401 - re-exported for the commands
 
 
@@ -21,17 +23,42 @@ def info(message: str) -> None:
     typer.echo(message, err=True)
 
 
+# NOTE: a parameter is one number, date, true/false or short word; a longer value is not one,
+# and capping it keeps a hostile or mistaken value (a pasted file, nested brackets thousands
+# deep) away from the YAML parser.
+MAX_PARAM_CHARS = 200
+
+
 def parse_params(values: list[str] | None) -> dict[str, object]:
-    """`--param name=value` pairs; values parse as YAML scalars (numbers, dates, true)."""
+    """`--param name=value` pairs; values parse as YAML scalars (numbers, dates, true).
+
+    Whether the name exists and the value has the parameter's type is the rule packs' to say
+    (``audit.rules.check_parameter``); here a value that is not one scalar is refused.
+    """
     import yaml
 
     params: dict[str, object] = {}
     for item in values or []:
         name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            fail(f"--param {item!r}: write it as name=value, e.g. --param audit_max_age_days=365")
-        params[name.strip()] = yaml.safe_load(raw)
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param {item[:60]!r}: write it as name=value, e.g. "
+                             "--param audit_max_age_days=365")
+        if len(raw) > MAX_PARAM_CHARS:
+            raise UsageError(f"--param {name}: the value is {len(raw):,} characters long; give "
+                             f"one number, date, true/false or word (at most {MAX_PARAM_CHARS})")
+        try:
+            value = yaml.safe_load(raw)
+        except (yaml.YAMLError, RecursionError):
+            value = _NOT_SCALAR
+        if not isinstance(value, (bool, int, float, str, date, type(None))):
+            raise UsageError(f"--param {name}={raw[:40]!r}: not a single value; give one number, "
+                             "date, true/false or word, e.g. --param audit_max_age_days=365")
+        params[name] = value
     return params
+
+
+_NOT_SCALAR = object()
 
 
 DataDir = typer.Argument(..., help="Folder holding the platform's export files.",

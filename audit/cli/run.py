@@ -16,8 +16,9 @@ from audit.cli.common import (
 
 def run(
     data_dir: Path = DataDir,
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for findings.json, violations.csv "
-                             "and data_issues.csv (created if missing)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for findings.json, violations.csv, "
+                             "data_issues.csv, stress.json, the report and manifest.json: new, "
+                             "empty, or an earlier run's output folder (replaced as a whole)."),
     profile: str = ProfileOpt,
     mapping: Optional[Path] = MappingOpt,
     timezone: Optional[str] = TimezoneOpt,
@@ -50,6 +51,7 @@ def run(
     """
     from audit.findings import write_outputs
     from audit.load import LoadError
+    from audit.outputs import OutputFolder
     from audit.pipeline import run_audit
     from audit.rules import RuleFileError
 
@@ -63,41 +65,50 @@ def run(
     if unknown:
         fail(f"--format {unknown[0]!r}: the extra format available is junit")
     model = impact_model(impact, impact_coefficient)
-    try:
-        result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
-                           fail_on=fail_on, params=parse_params(param),
-                           progress=None if quiet else info, stress=stress,
-                           impact=model, timezone=timezone)
-    except (LoadError, RuleFileError) as err:
-        fail(str(err), EXIT_ERROR)
-    paths = write_outputs(result, out)
-    if result.stress is not None:
-        from audit.stress import write_stress
+    params = parse_params(param)
+    # NOTE: the output folder is checked and its partial sibling made before the audit, so a
+    # wrong --out is said at once, not after minutes of work; every output is written there
+    # and moved into place only when the last one (the report) is done.
+    with OutputFolder(out, inputs=(data_dir, mapping)) as folder:
+        try:
+            result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
+                               fail_on=fail_on, params=params,
+                               progress=None if quiet else info, stress=stress,
+                               impact=model, timezone=timezone)
+        except (LoadError, RuleFileError) as err:
+            fail(str(err), EXIT_ERROR)
+        with folder.writing():
+            paths = write_outputs(result, folder.path)
+            if result.stress is not None:
+                from audit.stress import write_stress
 
-        paths["stress"] = write_stress(result.stress, out)
-    if "junit" in (formats or []):
-        from audit.report.junit import write_junit
+                paths["stress"] = write_stress(result.stress, folder.path)
+            if "junit" in (formats or []):
+                from audit.report.junit import write_junit
 
-        paths["junit"] = write_junit(result, out / "rules.junit.xml")
-    if report:
-        paths.update(_render(result, out, lang, mask, prepared_by, auditor, quiet))
+                paths["junit"] = write_junit(result, folder.path / "rules.junit.xml")
+            if report:
+                paths.update(_render(result, folder.path, lang, mask, prepared_by, auditor))
+        written = folder.publish(result.run_id)
+    paths = {kind: written / path.relative_to(folder.path) for kind, path in paths.items()}
+    if report and not quiet:
+        info("report: " + ", ".join(str(paths[k]) for k in ("html", "pdf") if k in paths))
     _print_summary(result, paths, quiet)
     raise typer.Exit(result.exit_code())
 
 
-def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor, quiet: bool) -> dict:
+def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor) -> dict:
     from audit.report import render_report
     from audit.report.pdf import ReportDependencyError
 
     stress = result.stress.to_dict() if result.stress is not None else None
+    # NOTE: only the missing renderer is the user's to fix; any other error of rendering is
+    # a bug and ends as one (exit code 3, traceback in a log), not as bad usage.
     try:
-        paths = render_report(result, out, lang=lang, mask=mask, prepared_by=prepared_by,
-                              auditor=auditor, stress=stress)
-    except (ReportDependencyError, ValueError) as err:
+        return render_report(result, out, lang=lang, mask=mask, prepared_by=prepared_by,
+                             auditor=auditor, stress=stress)
+    except ReportDependencyError as err:
         fail(str(err))
-    if not quiet:
-        info("report: " + ", ".join(str(p) for p in paths.values()))
-    return paths
 
 
 def _parse_date(text: str) -> date:

@@ -18,8 +18,9 @@ from audit.cli.common import (
 
 def stress(
     data_dir: Path = DataDir,
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for stress.json (created if "
-                             "missing)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for stress.json and "
+                             "manifest.json: new, empty, or an earlier run's output folder "
+                             "(replaced as a whole)."),
     scenario: Optional[list[str]] = typer.Option(None, "--scenario", "-s", help="Run only this "
                                                  "scenario (repeatable; default: every file in "
                                                  "rules/scenarios)."),
@@ -39,21 +40,29 @@ def stress(
     """
     from audit.disclosure import in_force_at
     from audit.evaluate import reference_date
+    from audit.outputs import OutputFolder, sha256_of
     from audit.rules import BUILTINS
     from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
 
     require_dir(data_dir)
     reference = _parse_date(as_of) if as_of else None
     model = impact_model(impact, impact_coefficient)
-    try:
-        scenarios = load_scenarios(scenario or None)
-        tables = _load_tables(data_dir, mapping, timezone)
-        at = reference or reference_date(tables)
-        result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at, impact=model,
-                            line_inclusive=bool(BUILTINS["line_inclusive"].default))
-    except (ScenarioError, StressError) as err:
-        fail(str(err), EXIT_ERROR)
-    path = write_stress(result, out)
+    with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
+        try:
+            scenarios = load_scenarios(scenario or None)
+            tables = _load_tables(data_dir, mapping, timezone)
+            at = reference or reference_date(tables)
+            result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
+                                impact=model,
+                                line_inclusive=bool(BUILTINS["line_inclusive"].default))
+        except (ScenarioError, StressError) as err:
+            fail(str(err), EXIT_ERROR)
+        with folder.writing():
+            staged = write_stress(result, folder.path)
+        # NOTE: stress.json has no run id of its own (findings.json's is a hash of the
+        # inputs); the manifest records its content's hash instead.
+        written = folder.publish(sha256_of(staged)[:16])
+    path = written / staged.name
     summary = result.to_dict()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))

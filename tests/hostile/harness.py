@@ -122,13 +122,18 @@ def copy_export(base: Path, target: Path) -> Path:
     return target
 
 
-def rewrite_csv(path: Path, edit) -> None:
-    """Rewrite a CSV file: ``edit(rows)`` gets the header and rows as lists and changes them."""
+def rewrite_csv(path: Path, edit, *, lineterminator: str = "\n") -> None:
+    """Rewrite a CSV file: ``edit(rows)`` gets the header and rows as lists and changes them.
+
+    A cell holding a bare carriage return needs ``lineterminator="\\r\\n"``: the csv module
+    quotes a carriage return only when it is part of the line terminator, so with "\\n" the
+    cell would be split where it stands.
+    """
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     edit(rows)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
+        csv.writer(fh, lineterminator=lineterminator).writerows(rows)
 
 
 def column(rows: list[list[str]], name: str) -> int:
