@@ -66,7 +66,9 @@ DataDir = typer.Argument(..., help="Folder holding the platform's export files."
 ProfileOpt = typer.Option("seed", "--profile", "-p",
                           help="Built-in profile name or a profile YAML file.")
 MappingOpt = typer.Option(None, "--mapping", "-m",
-                          help="Column-mapping YAML (default: mapping.yaml in DATA_DIR).")
+                          help="Mapping YAML the auditor reviewed (file names, headers, value "
+                               "translations, zone). A mapping.yaml inside DATA_DIR is never "
+                               "applied unless named here.")
 
 
 TimezoneOpt = typer.Option(None, "--timezone",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,11 @@ def base_export(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def baseline(base_export, tmp_path_factory) -> Outcome:
     """The audit of the untouched export: what every attack is measured against."""
-    return audit(base_export, tmp_path_factory.mktemp("hostile-baseline") / "out")
+    os.environ["HOSTILE_CASE"] = "baseline"  # how bench/hostile_outcomes.py tells it apart
+    try:
+        return audit(base_export, tmp_path_factory.mktemp("hostile-baseline") / "out")
+    finally:
+        del os.environ["HOSTILE_CASE"]
 
 
 @pytest.fixture()

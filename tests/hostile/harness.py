@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+CRASHED = -1  # the exit code recorded when the entry point itself let an exception escape
 BASE_ACCOUNTS = 90  # the smallest book the sample's planted stories fit in
 BASE_SEED = 7
 
@@ -75,6 +76,9 @@ def cli(*argv: str) -> tuple[int, str]:
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+            except Exception as exc:  # noqa: BLE001 - the entry point let an exception out
+                code = CRASHED
+                err.write(f"error: crashed: {type(exc).__name__}: {exc}\n")
     finally:
         sys.argv = old_argv
     return code, err.getvalue()
@@ -107,7 +111,7 @@ def _log(o: Outcome) -> None:
     target = os.environ.get("HOSTILE_LOG")
     if not target:
         return
-    case = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    case = os.environ.get("HOSTILE_CASE") or os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
     record = {"case": case, "code": o.code, "error": o.error_line[:160],
               "statuses": o.statuses,
               "unreadable": {r["id"]: r.get("unreadable") for r in (o.findings or {}).get("rules", [])
