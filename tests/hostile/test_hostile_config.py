@@ -160,3 +160,28 @@ def test_a_hostile_mapping_file_is_a_one_line_error(export, tmp_path, text, mess
     o = audit(export, tmp_path / "out", "--mapping", str(tmp_path / "m.yaml"))
     assert o.code == 2 and message in o.error_line, o.stderr
     assert "Traceback" not in o.stderr
+
+
+def test_a_deeply_nested_profile_is_a_one_line_error(export, tmp_path):
+    profile = tmp_path / "deep.yaml"
+    profile.write_text("schema_version: 1\nname: x\nparameters: " + "[" * 5000 + "]" * 5000 + "\n")
+    o = audit(export, tmp_path / "out", "--profile", str(profile))
+    assert o.code == 2 and "nested too deeply" in o.error_line, o.stderr
+
+
+def test_validate_and_stress_refuse_a_link_out_too(export, tmp_path):
+    from harness import cli
+
+    (export / "positions.csv").unlink()
+    (export / "positions.csv").symlink_to("/etc/hostname")
+    for argv in (["validate", str(export)], ["stress", str(export), "--out", str(tmp_path / "s")]):
+        code, stderr = cli(*argv)
+        assert code == 2 and "positions.csv: leads outside the export folder" in stderr, stderr
+
+
+def test_an_export_folder_reached_through_a_link_is_audited(export, tmp_path, baseline):
+    """The auditor names the folder: a link to it is the auditor's choice, not the auditee's."""
+    link = tmp_path / "link-to-export"
+    link.symlink_to(export)
+    o = audit(link, tmp_path / "out")
+    assert o.code == 1 and o.statuses == baseline.statuses
