@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from audit import contract
+from audit.vocab import UNREADABLE
 
 HISTORY_COMPLETE = "history_complete"
 EVENTS = "kyc_events"
@@ -64,6 +65,16 @@ def _events(clients: pl.DataFrame, kind: str, when: str, outcome: pl.Expr,
     # than "no grade", while the validity check (KYC-006) still finds no dated assessment.
     if kind == "risk_assessment" and "risk_tolerance" in clients.columns:
         dated = dated | pl.col("risk_tolerance").is_not_null()
+    # NOTE: a step whose date (or grade) the loader could not read happened, on a day the
+    # export does not let us read: its event is kept with that cell unreadable, so the rules
+    # set it aside instead of finding "no such step".
+    sources = {when: "event_date", **{source: target for target, source in extra.items()}}
+    unreadable = None
+    if UNREADABLE in clients.columns:
+        named = pl.col(UNREADABLE).fill_null(pl.lit([], pl.List(pl.String)))
+        unreadable = named.list.eval(pl.element().replace_strict(
+            sources, default=None)).list.drop_nulls()
+        dated = dated | named.list.contains(when)
     rows = clients.filter(dated)
     if kind == "screening":  # "not_screened" with a date is not a screening
         rows = rows.filter(pl.col("screening_result").fill_null("") != "not_screened")
@@ -75,9 +86,13 @@ def _events(clients: pl.DataFrame, kind: str, when: str, outcome: pl.Expr,
         "outcome": outcome,
         **{target: pl.col(source) for target, source in extra.items()},
     }
+    if unreadable is not None:
+        columns[UNREADABLE] = pl.when(unreadable.list.len() > 0).then(unreadable)
     frame = rows.select([expr.alias(name) for name, expr in columns.items()])
     for col in t.columns:
         if col.name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=col.dtype).alias(col.name))
-    return frame.select([pl.col(c.name).cast(c.dtype) for c in t.columns]).with_columns(
-        pl.lit(False).alias(HISTORY_COMPLETE))
+    keep = [pl.col(c.name).cast(c.dtype) for c in t.columns]
+    if UNREADABLE in frame.columns:
+        keep.append(pl.col(UNREADABLE))
+    return frame.select(keep).with_columns(pl.lit(False).alias(HISTORY_COMPLETE))

@@ -111,3 +111,26 @@ def test_a_rule_needing_a_version_2_column_is_not_evaluable_and_names_it(exports
     assert run.exit_code() == 1
     findings = {r.rule.id: r for r in run.results}
     assert any("accrued_interest" in c for c in findings["CON-003"].caveats)
+
+
+def test_an_unreadable_version_1_date_is_never_a_missing_step(exports, tmp_path):
+    """A version-1 verification date the loader cannot read means a verification on an
+    unreadable day, not "never verified": the derived event keeps the cell unreadable and the
+    rules set its financings aside."""
+    _, v1 = exports
+    broken = tmp_path / "export"
+    broken.mkdir()
+    for path in v1.iterdir():
+        broken.joinpath(path.name).write_bytes(path.read_bytes())
+    clients = pl.read_csv(broken / "clients.csv", infer_schema=False)
+    verified = pl.col("verified_at").is_not_null()
+    n = clients.filter(verified).height
+    clients.with_columns(pl.when(verified).then(pl.lit("the 32nd of Smarch"))
+                         .otherwise(pl.col("verified_at")).alias("verified_at")
+                         ).write_csv(broken / "clients.csv")
+    run, found = _audit(broken)
+    _, before = _audit(v1)
+    kyc001 = next(r for r in run.results if r.rule.id == "KYC-001")
+    assert {f for f in found if f[0] == "KYC-001"} <= {f for f in before if f[0] == "KYC-001"}
+    assert kyc001.unreadable > 0 and kyc001.status in ("failed", "incomplete")
+    assert sum(i.code == "unreadable-cell" for i in run.data_issues) == n
