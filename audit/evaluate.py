@@ -496,7 +496,9 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
     reasons = {_reason(rule, ctx, name): n for name, n in undecided.items()}
     set_aside = sum(undecided.values())
     unplaced = _unplaced(rule, ctx, build)
-    reasons.update({f"rows of {t} that could not be read or linked to a record": n
+    reasons.update({(f"rows of {t} that could not be read or linked to a record" if t != "stress"
+                     else "rows of the stress test's inputs (accounts, positions, instruments, "
+                          "capital, platform) that could not be read"): n
                     for t, n in sorted(unplaced.items())})
     unreadable = (sum(n for name, n in undecided.items() if name.startswith(UNREADABLE_FLAG))
                   + sum(unplaced.values()))
@@ -522,7 +524,7 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
                if set_aside else "")
     if unplaced:
         message = "; ".join(filter(None, [message, _reasons_text(
-            {k: v for k, v in reasons.items() if k.startswith("rows of ")})]))
+            {k: v for k, v in reasons.items() if k.startswith("rows of ")})]))  # noqa: E501
     return RuleResult(rule, status, checked=frame.height, violations=records.height,
                       records=records, message=message, not_evaluable=set_aside,
                       not_evaluable_reasons=reasons, caveats=caveats, unreadable=unreadable)

@@ -52,6 +52,10 @@ def run_audit(
 
         tables["stress"] = stress_table(stress_result)
     rejected = {name: t.rows_unreadable for name, t in export.tables.items()}
+    if stress_result is not None:
+        # NOTE: the stress test runs on the whole book; a holding it could not read is a loss
+        # it did not count, so the rules reading its results are never 'passed' on it.
+        rejected["stress"] = stress_unreadable(export, as_of)
     ctx = Context.build(tables, ruleset.params, as_of, provided, rejected=rejected)
     for note in ctx.notes:
         say(note)
@@ -60,6 +64,33 @@ def run_audit(
                as_of=as_of, fail_on=fail_on, stress=stress_result,
                notes=list(export.notes) + ctx.notes,
                calendar=ctx.calendar.describe() if ctx.calendar else None)
+
+
+STRESS_INPUTS = ("accounts", "positions", "instruments", "capital", "platform")
+DATED_INPUTS = ("accounts", "positions")  # only the as-of date's rows enter the book
+
+
+def stress_unreadable(export, as_of: date | None) -> int:
+    """Rows the stress test read or might have read that hold an unreadable cell: the as-of
+    date's (or an unreadable date's) accounts and positions, every row of the other inputs,
+    and every ragged row of them all."""
+    from audit.vocab import UNREADABLE
+    import polars as pl
+
+    count = 0
+    for name in STRESS_INPUTS:
+        t = export.tables.get(name)
+        if t is None:
+            continue
+        count += t.rows_unreadable
+        frame = t.frame
+        if UNREADABLE not in frame.columns:
+            continue
+        bad = pl.col(UNREADABLE).is_not_null()
+        if name in DATED_INPUTS and as_of is not None:
+            bad = bad & (pl.col("date").is_null() | (pl.col("date") == as_of))
+        count += frame.select(bad.sum()).item()
+    return count
 
 
 def run_stress_analytics(tables, as_of, say, impact=None, params: dict[str, Any] | None = None):

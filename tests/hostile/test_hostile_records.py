@@ -98,3 +98,20 @@ def test_missing_market_data_is_unknown_never_zero(export, tmp_path, baseline):
     o = audit(export, tmp_path / "out", stress=True)
     r = o.rule("LEV-005")
     assert r["status"] == "not_evaluable" and "average daily volume" in r["message"], r
+
+
+def test_an_unreadable_holding_makes_the_stress_rules_incomplete_not_passed(export, tmp_path,
+                                                                           baseline):
+    """The stress test cannot count a loss on a holding it cannot read."""
+    last = max(row.split(",")[0] for row in
+               (export / "accounts.csv").read_text(encoding="utf-8").splitlines()[1:])
+    n = edit_rows(export / "positions.csv", lambda row: row["date"] == last,
+                  lambda row: row.update(quantity="lots"))
+    o = audit(export, tmp_path / "out", stress=True)
+    stress_rules = [r for r in o.findings["rules"] if r["table"] == "stress"]
+    assert stress_rules and n
+    for r in stress_rules:
+        assert r["status"] in ("failed", "incomplete", "not_evaluable", "not_applicable"), r
+        if r["status"] == "incomplete":
+            assert r["unreadable"] >= n and "stress test's inputs" in r["message"]
+    assert any(r["status"] == "incomplete" for r in stress_rules)
