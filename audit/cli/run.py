@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, ProfileOpt,
-    TimezoneOpt, fail, impact_model, info, parse_params, require_dir,
+    EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
+    ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params, require_dir,
 )
 
 
@@ -42,6 +42,7 @@ def run(
     formats: Optional[list[str]] = typer.Option(None, "--format", help="Extra output: junit "
                                                 "(rules as JUnit XML, for a platform's CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
+    limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
 
@@ -63,11 +64,12 @@ def run(
     if unknown:
         fail(f"--format {unknown[0]!r}: the extra format available is junit")
     model = impact_model(impact, impact_coefficient)
+    limits = limits_from(limit)
     try:
         result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                            fail_on=fail_on, params=parse_params(param),
                            progress=None if quiet else info, stress=stress,
-                           impact=model, timezone=timezone)
+                           impact=model, timezone=timezone, limits=limits)
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     paths = write_outputs(result, out)

@@ -40,16 +40,20 @@ from typing import Iterable
 from audit import contract
 from audit.load.discover import Candidate, default_mapping, find_table_files, table_for_name
 from audit.load.headers import match_header, match_headers, normalise_header
+from audit.load.limits import DEFAULT_LIMITS, Limits
 from audit.load.mapping import ExportMapping, TableMapping, check_table_mapping, read_mapping
 from audit.load.parse import type_table
 from audit.load.read import read_raw
+from audit.load.read.workbook import account_for_sheets
 from audit.load.types import (
-    DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, first_line,
+    DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, UnloadedSheet,
+    first_line,
 )
 from audit.load.zones import TableZones, check_zone
 
 __all__ = [
-    "DEFAULT_ZONE", "ISSUE_CODES", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable", "TableMapping",
+    "DEFAULT_ZONE", "ISSUE_CODES", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable",
+    "Limits", "TableMapping", "UnloadedSheet",
     "load_export", "load_table", "load_with_mapping", "match_header", "normalise_header",
     "read_mapping", "table_for_name",
 ]
@@ -57,7 +61,7 @@ __all__ = [
 
 def load_table(
     path: Path, table_name: str, column_mapping: dict[str, str] | None = None, *,
-    timezone: str = DEFAULT_ZONE,
+    timezone: str = DEFAULT_ZONE, limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     """Read one file as the contract table ``table_name`` (column_mapping: header -> column).
 
@@ -69,11 +73,12 @@ def load_table(
                         f"{', '.join(contract.TABLES_BY_NAME)}")
     mapping = TableMapping(columns=dict(column_mapping or {}))
     check_table_mapping("column mapping", table_name, mapping)
-    return load_with_mapping(path, table_name, mapping, timezone=timezone)
+    return load_with_mapping(path, table_name, mapping, timezone=timezone, limits=limits)
 
 
 def load_with_mapping(
-    path: Path, table_name: str, mapping: TableMapping, *, timezone: str = DEFAULT_ZONE
+    path: Path, table_name: str, mapping: TableMapping, *, timezone: str = DEFAULT_ZONE,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     """load_table with every mapping.yaml option (sheet, value replacements, dayfirst ...).
 
@@ -89,7 +94,7 @@ def load_with_mapping(
     if not path.is_file():
         raise LoadError(f"{path.name}: no such file; check the name in mapping.yaml")
     try:
-        raw, digest = read_raw(path, t, mapping)
+        raw, digest = read_raw(path, t, mapping, limits)
         match = match_headers(raw.headers, t, mapping, path.name)
         frame, unparsable, cell_issues, notes = type_table(raw, t, match, path.name, mapping,
                                                            zones)
@@ -109,19 +114,21 @@ def load_with_mapping(
         name=t.name, path=path, sha256=digest, format=raw.format, encoding=raw.encoding,
         rows_read=frame.height + unparsable + raw.rows_rejected,
         rows_unreadable=unparsable + raw.rows_rejected, frame=frame, issues=issues,
-        extra_columns=match.extra_columns, column_map=match.column_map,
+        extra_columns=match.extra_columns, column_map=match.column_map, sheet=raw.sheet,
     )
 
 
 def load_export(
     data_dir: Path, mapping: Path | None = None, tables: Iterable[str] | None = None, *,
     timezone: str | None = None, default_timezone: str = DEFAULT_ZONE,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Export:
     """Find and load every contract table in ``data_dir`` (optionally only ``tables``).
 
     Every date-time ends as wall-clock time in the export's zone: ``timezone`` (the auditor's
     choice) when given, else ``timezone:`` in mapping.yaml, else ``default_timezone`` (the
-    profile's). Zone names are IANA names (Asia/Shanghai, UTC).
+    profile's). Zone names are IANA names (Asia/Shanghai, UTC). ``limits`` caps what one file
+    may cost (audit.load.limits); a file past a cap is a LoadError.
     """
     if timezone is not None:
         check_zone(timezone, "timezone")
@@ -142,7 +149,7 @@ def load_export(
     zone, zone_source = _export_zone(timezone, export_mapping.timezone, default_timezone)
     mappings = export_mapping.tables
     try:
-        found, unrecognised = find_table_files(root, mappings, wanted, mapping_path)
+        found, unrecognised = find_table_files(root, mappings, wanted, mapping_path, limits)
     except OSError as exc:
         raise LoadError(f"{root}: cannot list the folder ({exc.strerror}); check its "
                         f"permissions") from None
@@ -150,10 +157,17 @@ def load_export(
     for name in wanted:
         if name in found:
             loaded[name] = _load_candidate(found[name], name, mappings.get(name, TableMapping()),
-                                           zone)
-    issues = [issue for lt in loaded.values() for issue in lt.issues]
+                                           zone, limits)
+    # NOTE: every sheet of every workbook is read as a table or listed with its row count.
+    # NOTE: a mapping.yaml inside the export is the auditee's; only the auditor's (--mapping)
+    # may choose one sheet of a table whose rows fill several.
+    unloaded, sheet_issues = account_for_sheets(
+        [lt.path for lt in loaded.values()] + [root / f for f in unrecognised], loaded, mappings,
+        {t for t, m in mappings.items() if m.sheet is not None} if mapping is not None else set(),
+        limits)
+    issues = sheet_issues + [issue for lt in loaded.values() for issue in lt.issues]
     return Export(root=root, tables=loaded, issues=issues, unrecognised_files=unrecognised,
-                  timezone=zone, timezone_source=zone_source)
+                  timezone=zone, timezone_source=zone_source, unloaded_sheets=unloaded)
 
 
 def _export_zone(option: str | None, mapping: str | None, default: str) -> tuple[str, str]:
@@ -166,11 +180,11 @@ def _export_zone(option: str | None, mapping: str | None, default: str) -> tuple
 
 
 def _load_candidate(
-    candidate: Candidate, name: str, mapping: TableMapping, zone: str
+    candidate: Candidate, name: str, mapping: TableMapping, zone: str, limits: Limits
 ) -> LoadedTable:
     if candidate.sheet is not None and mapping.sheet is None:
         mapping = mapping.model_copy(update={"sheet": candidate.sheet})
-    loaded = load_with_mapping(candidate.path, name, mapping, timezone=zone)
+    loaded = load_with_mapping(candidate.path, name, mapping, timezone=zone, limits=limits)
     if candidate.loose:
         loaded.issues.insert(0, DataIssue(
             candidate.path.name, name, None, None, candidate.label,

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from audit import contract
 from audit.load.headers import normalise_header
+from audit.load.limits import DEFAULT_LIMITS, Limits
 from audit.load.mapping import TableMapping
 from audit.load.read import EXCEL_EXTS, PARQUET_EXTS, TEXT_EXTS, sniff_format
+from audit.load.read.workbook import sheet_titles
 from audit.load.types import LoadError
 
 MAPPING_NAMES = ("mapping.yaml", "mapping.yml")
@@ -81,19 +83,20 @@ def _is_candidate_file(entry: Path) -> bool:
             and entry.suffix.lower() in TEXT_EXTS | PARQUET_EXTS | EXCEL_EXTS)
 
 
-def _candidates_in(entry: Path) -> list[tuple[str, Candidate]]:
+def _candidates_in(entry: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, Candidate]]:
     """(table, candidate) pairs a file offers: by its name, else by its sheet names."""
     table_name, loose = table_for_name(entry.stem)
     if table_name is not None and not loose:
         return [(table_name, Candidate(entry))]
-    sheets = _workbook_tables(entry) if entry.suffix.lower() in EXCEL_EXTS else {}
+    sheets = _workbook_tables(entry, limits) if entry.suffix.lower() in EXCEL_EXTS else []
     if sheets:
-        return [(t, Candidate(entry, sheet, loose)) for t, (sheet, loose) in sheets.items()]
+        return [(t, Candidate(entry, sheet, loose)) for t, sheet, loose in sheets]
     return [(table_name, Candidate(entry, loose=True))] if table_name is not None else []
 
 
 def find_table_files(
-    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_path: Path | None
+    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_path: Path | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[dict[str, Candidate], list[str]]:
     """table -> candidate for each table found, and the data files that match no table.
 
@@ -110,7 +113,7 @@ def find_table_files(
     for entry in sorted(root.iterdir()):
         if not _is_candidate_file(entry) or entry.resolve() in named_paths:
             continue
-        pairs = _candidates_in(entry)
+        pairs = _candidates_in(entry, limits)
         for table_name, candidate in pairs:
             offers.setdefault(table_name, []).append(candidate)
         if not pairs and entry.suffix.lower() in LISTED_EXTS:
@@ -125,7 +128,7 @@ def find_table_files(
             raise LoadError(
                 f"{root}: several files match table '{table_name}': "
                 f"{', '.join(c.label for c in chosen)}; keep one, or name the one to use under "
-                f"tables.{table_name}.file in mapping.yaml"
+                f"tables.{table_name}.file in mapping.yaml", code="ambiguous-table"
             )
         found[table_name] = chosen[0]
     # NOTE: a file that matched a table but lost to a better match is listed, never dropped.
@@ -149,24 +152,15 @@ def _resolve_named_file(root: Path, name: str, table_name: str, mapping_path: Pa
                     f"file name")
 
 
-def _workbook_tables(path: Path) -> dict[str, tuple[str, bool]]:
-    """table -> (sheet, loosely) for the sheets of a workbook named after a table."""
+def _workbook_tables(path: Path, limits: Limits) -> list[tuple[str, str, bool]]:
+    """(table, sheet, loosely) for each sheet (hidden ones too) named after a table; two sheets
+    for one table are both offered, so they are refused like two files."""
     try:
         with path.open("rb") as handle:
             if sniff_format(handle.read(8)) != "excel":
-                return {}
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        try:
-            titles = list(workbook.sheetnames)
-        finally:
-            workbook.close()
-    except Exception:  # noqa: BLE001 - an unreadable workbook is simply not a table file
-        return {}
-    found: dict[str, tuple[str, bool]] = {}
-    for title in titles:
-        table_name, loose = table_for_name(title)
-        if table_name is not None and (table_name not in found or found[table_name][1]):
-            found[table_name] = (title, loose)
-    return found
+                return []
+    except OSError:  # an unreadable file is simply not a table file
+        return []
+    titles = sheet_titles(path, limits) or []  # NOTE: LoadError past a cap (a zip bomb)
+    return [(table_name, title, loose) for title in titles
+            for table_name, loose in [table_for_name(title)] if table_name is not None]
