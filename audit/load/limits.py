@@ -34,9 +34,12 @@ class Limits:
       compress 5-30x, zip bombs hundreds to thousands of times (``zip-bomb``).
     * ``max_columns`` [2,000]: fields in any row of a table file or sheet; the contract's
       widest table has a few dozen columns (``too-many-columns``).
-    * ``max_rows`` [20,000,000]: rows of one table file or sheet, blank and title rows
+    * ``max_rows`` [20,000,000]: rows of one CSV or Parquet file, blank and title rows
       included; for text files every line counts, so a quoted value spanning lines counts
       more than once (``too-many-rows``).
+    * ``max_sheet_rows`` [1,048,576, Excel's own limit]: row numbers of one sheet. A few bytes
+      of sheet XML can claim row 100,000,000, and the reader walks every row number up to it
+      (about a microsecond each), so a sheet is held to what Excel can open (``too-many-rows``).
     * ``max_cells`` [300,000,000]: rows x columns of one table file or sheet: what a frame of
       text cells costs in memory (about 16 bytes a cell before any value) (``too-many-cells``).
     * ``max_cell_chars`` [1,000,000]: characters in one cell; Excel itself stops at 32,767. A
@@ -50,6 +53,7 @@ class Limits:
     max_compression_ratio: float = 100.0
     max_columns: int = 2_000
     max_rows: int = 20_000_000
+    max_sheet_rows: int = 1_048_576
     max_cells: int = 300_000_000
     max_cell_chars: int = 1_000_000
 

@@ -92,9 +92,9 @@ def sheet_rows(sheet, file: str, limits: Limits) -> Iterator[tuple | list]:
         sheet.reset_dimensions()  # some writers record wrong dimensions; read what is there
     cells = 0
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if number > limits.max_rows:
-            raise over_limit(file, f"sheet {sheet.title!r} has more than {limits.max_rows:,} "
-                             f"rows", "max_rows", "too-many-rows",
+        if number > limits.max_sheet_rows:
+            raise over_limit(file, f"sheet {sheet.title!r} has more than "
+                             f"{limits.max_sheet_rows:,} rows", "max_sheet_rows", "too-many-rows",
                              "split the table over several files or export it as Parquet")
         width = len(row)
         while width and row[width - 1] is None:
