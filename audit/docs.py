@@ -31,7 +31,7 @@ _LIMIT_TEXT = {
     "max_columns": "a file or sheet with a row of more fields than this",
     "max_rows": "a CSV or Parquet file of more rows than this (for text, lines)",
     "max_sheet_rows": "a sheet of more rows than this (Excel's own limit)",
-    "max_cells": "a file or sheet of more cells (rows x columns) than this",
+    "max_cells": "a CSV file or sheet of more cells (rows x columns) than this",
     "max_cell_chars": "a file or sheet holding a cell longer than this (characters)",
 }
 

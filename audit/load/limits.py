@@ -25,11 +25,16 @@ KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 class Limits:
     """The caps, one per way a hostile file can blow up a load (defaults in brackets).
 
-    * ``max_text_bytes`` [1 GiB]: size of a CSV/text file, which is read whole into memory
-      (checked from the file's size before a byte is read; code ``too-large``).
+    * ``max_text_bytes`` [512 MiB, about 10 million rows of positions]: size of a CSV/text
+      file, which is read whole into memory (checked from the file's size before a byte is
+      read; code ``too-large``). A load costs about 7 bytes of memory per byte of a regular
+      file and 24 per byte of an irregular one (ragged rows send it through Python's csv
+      module), so the cap keeps one file under about 4 GB, or 12 GB when irregular.
     * ``max_workbook_bytes`` [1 GiB]: an Excel workbook's unzipped size, the sum of its members'
       sizes in the zip directory, read before the workbook is opened (``too-large``). Python's
       zip reader never inflates a member past the size the directory declares, so the sum holds.
+      openpyxl reads about 3 MB of sheet XML a second and holds about 3.5 bytes per byte, so a
+      workbook at the cap takes about 6 minutes and 3.5 GB: bounded, not quick.
     * ``max_compression_ratio`` [100]: unzipped / zipped size of a workbook; real workbooks
       compress 5-30x, zip bombs hundreds to thousands of times (``zip-bomb``).
     * ``max_columns`` [2,000]: fields in any row of a table file or sheet; the contract's
@@ -48,7 +53,7 @@ class Limits:
       keeps a multi-megabyte value out of every parser, issue and report.
     """
 
-    max_text_bytes: int = GIB
+    max_text_bytes: int = 512 * MIB
     max_workbook_bytes: int = GIB
     max_compression_ratio: float = 100.0
     max_columns: int = 2_000
