@@ -436,7 +436,8 @@ def test_a_rule_can_assert_that_capital_covers_the_severe_scenario():
 # --- the command -------------------------------------------------------------------------------
 
 def _cli(monkeypatch, tables, *args: str):
-    monkeypatch.setattr(stress_cli, "_load_tables", lambda data_dir, mapping, timezone: tables)
+    monkeypatch.setattr(stress_cli, "_load_tables",
+                        lambda data_dir, mapping, timezone, limits: tables)
     app = typer.Typer()
     app.callback()(lambda: None)
     app.command("stress")(stress_cli.stress)
