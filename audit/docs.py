@@ -23,6 +23,33 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").strip()
 
 
+_LIMIT_TEXT = {
+    "max_text_bytes": "a CSV/text file larger than this (it is read whole into memory)",
+    "max_workbook_bytes": "a workbook whose zip members unzip to more than this in all",
+    "max_compression_ratio": "a workbook unzipping to more than this many times its size "
+                             "(a zip bomb)",
+    "max_columns": "a file or sheet with a row of more fields than this",
+    "max_rows": "a CSV or Parquet file of more rows than this (for text, lines)",
+    "max_sheet_rows": "a sheet of more rows than this (Excel's own limit)",
+    "max_cells": "a CSV file or sheet of more cells (rows x columns) than this",
+    "max_cell_chars": "a file or sheet holding a cell longer than this (characters)",
+}
+
+
+def _limit_rows() -> list[str]:
+    from dataclasses import fields
+
+    from audit.load.limits import DEFAULT_LIMITS, size_text
+
+    rows = []
+    for f in fields(DEFAULT_LIMITS):
+        value = getattr(DEFAULT_LIMITS, f.name)
+        shown = size_text(value) if f.name.endswith("_bytes") else f"{value:,g}" if isinstance(
+            value, float) else f"{value:,}"
+        rows.append(f"| `{f.name}` | {shown} | {_LIMIT_TEXT[f.name]} |")
+    return rows
+
+
 def data_contract_markdown() -> str:
     lines = [
         "# Data contract",
@@ -73,6 +100,27 @@ def data_contract_markdown() -> str:
         "with and without an offset, mixing offsets, or in another zone is reported with what was",
         "done. A local time that does not exist (skipped by a daylight-saving change) makes its",
         "row unreadable. A `date` keeps the date as written.",
+        "",
+        "Workbooks: every sheet of every workbook in the folder is either read as a table or",
+        "listed in findings.json `unloaded_sheets` with its non-blank row count (hidden sheets",
+        "included); a non-empty sheet not read is a `sheet-not-loaded` data issue. A sheet is",
+        "read as a table when it is named after it (or an alias), when `tables.<name>.sheet`",
+        "names it, or, in a workbook named after the table, when its header fits best. Two",
+        "sheets named after one table are refused like two files, and so is a table whose rows",
+        "fill several sheets of one workbook (another sheet carrying its header with rows",
+        "under it): only the auditor's own mapping file (`--mapping`) can choose one of them,",
+        "never a `mapping.yaml` inside the export. A CSV whose lines mix encodings (UTF-8 and",
+        "GB18030, as when two exports are concatenated) is decoded line by line, and every line",
+        "in the minority encoding is a `mixed-encoding` data issue.",
+        "",
+        "Caps: the export is written by the platform under audit, so each file is refused",
+        "(exit code 2, one line naming the file and the cap) when it would cost more than a real",
+        "export does; the caps are checked before the file is parsed wherever possible.",
+        "`--limit name=value` (repeatable, on `audit run`, `validate` and `stress`) changes one:",
+        "",
+        "| cap | default | refuses |",
+        "|---|---|---|",
+        *_limit_rows(),
         "",
         f"Contract version {contract.CONTRACT_VERSION} (recorded in findings.json). Everything added",
         "in version 2 is optional, so a version-1 export still loads and audits; a rule that needs",

@@ -120,6 +120,11 @@ def findings_document(run: Run) -> dict[str, Any]:
         "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],
         "unrecognised_files": sorted(run.export.unrecognised_files),
         "mapping": getattr(run.export, "mapping", None),
+        "unloaded_sheets": [
+            {"file": s.file, "sheet": s.sheet, "rows": s.rows, "state": s.state,
+             "reason": s.reason}
+            for s in getattr(run.export, "unloaded_sheets", [])
+        ],
         "rule_packs": {
             "sha256": pack_hash(ruleset.packs),
             "packs": [{"name": p.name, "version": p.version, "sha256": p.sha256,

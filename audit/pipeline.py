@@ -10,6 +10,7 @@ from audit.disclosure import in_force_at
 from audit.evaluate import Context, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
+from audit.load.limits import DEFAULT_LIMITS, Limits
 from audit.rules import load_ruleset
 from audit.validate import check_contract
 
@@ -25,16 +26,17 @@ def run_audit(
     stress: bool = True,
     impact=None,
     timezone: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Run:
     """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input.
     ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1);
     ``timezone`` the export's zone when the auditor states it (else mapping.yaml's, else the
-    profile's ``timezone`` parameter)."""
+    profile's ``timezone`` parameter); ``limits`` the loader's caps (audit.load.limits)."""
     say = progress or (lambda _msg: None)
     ruleset = load_ruleset(profile, overrides=params)
     say(f"rules: {len(ruleset.rules)} from {len(ruleset.packs)} pack(s), profile {profile}")
     export = load_export(data_dir, mapping, timezone=timezone,
-                         default_timezone=str(ruleset.params["timezone"]))
+                         default_timezone=str(ruleset.params["timezone"]), limits=limits)
     for name, t in sorted(export.tables.items()):
         say(f"loaded {name}: {t.rows_read} rows read, {t.rows_unreadable} unreadable ({t.path.name})")
     say(f"times read in {export.timezone} ({export.timezone_source})")

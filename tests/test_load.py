@@ -368,7 +368,7 @@ def test_missing_required_column_message(tmp_path):
     message = str(err.value)
     assert message.startswith(
         "custody.csv: missing required column 'statement_balance' (table custody)")
-    assert "map your header to it in mapping.yaml" in message
+    assert "map your header to it in a mapping file given with --mapping" in message
     assert "balance_eod" in message  # the unmatched header is suggested
     assert "\n" not in message
 

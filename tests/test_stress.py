@@ -443,7 +443,8 @@ def _export(tmp_path):
 
 
 def _cli(monkeypatch, tables, *args: str):
-    monkeypatch.setattr(stress_cli, "_load_tables", lambda data_dir, mapping, timezone: tables)
+    monkeypatch.setattr(stress_cli, "_load_tables",
+                        lambda data_dir, mapping, timezone, limits: tables)
     app = typer.Typer()
     app.callback()(lambda: None)
     app.command("stress")(stress_cli.stress)

@@ -77,6 +77,23 @@ TimezoneOpt = typer.Option(None, "--timezone",
                                 "profile's default. Times with an offset are converted to it.")
 
 
+LimitOpt = typer.Option(None, "--limit", help="Raise or lower a cap on what one export file may "
+                        "cost, as name=value (repeatable), e.g. --limit max_rows=50000000 or "
+                        "--limit max_text_bytes=4GiB; the caps and their defaults are in "
+                        "docs/data-contract.md.")
+
+
+def limits_from(values: list[str] | None):
+    """The loader's caps with the `--limit name=value` overrides; a bad one ends with exit 2."""
+    from audit.errors import UsageError
+    from audit.load.limits import DEFAULT_LIMITS
+
+    try:
+        return DEFAULT_LIMITS.with_options(values)
+    except UsageError as err:
+        fail(str(err))
+
+
 def require_dir(path: Path) -> None:
     if not path.is_dir():
         fail(f"{path}: no such folder; give the folder that holds the export files")

@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt, ProfileOpt,
-    TimezoneOpt, fail, impact_model, info, parse_params, require_dir,
+    EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
+    ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params, require_dir,
 )
 
 
@@ -43,6 +43,7 @@ def run(
     formats: Optional[list[str]] = typer.Option(None, "--format", help="Extra output: junit "
                                                 "(rules as JUnit XML, for a platform's CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
+    limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
 
@@ -65,6 +66,7 @@ def run(
     if unknown:
         fail(f"--format {unknown[0]!r}: the extra format available is junit")
     model = impact_model(impact, impact_coefficient)
+    limits = limits_from(limit)
     params = parse_params(param)
     # NOTE: the output folder is checked and its partial sibling made before the audit, so a
     # wrong --out is said at once, not after minutes of work; every output is written there
@@ -74,7 +76,7 @@ def run(
             result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                                fail_on=fail_on, params=params,
                                progress=None if quiet else info, stress=stress,
-                               impact=model, timezone=timezone)
+                               impact=model, timezone=timezone, limits=limits)
         except (LoadError, RuleFileError) as err:
             fail(str(err), EXIT_ERROR)
         with folder.writing():

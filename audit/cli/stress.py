@@ -11,8 +11,8 @@ import polars as pl
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, MappingOpt,
-    TimezoneOpt, fail, impact_model, info, require_dir,
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
+    TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
 )
 
 
@@ -31,6 +31,7 @@ def stress(
     impact: str = ImpactOpt,
     impact_coefficient: float = ImpactCoefficientOpt,
     as_json: bool = typer.Option(False, "--json", help="Print stress.json to stdout too."),
+    limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Stress the book in DATA_DIR: every scenario statically and through the deleveraging
     spiral, the book's concentration and liquidity, and what leverage caps of 2x-10x buy.
@@ -47,10 +48,11 @@ def stress(
     require_dir(data_dir)
     reference = _parse_date(as_of) if as_of else None
     model = impact_model(impact, impact_coefficient)
+    limits = limits_from(limit)
     with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
         try:
             scenarios = load_scenarios(scenario or None)
-            tables = _load_tables(data_dir, mapping, timezone)
+            tables = _load_tables(data_dir, mapping, timezone, limits)
             at = reference or reference_date(tables)
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
                                 impact=model,
@@ -71,15 +73,15 @@ def stress(
     raise typer.Exit(EXIT_FINDINGS if severe["covered_by_capital"] is False else 0)
 
 
-def _load_tables(data_dir: Path, mapping: Optional[Path],
-                 timezone: Optional[str]) -> dict[str, pl.DataFrame]:
+def _load_tables(data_dir: Path, mapping: Optional[Path], timezone: Optional[str],
+                 limits) -> dict[str, pl.DataFrame]:
     """The export's tables; a LoadError ends the command with exit code 2."""
     from audit.load import LoadError, load_export
     from audit.rules import BUILTINS
 
     try:
         export = load_export(data_dir, mapping, timezone=timezone,
-                             default_timezone=str(BUILTINS["timezone"].default))
+                             default_timezone=str(BUILTINS["timezone"].default), limits=limits)
     except LoadError as err:
         fail(str(err), EXIT_ERROR)
     return {name: t.frame for name, t in export.tables.items()}

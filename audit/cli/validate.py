@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, EXIT_FINDINGS, DataDir, MappingOpt, ProfileOpt, TimezoneOpt, fail, info, require_dir,
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, TimezoneOpt, fail, info,
+    limits_from, require_dir,
 )
 
 
@@ -18,6 +19,7 @@ def validate(
     timezone: Optional[str] = TimezoneOpt,
     profile: str = ProfileOpt,
     show: int = typer.Option(20, help="How many issues to print."),
+    limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Load DATA_DIR and check every table against the data contract (no rules).
 
@@ -28,9 +30,11 @@ def validate(
     from audit.validate import check_contract
 
     require_dir(data_dir)
+    limits = limits_from(limit)
     try:
         default_zone = str(load_ruleset(profile).params["timezone"])
-        export = load_export(data_dir, mapping, timezone=timezone, default_timezone=default_zone)
+        export = load_export(data_dir, mapping, timezone=timezone, default_timezone=default_zone,
+                             limits=limits)
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     info(f"times read in {export.timezone} ({export.timezone_source})")
@@ -45,5 +49,8 @@ def validate(
         info(f"  ... and {len(issues) - show} more")
     if export.unrecognised_files:
         info(f"not recognised as any table: {', '.join(export.unrecognised_files)}")
+    for s in export.unloaded_sheets:
+        info(f"not loaded: {s.file}" + (f", sheet {s.sheet!r} ({s.rows:,} rows, {s.state})"
+                                        if s.sheet is not None else "") + f": {s.reason}")
     info(f"{len(export.tables)} table(s), {len(issues)} data-quality issue(s)")
     raise typer.Exit(EXIT_FINDINGS if issues else 0)

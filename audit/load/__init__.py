@@ -43,17 +43,21 @@ from audit import contract
 from audit.load.discover import Candidate, find_table_files, mapping_in_export, table_for_name
 from audit.load.headers import match_header, match_headers, normalise_header
 from audit.load.keys import normalise_ids
+from audit.load.limits import DEFAULT_LIMITS, Limits
 from audit.load.mapping import ExportMapping, TableMapping, check_table_mapping, read_mapping
 from audit.load.parse import type_table
 from audit.load.paths import export_root, relative
-from audit.load.read import read_raw
+from audit.load.read import EXCEL_EXTS, read_raw
+from audit.load.read.workbook import account_for_sheets
 from audit.load.types import (
-    DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, first_line,
+    DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, UnloadedSheet,
+    first_line,
 )
 from audit.load.zones import TableZones, check_zone
 
 __all__ = [
-    "DEFAULT_ZONE", "ISSUE_CODES", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable", "TableMapping",
+    "DEFAULT_ZONE", "ISSUE_CODES", "ROW", "DataIssue", "Export", "LoadError", "LoadedTable",
+    "Limits", "TableMapping", "UnloadedSheet",
     "load_export", "load_table", "load_with_mapping", "match_header", "normalise_header",
     "read_mapping", "table_for_name",
 ]
@@ -61,7 +65,7 @@ __all__ = [
 
 def load_table(
     path: Path, table_name: str, column_mapping: dict[str, str] | None = None, *,
-    timezone: str = DEFAULT_ZONE,
+    timezone: str = DEFAULT_ZONE, limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     """Read one file as the contract table ``table_name`` (column_mapping: header -> column).
 
@@ -73,11 +77,12 @@ def load_table(
                         f"{', '.join(contract.TABLES_BY_NAME)}")
     mapping = TableMapping(columns=dict(column_mapping or {}))
     check_table_mapping("column mapping", table_name, mapping)
-    return load_with_mapping(path, table_name, mapping, timezone=timezone)
+    return load_with_mapping(path, table_name, mapping, timezone=timezone, limits=limits)
 
 
 def load_with_mapping(
-    path: Path, table_name: str, mapping: TableMapping, *, timezone: str = DEFAULT_ZONE
+    path: Path, table_name: str, mapping: TableMapping, *, timezone: str = DEFAULT_ZONE,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     """load_table with every mapping.yaml option (sheet, value replacements, dayfirst ...).
 
@@ -91,9 +96,9 @@ def load_with_mapping(
         if mapping.timezone is not None else timezone,
     )
     if not path.is_file():
-        raise LoadError(f"{path.name}: no such file; check the name in mapping.yaml")
+        raise LoadError(f"{path.name}: no such file; check the name in the mapping file")
     try:
-        raw, digest = read_raw(path, t, mapping)
+        raw, digest = read_raw(path, t, mapping, limits)
         match = match_headers(raw.headers, t, mapping, path.name)
         frame, partly, cell_issues, notes, replaced = type_table(raw, t, match, path.name,
                                                                      mapping, zones)
@@ -115,6 +120,7 @@ def load_with_mapping(
         rows_read=frame.height + raw.rows_rejected, rows_unreadable=raw.rows_rejected,
         rows_partly_unreadable=partly, frame=frame, issues=issues,
         extra_columns=match.extra_columns, column_map=match.column_map, relpath=path.name,
+        sheet=raw.sheet,
         replaced=replaced,
     )
 
@@ -122,6 +128,7 @@ def load_with_mapping(
 def load_export(
     data_dir: Path, mapping: Path | None = None, tables: Iterable[str] | None = None, *,
     timezone: str | None = None, default_timezone: str = DEFAULT_ZONE,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Export:
     """Find and load every contract table in ``data_dir`` (optionally only ``tables``).
 
@@ -129,7 +136,8 @@ def load_export(
     applied on its own (the auditee does not configure the audit): it is reported instead.
     Every date-time ends as wall-clock time in the export's zone: ``timezone`` (the auditor's
     choice) when given, else ``timezone:`` in the named mapping, else ``default_timezone`` (the
-    profile's). Zone names are IANA names (Asia/Shanghai, UTC).
+    profile's). Zone names are IANA names (Asia/Shanghai, UTC). ``limits`` caps what one file
+    may cost (audit.load.limits); a file past a cap is a LoadError.
     """
     if timezone is not None:
         check_zone(timezone, "timezone")
@@ -147,7 +155,8 @@ def load_export(
     mappings = export_mapping.tables
     try:
         found, unrecognised = find_table_files(root, mappings, wanted,
-                                               used.label if used is not None else None)
+                                               used.label if used is not None else None,
+                                               limits)
     except OSError as exc:
         raise LoadError(f"{root}: cannot list the folder ({exc.strerror}); check its "
                         f"permissions") from None
@@ -155,8 +164,16 @@ def load_export(
     for name in wanted:
         if name in found:
             loaded[name] = _load_candidate(found[name], name, mappings.get(name, TableMapping()),
-                                           zone, root)
-    issues = [issue for lt in loaded.values() for issue in lt.issues]
+                                           zone, root, limits)
+    # NOTE: every sheet of every workbook is read as a table or listed with its row count;
+    # only the auditor's mapping may choose one sheet of a table whose rows fill several.
+    unloaded, sheet_issues = account_for_sheets(
+        # NOTE: only workbooks: a listed entry may be a folder or a pipe, never to be opened.
+        [lt.path for lt in loaded.values()]
+        + [root / f for f in unrecognised if Path(f).suffix.lower() in EXCEL_EXTS
+           and (root / f).is_file()], loaded, mappings,
+        {t for t, m in mappings.items() if m.sheet is not None}, limits)
+    issues = sheet_issues + [issue for lt in loaded.values() for issue in lt.issues]
     notes = []
     if shipped is not None and (used is None or used.path != shipped.resolve()):
         notes.append(f"{shipped.name} in the export folder was not applied: a mapping configures "
@@ -167,7 +184,8 @@ def load_export(
         record = MappingUse(shipped.resolve(), shipped.name, inside=True,
                             applied=False).describe(loaded)
     return Export(root=root, tables=loaded, issues=issues, unrecognised_files=unrecognised,
-                  timezone=zone, timezone_source=zone_source, notes=notes, mapping=record)
+                  timezone=zone, timezone_source=zone_source, notes=notes, mapping=record,
+                  unloaded_sheets=unloaded)
 
 
 @dataclass
@@ -219,17 +237,18 @@ def _export_zone(option: str | None, mapping: str | None, default: str) -> tuple
 
 
 def _load_candidate(
-    candidate: Candidate, name: str, mapping: TableMapping, zone: str, root: Path
+    candidate: Candidate, name: str, mapping: TableMapping, zone: str, root: Path,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     if candidate.sheet is not None and mapping.sheet is None:
         mapping = mapping.model_copy(update={"sheet": candidate.sheet})
-    loaded = load_with_mapping(candidate.path, name, mapping, timezone=zone)
+    loaded = load_with_mapping(candidate.path, name, mapping, timezone=zone, limits=limits)
     loaded.relpath = relative(root, candidate.path)
     if candidate.loose:
         loaded.issues.insert(0, DataIssue(
             candidate.path.name, name, None, None, candidate.label,
             f"{candidate.label} was taken as table '{name}' from part of its name; name the file "
-            f"under tables.{name}.file in mapping.yaml if that is wrong", "loose-match"))
+            f"under tables.{name}.file in a mapping file given with --mapping if that is wrong", "loose-match"))
     return loaded
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from audit import contract
 from audit.load.headers import normalise_header
+from audit.load.limits import DEFAULT_LIMITS, Limits
 from audit.load.mapping import TableMapping
 from audit.load.paths import confined, named_input
 from audit.load.read import EXCEL_EXTS, PARQUET_EXTS, TEXT_EXTS, sniff_format
+from audit.load.read.workbook import sheet_titles
 from audit.load.types import LoadError
 
 MAPPING_NAMES = ("mapping.yaml", "mapping.yml")
@@ -80,19 +82,20 @@ def _is_candidate_file(entry: Path) -> bool:
     return entry.suffix.lower() in TEXT_EXTS | PARQUET_EXTS | EXCEL_EXTS
 
 
-def _candidates_in(entry: Path) -> list[tuple[str, Candidate]]:
+def _candidates_in(entry: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, Candidate]]:
     """(table, candidate) pairs a file offers: by its name, else by its sheet names."""
     table_name, loose = table_for_name(entry.stem)
     if table_name is not None and not loose:
         return [(table_name, Candidate(entry))]
-    sheets = _workbook_tables(entry) if entry.suffix.lower() in EXCEL_EXTS else {}
+    sheets = _workbook_tables(entry, limits) if entry.suffix.lower() in EXCEL_EXTS else []
     if sheets:
-        return [(t, Candidate(entry, sheet, loose)) for t, (sheet, loose) in sheets.items()]
+        return [(t, Candidate(entry, sheet, loose)) for t, sheet, loose in sheets]
     return [(table_name, Candidate(entry, loose=True))] if table_name is not None else []
 
 
 def find_table_files(
-    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_name: str | None
+    root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_name: str | None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[dict[str, Candidate], list[str]]:
     """table -> candidate for each table found, and what the folder holds that is not read.
 
@@ -126,7 +129,7 @@ def find_table_files(
         if entry.name.startswith((".", "~$")):
             listed.append(entry.name)  # a hidden or lock file is not read, but it is listed
             continue
-        pairs = _candidates_in(real if entry.is_symlink() else entry)
+        pairs = _candidates_in(real if entry.is_symlink() else entry, limits)
         for table_name, candidate in pairs:
             offers.setdefault(table_name, []).append(candidate)
         if not pairs:
@@ -151,24 +154,15 @@ def find_table_files(
     return found, sorted(set(listed) | losers)
 
 
-def _workbook_tables(path: Path) -> dict[str, tuple[str, bool]]:
-    """table -> (sheet, loosely) for the sheets of a workbook named after a table."""
+def _workbook_tables(path: Path, limits: Limits) -> list[tuple[str, str, bool]]:
+    """(table, sheet, loosely) for each sheet (hidden ones too) named after a table; two sheets
+    for one table are both offered, so they are refused like two files."""
     try:
         with path.open("rb") as handle:
             if sniff_format(handle.read(8)) != "excel":
-                return {}
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        try:
-            titles = list(workbook.sheetnames)
-        finally:
-            workbook.close()
-    except Exception:  # noqa: BLE001 - an unreadable workbook is simply not a table file
-        return {}
-    found: dict[str, tuple[str, bool]] = {}
-    for title in titles:
-        table_name, loose = table_for_name(title)
-        if table_name is not None and (table_name not in found or found[table_name][1]):
-            found[table_name] = (title, loose)
-    return found
+                return []
+    except OSError:  # an unreadable file is simply not a table file
+        return []
+    titles = sheet_titles(path, limits) or []  # NOTE: LoadError past a cap (a zip bomb)
+    return [(table_name, title, loose) for title in titles
+            for table_name, loose in [table_for_name(title)] if table_name is not None]

@@ -131,7 +131,7 @@ def _claim(by_index, taken, index, target, headers, t: Table, file: str) -> None
         first = headers[taken[target]]
         raise LoadError(
             f"{file}: headers {first!r} and {headers[index]!r} both match column '{target}' "
-            f"(table {t.name}); name the one to use under tables.{t.name}.columns in mapping.yaml"
+            f"(table {t.name}); name the one to use under tables.{t.name}.columns in a mapping file given with --mapping"
         )
     by_index[index] = target
     taken[target] = index
@@ -156,7 +156,7 @@ def _require_columns(t: Table, taken: dict[str, int], extras: list[str], file: s
         hint = f"; unmatched headers in the file: {shown}" + (" ..." if len(unmatched) > 8 else "")
     raise LoadError(
         f"{file}: missing required column '{missing[0]}'{also} (table {t.name}); map your "
-        f"header to it in mapping.yaml{hint}"
+        f"header to it in a mapping file given with --mapping{hint}"
     )
 
 

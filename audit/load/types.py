@@ -30,6 +30,8 @@ ISSUE_CODES: dict[str, str] = {
     "ragged-row": "a row with more or fewer fields than the header; not loaded",
     "title-row": "a row above the header, skipped",
     "format-mismatch": "the file's content is another format than its extension says",
+    "sheet-not-loaded": "a non-empty sheet of a workbook in the export that no table was read from",
+    "mixed-encoding": "a line of a CSV file in another text encoding than the rest of the file",
     "loose-match": "a file or sheet taken as a table from part of its name",
     "header-note": "a header the mapping names is not in the file",
     "column-note": "a choice the loader made for a whole column (day order, decimal mark, zone)",
@@ -85,6 +87,21 @@ class LoadedTable:
     rows_partly_unreadable: int = 0
     relpath: str = ""  # the file's path relative to the export folder (set by load_export)
     replaced: list[dict] = field(default_factory=list)  # the mapping's value replacements
+    sheet: str | None = None  # the workbook sheet the table was read from (Excel only)
+
+
+@dataclass(frozen=True)
+class UnloadedSheet:
+    """A sheet of a workbook in the export that no table was read from, listed so that every
+    sheet offered is accounted for. ``rows`` counts its non-blank rows (None: the workbook could
+    not be opened, then ``sheet`` is None too); ``state`` is Excel's visible, hidden or
+    veryHidden."""
+
+    file: str
+    sheet: str | None
+    rows: int | None
+    state: str
+    reason: str
 
 
 @dataclass
@@ -104,6 +121,7 @@ class Export:
     timezone_source: str = "default"
     notes: list[str] = field(default_factory=list)  # what the loader did not apply, and why
     mapping: dict | None = None  # the mapping file: which, applied or not, sha256, replacements
+    unloaded_sheets: list[UnloadedSheet] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +135,7 @@ class RawTable:
     issues: list[DataIssue] = field(default_factory=list)
     rows_rejected: int = 0  # rows unreadable before typing (ragged)
     lossy_text: bool = False  # undecodable bytes were replaced by U+FFFD
+    sheet: str | None = None  # the sheet read, for a workbook
 
 
 def clip(value: object) -> str | None:

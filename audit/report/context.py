@@ -616,6 +616,7 @@ def _appendix(run, doc, options: Options) -> dict[str, Any]:
         "inputs": doc["inputs"],
         "unrecognised_files": doc["unrecognised_files"],
         "mapping": doc.get("mapping"),
+        "unloaded_sheets": [s for s in doc.get("unloaded_sheets", []) if s["rows"] != 0],
         "data_quality": {"issues": quality["issues"], "by_table": quality["by_table"],
                          "sample": issues, "shown": len(issues)},
         "rows_unreadable": doc["summary"]["rows_unreadable"],

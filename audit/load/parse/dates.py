@@ -95,7 +95,7 @@ def _choose_dayfirst(aby: pl.DataFrame, col: Column, ctx: ParseContext) -> bool:
         return file_choice
     ctx.note(col.name, f"every a/b/yyyy date in column '{col.name}' fits both day-first and "
                        f"month-first; read as day-first (dd/mm/yyyy); set dayfirst: false under "
-                       f"tables.{ctx.table.name} in mapping.yaml if they are month-first")
+                       f"tables.{ctx.table.name} in a mapping file given with --mapping if they are month-first")
     return True
 
 

@@ -1,13 +1,16 @@
 """Raw reading: tell a file's real format from its first bytes, refuse what cannot be a table
-with a one-line LoadError, and hand the file to the CSV, Excel or Parquet reader.
+(or is past a cap of audit.load.limits) with a one-line LoadError, and hand the file to the
+CSV, Excel or Parquet reader.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from audit.contract import Table
+from audit.load.limits import DEFAULT_LIMITS, Limits, over_limit, size_text
 from audit.load.mapping import TableMapping
 from audit.load.read.csv import read_csv_raw
 from audit.load.read.excel import read_excel_raw
@@ -44,12 +47,15 @@ def _format_from_extension(path: Path) -> str:
     return "csv"
 
 
-def read_raw(path: Path, t: Table, mapping: TableMapping) -> tuple[RawTable, str]:
+def read_raw(
+    path: Path, t: Table, mapping: TableMapping, limits: Limits = DEFAULT_LIMITS
+) -> tuple[RawTable, str]:
     """Read a file of any supported format; returns the raw table and the file's sha256."""
     name = path.name
     try:
         with path.open("rb") as handle:
             head = handle.read(4096)
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise LoadError(f"{name}: cannot read the file ({exc.strerror}); check it exists and is "
                         f"readable")
@@ -69,14 +75,19 @@ def read_raw(path: Path, t: Table, mapping: TableMapping) -> tuple[RawTable, str
                         f"export it again")
     actual = actual or "csv"
     if actual == "parquet":
-        raw = read_parquet_raw(path)
+        raw = read_parquet_raw(path, limits)
         digest = _file_sha256(path)
     elif actual == "excel":
-        raw = read_excel_raw(path, t, mapping)
+        raw = read_excel_raw(path, t, mapping, limits)
         digest = _file_sha256(path)
     else:
+        # NOTE: a text file is read whole into memory: its size is checked before a byte is.
+        if size > limits.max_text_bytes:
+            raise over_limit(name, f"a text file of {size_text(size)} (cap "
+                             f"{size_text(limits.max_text_bytes)})", "max_text_bytes",
+                             "too-large", "export the table as Parquet or split it")
         data = _read_bytes(path)
-        raw = read_csv_raw(name, data, t, mapping)
+        raw = read_csv_raw(name, data, t, mapping, limits)
         digest = hashlib.sha256(data).hexdigest()
     if actual != declared:
         raw.issues.insert(0, DataIssue(name, t.name, None, None, None,

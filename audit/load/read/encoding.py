@@ -1,11 +1,17 @@
 """Text encodings: decode a CSV file's bytes (BOM, UTF-8, UTF-16 without BOM, or a legacy code
 page such as GB18030 or Big5 chosen with charset-normalizer and the contract's headers).
+
+A file mixing encodings line by line (two exports concatenated: UTF-8 lines and GB18030 lines)
+is decoded line by line: the lines that are not UTF-8 are decoded in the legacy code page
+detected from those lines alone, and each is reported (``mixed-encoding``), so no line is read
+in a code page it is not written in, and none silently.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass, field
 
 from audit.load.headers import HEADER_SEARCH_ROWS, header_score
 from audit.load.types import LoadError
@@ -22,33 +28,148 @@ _BOMS = (
 )
 
 
+@dataclass
+class DecodedText:
+    """A CSV file's text: its encoding, whether bytes were replaced by U+FFFD (``lossy``), and
+    the lines read in another encoding than the file's (line number, encoding, line text)."""
+
+    text: str
+    encoding: str
+    lossy: bool
+    mixed: list[tuple[int, str, str]] = field(default_factory=list)
+
+
 def decode_text(
     name: str, data: bytes, table_name: str, forced: str | None = None
-) -> tuple[str, str, bool]:
-    """(text, encoding, lossy) of a CSV file; LoadError when it is empty or not text at all."""
+) -> DecodedText:
+    """The text of a CSV file; LoadError when it is empty or not text at all."""
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise LoadError(f"{name}: the file is empty; export the table again with a header row")
     if forced is not None:
         encoding = codecs.lookup(forced).name
-        return _decode_as(name, data, "gb18030" if encoding in _GB_FAMILY else encoding)
+        return DecodedText(*_decode_as(name, data,
+                                       "gb18030" if encoding in _GB_FAMILY else encoding))
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 text = data.decode(encoding)
-                return _textual(name, text), encoding, "\x00" in text
+                return DecodedText(_textual(name, text), encoding, "\x00" in text)
             except UnicodeDecodeError:
+                if encoding == "utf-8-sig":
+                    mixed = _decode_mixed(name, data, table_name)
+                    if mixed is not None:
+                        mixed.encoding = encoding
+                        return mixed
                 break
     sample = _sample(data)
     encoding = _utf16_without_bom(sample)
     if encoding is None:
         try:
-            return _textual(name, data.decode("utf-8")), "utf-8", b"\x00" in data
+            return DecodedText(_textual(name, data.decode("utf-8")), "utf-8", b"\x00" in data)
         except UnicodeDecodeError:
+            mixed = _decode_mixed(name, data, table_name)
+            if mixed is not None:
+                return mixed
             encoding = _choose_legacy_encoding(sample, table_name)
     if encoding is None:
         raise LoadError(f"{name}: not readable as text (binary content or an unknown encoding); "
                         f"export the table as UTF-8 CSV, Excel (.xlsx) or Parquet")
-    return _decode_as(name, data, encoding)
+    return DecodedText(*_decode_as(name, data, encoding))
+
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as surrogateescape
+
+
+def _decode_mixed(name: str, data: bytes, table_name: str) -> DecodedText | None:
+    """A file that is not valid UTF-8, decoded line by line when it mixes encodings; None when
+    every line is in one legacy code page (the caller decodes the whole file in it).
+
+    The lines holding bytes that are not UTF-8 are legacy lines; lines that are valid UTF-8
+    with non-ASCII text may be either. When UTF-8 lines outnumber legacy ones, the file is
+    UTF-8 and each legacy line is decoded in the code page detected from the legacy lines
+    alone. Otherwise the file is in a legacy code page, and a valid UTF-8 line is taken as
+    UTF-8 only when that reading is the more plausibly Chinese one (legacy text is valid UTF-8
+    by chance only in short runs of Latin, Greek or Cyrillic letters). Each line read in the
+    minority encoding is reported.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    legacy = _lines_with(text, _UNDECODABLE)
+    utf8 = [span for a, b in zip([0] + [e + 1 for _, e in legacy],
+                                 [s for s, _ in legacy] + [len(text)])
+            if not text[a:b].isascii() for span in _non_ascii_lines(text, a, b)]
+    if not utf8:
+        return None
+    if len(utf8) > len(legacy):
+        lines = [_raw(text, span) for span in legacy]
+        other = _choose_legacy_encoding(_sample(b"\n".join(lines)), table_name)
+        if other is None or other.replace("-", "_") in ("utf_8", "ascii"):
+            other = "gb18030" if _decodes(b"\n".join(lines), "gb18030") else "cp1252"
+        minority, main = legacy, "utf-8"
+    else:
+        other = _choose_legacy_encoding(_sample(data), table_name) or "gb18030"
+        minority = [span for span in utf8 if _utf8_more_plausible(_raw(text, span), other)]
+        if not minority:
+            return None
+        main, other = other, "utf-8"
+    # NOTE: the text between minority lines is decoded in the main encoding from its bytes.
+    pieces: list[str] = []
+    mixed: list[tuple[int, str, str]] = []
+    lossy, last, line_no = False, 0, 1
+    for start, end in minority:
+        line_no += text.count("\n", last, start)
+        gap, gap_lossy = _decode_part(_raw(text, (last, start)), main)
+        line, line_lossy = _decode_part(_raw(text, (start, end)), other)
+        pieces += [gap, line]
+        mixed.append((line_no, other, line.rstrip("\r")))
+        lossy, last = lossy or gap_lossy or line_lossy, end
+    tail, tail_lossy = _decode_part(_raw(text, (last, len(text))), main)
+    pieces.append(tail)
+    decoded = "".join(pieces)
+    return DecodedText(_textual(name, decoded), main, lossy or tail_lossy or "\x00" in decoded,
+                       mixed)
+
+
+def _lines_with(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
+    """(start, end) of each line holding a match; end is the index of its newline."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (hit := pattern.search(text, pos)) is not None:
+        start = text.rfind("\n", 0, hit.start()) + 1
+        end = text.find("\n", hit.end())
+        end = len(text) if end < 0 else end
+        spans.append((start, end))
+        pos = end + 1
+    return spans
+
+
+def _non_ascii_lines(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    spans = []
+    for line in text[a:b].split("\n"):
+        if not line.isascii():
+            spans.append((a, a + len(line)))
+        a += len(line) + 1
+    return spans
+
+
+def _raw(text: str, span: tuple[int, int]) -> bytes:
+    """The original bytes of a stretch of the surrogate-escaped text."""
+    return text[span[0]:span[1]].encode("utf-8", errors="surrogateescape")
+
+
+def _decode_part(raw: bytes, encoding: str) -> tuple[str, bool]:
+    try:
+        return raw.decode(encoding), False
+    except UnicodeDecodeError:
+        return raw.decode(encoding, errors="replace"), True
+
+
+def _utf8_more_plausible(raw: bytes, legacy: str) -> bool:
+    as_utf8 = raw.decode("utf-8")
+    try:
+        as_legacy = raw.decode(legacy)
+    except (UnicodeDecodeError, LookupError):
+        return True
+    return _common_chinese_share(as_utf8) > _common_chinese_share(as_legacy)
 
 
 def _decode_as(name: str, data: bytes, encoding: str) -> tuple[str, str, bool]:
@@ -60,7 +181,7 @@ def _decode_as(name: str, data: bytes, encoding: str) -> tuple[str, str, bool]:
         text = data.decode(encoding, errors="replace")
         if text.count("\ufffd") > max(10, len(text) // 100):
             raise LoadError(f"{name}: the file is not valid {encoding} text; save it as UTF-8 CSV "
-                            f"or set its encoding in mapping.yaml") from None
+                            f"or set its encoding in a mapping file given with --mapping") from None
         return _textual(name, text), encoding, True
     except LookupError:
         raise LoadError(f"{name}: unsupported text encoding {encoding}; save the file as UTF-8 "

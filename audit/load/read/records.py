@@ -20,9 +20,13 @@ def frame_fetcher(frame: pl.DataFrame) -> Callable[[list[int]], pl.DataFrame]:
 
 def raw_from_records(
     name: str, records: list[list[Any]], header_at: int, headers: list[Any], t: Table,
-    fmt: str, delimiter: str = ",",
+    fmt: str, delimiter: str = ",", pad_short: bool = False,
 ) -> RawTable:
-    """Build the text columns from records; records of the wrong width become issues."""
+    """Build the text columns from records; records of the wrong width become issues.
+
+    ``pad_short``: a record shorter than the header lost only trailing empty cells (a sheet's
+    rows), so it is padded with None instead of being rejected.
+    """
     width = len(headers)
     issues = title_row_issues(name, t.name, records[:header_at], header_at)
     kept: list[list[Any]] = []
@@ -34,6 +38,8 @@ def raw_from_records(
             continue
         if len(record) > width and is_blank(record[width:]):
             record = record[:width]  # trailing empty fields (a trailing delimiter) lose nothing
+        elif pad_short and len(record) < width:
+            record = list(record) + [None] * (width - len(record))
         if len(record) != width:
             rejected += 1
             issues.append(_ragged_issue(name, t.name, index + 1, record, width, delimiter))
