@@ -104,11 +104,13 @@ class Context:
     order: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns it is sorted by
     personal: set[str] = field(default_factory=contract.personal_columns)
     rejected: dict[str, int] = field(default_factory=dict)  # table -> rows not loaded (ragged)
+    unread_files: dict[str, int] = field(default_factory=dict)  # table -> like-named files not read
 
     @classmethod
     def build(cls, tables: dict[str, pl.DataFrame], params: dict[str, Any],
               as_of: date | None = None, provided: dict[str, set[str]] | None = None,
-              rejected: dict[str, int] | None = None) -> "Context":
+              rejected: dict[str, int] | None = None,
+              unread_files: dict[str, int] | None = None) -> "Context":
         as_of = as_of or params.get("as_of") or reference_date(tables)
         params = {**params, "as_of": as_of}
         try:
@@ -117,7 +119,7 @@ class Context:
             raise EvaluationError(str(err)) from None
         tables, notes = compat.upgrade(tables, provided)
         ctx = cls(tables=tables, params=params, calendar=cal, provided=provided, notes=notes,
-                  rejected=dict(rejected or {}))
+                  rejected=dict(rejected or {}), unread_files=dict(unread_files or {}))
         ctx.tables = {name: ctx._with_computed(name, frame) for name, frame in tables.items()}
         # NOTE: the daily snapshots sorted once by account and date: the rules that follow an
         # account through time (its spell below a line) then need no sort of their own.
@@ -496,10 +498,7 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
     reasons = {_reason(rule, ctx, name): n for name, n in undecided.items()}
     set_aside = sum(undecided.values())
     unplaced = _unplaced(rule, ctx, build)
-    reasons.update({(f"rows of {t} that could not be read or linked to a record" if t != "stress"
-                     else "rows of the stress test's inputs (accounts, positions, instruments, "
-                          "capital, platform) that could not be read"): n
-                    for t, n in sorted(unplaced.items())})
+    reasons.update(unplaced)
     unreadable = (sum(n for name, n in undecided.items() if name.startswith(UNREADABLE_FLAG))
                   + sum(unplaced.values()))
     if frame.height == 0:
@@ -523,18 +522,19 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
     message = (f"{set_aside} record(s) could not be judged: {_reasons_text(reasons)}"
                if set_aside else "")
     if unplaced:
-        message = "; ".join(filter(None, [message, _reasons_text(
-            {k: v for k, v in reasons.items() if k.startswith("rows of ")})]))  # noqa: E501
+        message = "; ".join(filter(None, [message, _reasons_text(unplaced)]))
     return RuleResult(rule, status, checked=frame.height, violations=records.height,
                       records=records, message=message, not_evaluable=set_aside,
                       not_evaluable_reasons=reasons, caveats=caveats, unreadable=unreadable)
 
 
 def _unplaced(rule: Rule, ctx: Context, build: _Build) -> dict[str, int]:
-    """Unreadable rows of the rule's tables that no record of it can be linked to: rows the
+    """What of the rule's tables no record of it can be linked to, reason -> count: rows the
     loader could not place at all (ragged), rows a join could not link (their key is the
-    unreadable cell), and unreadable disclosure versions (the platform table)."""
-    out = dict(build.unplaced)
+    unreadable cell), unreadable disclosure versions (the platform table), and files named
+    like one of its tables that another file was read for."""
+    rows = dict(build.unplaced)
+    files: dict[str, int] = {}
     inputs = rule_inputs(rule)
     joined = {j.table for j in rule.joins}
     for table in sorted(set(inputs.required) | set(inputs.optional)):
@@ -545,7 +545,14 @@ def _unplaced(rule: Rule, ctx: Context, build: _Build) -> dict[str, int]:
             bad = build.unreadable_rows(table)
             lost += ctx.tables[table].select(bad.sum()).item() if bad is not None else 0
         if lost:
-            out[table] = out.get(table, 0) + lost
+            rows[table] = rows.get(table, 0) + lost
+        if ctx.unread_files.get(table):
+            files[table] = ctx.unread_files[table]
+    out = {(f"rows of {t} that could not be read or linked to a record" if t != "stress"
+            else "rows of the stress test's inputs (accounts, positions, instruments, capital, "
+                 "platform) that could not be read"): n for t, n in sorted(rows.items())}
+    out.update({f"files named like table {t} that were not read (data_issues.csv names "
+                f"them)": n for t, n in files.items()})
     return out
 
 

@@ -58,7 +58,11 @@ def run_audit(
         # NOTE: the stress test runs on the whole book; a holding it could not read is a loss
         # it did not count, so the rules reading its results are never 'passed' on it.
         rejected["stress"] = stress_unreadable(export, as_of)
-    ctx = Context.build(tables, ruleset.params, as_of, provided, rejected=rejected)
+    unread_files: dict[str, int] = {}
+    for table in export.passed_over.values():
+        unread_files[table] = unread_files.get(table, 0) + 1
+    ctx = Context.build(tables, ruleset.params, as_of, provided, rejected=rejected,
+                        unread_files=unread_files)
     for note in ctx.notes:
         say(note)
     results = evaluate(ruleset, tables, as_of, ctx=ctx)

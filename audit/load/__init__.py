@@ -154,7 +154,7 @@ def load_export(
     zone, zone_source = _export_zone(timezone, export_mapping.timezone, default_timezone)
     mappings = export_mapping.tables
     try:
-        found, unrecognised = find_table_files(root, mappings, wanted,
+        found, unrecognised, passed_over = find_table_files(root, mappings, wanted,
                                                used.label if used is not None else None,
                                                limits)
     except OSError as exc:
@@ -174,6 +174,15 @@ def load_export(
            and (root / f).is_file()], loaded, mappings,
         {t for t, m in mappings.items() if m.sheet is not None}, limits)
     issues = sheet_issues + [issue for lt in loaded.values() for issue in lt.issues]
+    # NOTE: a file named like a table that another file was read for holds rows nobody
+    # audited (a violating row moved to ledger (2).csv): counted, and the table's rules are
+    # never 'passed' while it is there.
+    for file, table in sorted(passed_over.items()):
+        issues.insert(0, DataIssue(
+            file, table, None, None, None,
+            f"{file} matches table '{table}' by its name, but {found[table].label} was read for "
+            f"it: its rows were not audited; merge them into one file, or remove the file that "
+            f"does not belong to the export", "file-not-loaded"))
     notes = []
     if shipped is not None and (used is None or used.path != shipped.resolve()):
         notes.append(f"{shipped.name} in the export folder was not applied: a mapping configures "
@@ -185,7 +194,7 @@ def load_export(
                             applied=False).describe(loaded)
     return Export(root=root, tables=loaded, issues=issues, unrecognised_files=unrecognised,
                   timezone=zone, timezone_source=zone_source, notes=notes, mapping=record,
-                  unloaded_sheets=unloaded)
+                  unloaded_sheets=unloaded, passed_over=passed_over)
 
 
 @dataclass

@@ -96,8 +96,9 @@ def _candidates_in(entry: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[s
 def find_table_files(
     root: Path, mappings: dict[str, TableMapping], wanted: list[str], mapping_name: str | None,
     limits: Limits = DEFAULT_LIMITS,
-) -> tuple[dict[str, Candidate], list[str]]:
-    """table -> candidate for each table found, and what the folder holds that is not read.
+) -> tuple[dict[str, Candidate], list[str], dict[str, str]]:
+    """(table -> candidate for each table found, what the folder holds that is not read, and
+    file -> table for the files among them that match a table another file was read for).
 
     ``root`` is the resolved data folder. A file named in the mapping wins; otherwise an exact
     name match; a loose match only for a table no file matches exactly. Two candidates at the
@@ -149,9 +150,10 @@ def find_table_files(
             )
         found[table_name] = chosen[0]
     # NOTE: a file that matched a table but lost to a better match is listed, never dropped.
-    offered = {c.path.name for t in wanted for c in offers.get(t, [])}
-    losers = offered - {c.path.name for c in found.values()}
-    return found, sorted(set(listed) | losers)
+    read = {c.path.name for c in found.values()}
+    passed_over = {c.path.name: t for t in wanted for c in offers.get(t, [])
+                   if c.path.name not in read and t in found}
+    return found, sorted(set(listed) | set(passed_over)), passed_over
 
 
 def _workbook_tables(path: Path, limits: Limits) -> list[tuple[str, str, bool]]:

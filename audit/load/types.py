@@ -41,6 +41,7 @@ ISSUE_CODES: dict[str, str] = {
     "duplicate-key": "two rows with the same key",
     "key-normalised": "an identifier read without its invisible, full-width or compatibility characters",
     "key-lookalike": "an identifier in another script than the column's other ids (a look-alike?)",
+    "file-not-loaded": "a file named like a table that another file was read for; its rows are not audited",
     "orphan-key": "an identifier naming no record of the table it refers to; the row is set aside",
     "contract-check": "another contract check failed",
 }
@@ -122,6 +123,7 @@ class Export:
     notes: list[str] = field(default_factory=list)  # what the loader did not apply, and why
     mapping: dict | None = None  # the mapping file: which, applied or not, sha256, replacements
     unloaded_sheets: list[UnloadedSheet] = field(default_factory=list)
+    passed_over: dict[str, str] = field(default_factory=dict)  # file -> table another file was read for
 
 
 @dataclass

@@ -115,3 +115,22 @@ def test_an_unreadable_holding_makes_the_stress_rules_incomplete_not_passed(expo
         if r["status"] == "incomplete":
             assert r["unreadable"] >= n and "stress test's inputs" in r["message"]
     assert any(r["status"] == "incomplete" for r in stress_rules)
+
+
+def test_violating_rows_moved_to_a_second_file_make_the_rule_incomplete(export, tmp_path,
+                                                                       baseline):
+    """ledger.csv is read; the violating rows, moved to 'ledger (2).csv', would be audited by
+    nobody: the file is reported and the ledger's rules are never 'passed' beside it."""
+    path = export / "ledger.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader(lines[:1]))
+    moved = [l for l in lines[1:] if OWN_OUT(dict(zip(header, next(csv.reader([l])))))]
+    path.write_text("".join(l for l in lines if l not in moved), encoding="utf-8")
+    (export / "ledger (2).csv").write_text(lines[0] + "".join(moved), encoding="utf-8")
+    o = audit(export, tmp_path / "out")
+    (issue,) = [i for i in o.issues if i["code"] == "file-not-loaded"]
+    assert (issue["file"], issue["table"]) == ("ledger (2).csv", "ledger")
+    r = o.rule("SEG-002")
+    assert r["status"] == "incomplete" and "files named like table ledger" in r["message"], r
+    assert "ledger (2).csv" in o.findings["unrecognised_files"]
+    assert not lost_findings(o, baseline)
