@@ -104,7 +104,7 @@ class Context:
     order: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> columns it is sorted by
     personal: set[str] = field(default_factory=contract.personal_columns)
     rejected: dict[str, int] = field(default_factory=dict)  # table -> rows not loaded (ragged)
-    unread_files: dict[str, int] = field(default_factory=dict)  # table -> like-named files not read
+    unread_files: dict[str, int] = field(default_factory=dict)  # table -> its files or sheets not read
 
     @classmethod
     def build(cls, tables: dict[str, pl.DataFrame], params: dict[str, Any],
@@ -551,7 +551,7 @@ def _unplaced(rule: Rule, ctx: Context, build: _Build) -> dict[str, int]:
     out = {(f"rows of {t} that could not be read or linked to a record" if t != "stress"
             else "rows of the stress test's inputs (accounts, positions, instruments, capital, "
                  "platform) that could not be read"): n for t, n in sorted(rows.items())}
-    out.update({f"files named like table {t} that were not read (data_issues.csv names "
+    out.update({f"files or sheets holding table {t} that were not read (data_issues.csv names "
                 f"them)": n for t, n in files.items()})
     return out
 

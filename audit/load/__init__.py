@@ -194,7 +194,9 @@ def load_export(
                             applied=False).describe(loaded)
     return Export(root=root, tables=loaded, issues=issues, unrecognised_files=unrecognised,
                   timezone=zone, timezone_source=zone_source, notes=notes, mapping=record,
-                  unloaded_sheets=unloaded, passed_over=passed_over)
+                  unloaded_sheets=unloaded,
+                  passed_over={**passed_over, **{f"{s.file} (sheet {s.sheet})": s.holds
+                                                 for s in unloaded if s.holds}})
 
 
 @dataclass

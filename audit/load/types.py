@@ -103,6 +103,7 @@ class UnloadedSheet:
     rows: int | None
     state: str
     reason: str
+    holds: str | None = None  # the table whose header and rows it carries, though not read
 
 
 @dataclass

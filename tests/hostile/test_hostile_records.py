@@ -131,6 +131,6 @@ def test_violating_rows_moved_to_a_second_file_make_the_rule_incomplete(export, 
     (issue,) = [i for i in o.issues if i["code"] == "file-not-loaded"]
     assert (issue["file"], issue["table"]) == ("ledger (2).csv", "ledger")
     r = o.rule("SEG-002")
-    assert r["status"] == "incomplete" and "files named like table ledger" in r["message"], r
+    assert r["status"] == "incomplete" and "files or sheets holding table ledger" in r["message"], r
     assert "ledger (2).csv" in o.findings["unrecognised_files"]
     assert not lost_findings(o, baseline)

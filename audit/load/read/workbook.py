@@ -190,11 +190,11 @@ def _survey(
                     head.append(row)
                 rows += not is_blank(row)
             state = getattr(sheet, "sheet_state", "visible") or "visible"
-            _refuse_split(name, sheet.title, head, rows, read_here, mappings, chosen)
+            holds = _refuse_split(name, sheet.title, head, rows, read_here, mappings, chosen)
             reason = ("it is empty" if not rows else
                       "its name and place match no table" if not read_here else
                       f"tables were read from other sheets ({', '.join(sorted(read_here))})")
-            yield UnloadedSheet(name, sheet.title, rows, state, reason)
+            yield UnloadedSheet(name, sheet.title, rows, state, reason, holds)
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged sheet is reported, never a traceback
@@ -209,14 +209,16 @@ def _refuse_split(
     mappings: dict[str, TableMapping], chosen: set[str],
 ) -> None:
     """LoadError when this unread sheet carries the header of a table read from another sheet
-    of the same workbook, with rows under it, and the auditor did not choose the sheet."""
+    of the same workbook, with rows under it, and the auditor did not choose the sheet; when
+    the auditor did, the table it holds (its rows go unaudited, so the table's rules are never
+    'passed' beside it), else None."""
     for used, table_name in sorted(read_here.items()):
-        if table_name in chosen:
-            continue
         mapping = mappings.get(table_name) or TableMapping()
         at = _header_at(head, table_name, explicit_lookup(mapping))
         if at is None or rows <= sum(not is_blank(r) for r in head[:at + 1]):
             continue
+        if table_name in chosen:
+            return table_name
         raise LoadError(
             f"{file}: sheets {used!r} and {title!r} both hold table '{table_name}' (same header); "
             f"ask for all its rows on one sheet, or name the sheet to read under "
