@@ -25,7 +25,7 @@ from audit.load import DataIssue, Export
 from audit.mask import mask_issue
 from audit.rules import PROFILES_DIR, RuleSet, pack_hash
 
-FINDINGS_SCHEMA_VERSION = 2
+FINDINGS_SCHEMA_VERSION = 3
 SEVERITY_ORDER = SEVERITIES
 DATA_ISSUE_SAMPLE = 200
 # Key columns of violations.csv, in a fixed order: the union of every table's key.
