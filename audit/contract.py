@@ -656,7 +656,10 @@ DERIVED: tuple[Table, ...] = (
             C("liquid_assets", MONEY, "Platform liquid assets at the as-of date.",
               unit="currency", nullable=True),
             C("max_days_to_liquidate", FLOAT, "Most days of average volume any instrument needs "
-              "to absorb the spiral's forced sales.", unit="days", nullable=True),
+              "to absorb the spiral's forced sales; empty when an instrument sold has no or an "
+              "unknown average volume.", unit="days", nullable=True),
+            C("no_market_instruments_sold", INT, "Instruments the spiral force-sold whose average "
+              "daily volume is 0: no market can absorb them.", nullable=True),
         ),
     ),
 )

@@ -414,7 +414,8 @@ def build_book(tables: dict[str, pl.DataFrame], as_of: date) -> Book:
               .collect())
     orphans = joined["a"].null_count()
     joined = joined.drop_nulls("a")
-    adv = instruments["adv"].fill_null(0).to_numpy().astype(np.float64)
+    # NOTE: an ADV the export does not give is unknown (NaN), not 0: 0 means no market.
+    adv = instruments["adv"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
     return Book(
         account_ids=accounts["account_id"].to_numpy(),
         cash=accounts["cash"].to_numpy().astype(np.float64),
@@ -428,7 +429,7 @@ def build_book(tables: dict[str, pl.DataFrame], as_of: date) -> Book:
         adv=adv,
         flags={"positions_without_account": orphans,
                "instruments_without_reference": int(instruments["unknown"].sum()),
-               "instruments_without_adv": int((adv <= 0).sum())},
+               "instruments_without_adv": int((~(adv > 0)).sum())},
     )
 
 
@@ -465,6 +466,7 @@ class Outcome:
     converged: bool
     max_days_to_liquidate: float | None  # None: an instrument without ADV was sold
     illiquid_instruments_sold: int
+    no_market_instruments_sold: int = 0  # of them, with an ADV of 0: no market at all
 
     @property
     def amplification(self) -> float | None:
@@ -493,6 +495,7 @@ def run_scenario(book: Book, scenario: Scenario, lines: Lines, impact: ImpactMod
         spiral_wiped_out=s["wiped_out"], accounts_liquidated=s["liquidated"],
         rounds=s["rounds"], converged=s["converged"], max_days_to_liquidate=s["max_days"],
         illiquid_instruments_sold=s["illiquid_sold"],
+        no_market_instruments_sold=s["no_market_sold"],
     )
 
 
@@ -557,12 +560,16 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     liquid = book.adv > 0
     days = np.divide(sold, book.adv, out=np.zeros(k), where=liquid)
     illiquid_sold = int(((sold > 0) & ~liquid).sum())
+    # NOTE: a forced sale of an instrument with no market (ADV 0) cannot be absorbed in any
+    # number of days; one whose ADV the export does not give leaves the days unknown.
+    no_market_sold = int(((sold > 0) & (book.adv <= 0)).sum())
     return {**static, "shortfall": shortfall,
             "fire_sale_loss": rounds[-1]["cumulative_loss"] if rounds else 0.0,
             "wiped_out": _wiped_out(assets, book.debt, leveraged),
             "liquidated": int(closed.sum()), "rounds": rounds, "converged": converged,
             "max_days": None if illiquid_sold else float(days.max(initial=0.0)),
-            "illiquid_sold": illiquid_sold, "assets": assets, "closed": closed}
+            "illiquid_sold": illiquid_sold, "no_market_sold": no_market_sold,
+            "assets": assets, "closed": closed}
 
 
 def _shortfall(assets: np.ndarray, debt: np.ndarray, leveraged: np.ndarray) -> float:
@@ -763,6 +770,7 @@ class StressResult:
             else bool(liquid - o.spiral_shortfall < liquid_min),
             "max_days_to_liquidate": _num(o.max_days_to_liquidate, 4),
             "illiquid_instruments_sold": o.illiquid_instruments_sold,
+            "no_market_instruments_sold": o.no_market_instruments_sold,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -884,6 +892,7 @@ def stress_table(result: StressResult) -> pl.DataFrame:
             "accounts_liquidated": r["accounts_liquidated"], "converged": r["converged"],
             "shortfall_vs_capital": r["shortfall_vs_capital"],
             "illiquid_instruments_sold": r["illiquid_instruments_sold"],
+            "no_market_instruments_sold": r["no_market_instruments_sold"],
         })
     schema = {c.name: c.dtype for c in contract.table("stress").columns}
     extra = {"accounts_liquidated": pl.Int64, "converged": pl.Boolean,

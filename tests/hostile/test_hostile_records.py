@@ -134,3 +134,14 @@ def test_violating_rows_moved_to_a_second_file_make_the_rule_incomplete(export, 
     assert r["status"] == "incomplete" and "files or sheets holding table ledger" in r["message"], r
     assert "ledger (2).csv" in o.findings["unrecognised_files"]
     assert not lost_findings(o, baseline)
+
+
+def test_a_forced_sale_with_no_market_fails_and_an_unknown_volume_is_not_evaluable(export,
+                                                                                   tmp_path):
+    """ADV 0 is a fact (no market: the sale cannot be absorbed); a blank ADV is unknown."""
+    edit_rows(export / "instruments.csv", lambda row: True, lambda row: row.update(adv="0"))
+    o = audit(export, tmp_path / "zero", stress=True)
+    r = o.rule("LEV-005")
+    assert r["status"] == "failed" and r["violations"] == 1, r
+    edit_rows(export / "instruments.csv", lambda row: True, lambda row: row.update(adv=""))
+    assert audit(export, tmp_path / "blank", stress=True).rule("LEV-005")["status"] == "not_evaluable"
