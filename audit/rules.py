@@ -76,7 +76,10 @@ class Reference(_Strict):
     source: str  # regulation, standard or seed document
     clause: str | None = None
     url: str | None = None
-    confidence: Literal["primary", "secondary", "unconfirmed"] = "primary"
+    # NOTE: required: a reader must see whether a finding rests on the law itself (primary), on
+    # a reading of it or of practice (secondary), on the toolkit's own model or choice
+    # (derived), or on a source still to be confirmed (unconfirmed).
+    confidence: Literal["primary", "secondary", "derived", "unconfirmed"]
 
 
 class AsOf(_Strict):
@@ -272,7 +275,7 @@ class Rule(_Strict):
     @property
     def confidence(self) -> str:
         """The weakest confidence among the rule's sources."""
-        order = ("unconfirmed", "secondary", "primary")
+        order = ("unconfirmed", "derived", "secondary", "primary")
         return min((r.confidence for r in self.references), key=order.index)
 
 
