@@ -420,7 +420,7 @@ def _stress_rule(assertion: str) -> Rule:
                                       "net_capital": 1}]}}
     return Rule.model_validate({
         "schema_version": 1, "id": "STR-001", "title": "t", "norms": ["N4", "R4"],
-        "references": [{"source": "seed 003"}], "severity": "critical", "since": "0.1.0",
+        "references": [{"source": "seed 003", "confidence": "secondary"}], "severity": "critical", "since": "0.1.0",
         "rationale": "r", "remediation": "r", "table": "stress", "filter": "severe",
         "assert": assertion, "examples": {"pass": example, "fail": example}})
 
