@@ -23,7 +23,6 @@ line naming the folder and what to do, exit code 2.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import secrets
@@ -34,6 +33,7 @@ from typing import Any, Iterable, Iterator
 
 from audit import __version__
 from audit.errors import OutputError
+from audit.load.types import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -186,17 +186,12 @@ def manifest_of(folder: Path, run_id: str, command: str) -> dict[str, Any]:
         "command": command,
         "run_id": run_id,
         "generated_at": generated_at(),
-        "files": [{"path": p.relative_to(folder).as_posix(), "sha256": sha256_of(p),
+        "files": [{"path": p.relative_to(folder).as_posix(), "sha256": file_sha256(p),
                    "bytes": p.stat().st_size} for p in files],
     }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+
 
 
 # --- moving into place ---------------------------------------------------------------------

@@ -41,7 +41,8 @@ def stress(
     """
     from audit.disclosure import in_force_at
     from audit.evaluate import reference_date
-    from audit.outputs import OutputFolder, sha256_of
+    from audit.outputs import OutputFolder
+    from audit.load.types import file_sha256
     from audit.rules import BUILTINS
     from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
 
@@ -63,7 +64,7 @@ def stress(
             staged = write_stress(result, folder.path)
         # NOTE: stress.json has no run id of its own (findings.json's is a hash of the
         # inputs); the manifest records its content's hash instead.
-        written = folder.publish(sha256_of(staged)[:16])
+        written = folder.publish(file_sha256(staged)[:16])
     path = written / staged.name
     summary = result.to_dict()
     if as_json:

@@ -34,7 +34,6 @@ module is the public face.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -51,7 +50,7 @@ from audit.load.read import EXCEL_EXTS, read_raw
 from audit.load.read.workbook import account_for_sheets
 from audit.load.types import (
     DEFAULT_ZONE, ISSUE_CODES, ROW, DataIssue, Export, LoadError, LoadedTable, UnloadedSheet,
-    first_line,
+    file_sha256, first_line,
 )
 from audit.load.zones import TableZones, check_zone
 
@@ -233,7 +232,7 @@ def _named_mapping(root: Path, mapping: Path) -> MappingUse:
 
 def _sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

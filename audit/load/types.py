@@ -4,6 +4,7 @@ the raw table every reader returns, and the small helpers all rooms of the packa
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -139,6 +140,15 @@ class RawTable:
     rows_rejected: int = 0  # rows unreadable before typing (ragged)
     lossy_text: bool = False  # undecodable bytes were replaced by U+FFFD
     sheet: str | None = None  # the sheet read, for a workbook
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks (never whole into memory)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def clip(value: object) -> str | None:

@@ -15,7 +15,7 @@ from audit.load.mapping import TableMapping
 from audit.load.read.csv import read_csv_raw
 from audit.load.read.excel import read_excel_raw
 from audit.load.read.parquet import read_parquet_raw
-from audit.load.types import DataIssue, LoadError, RawTable
+from audit.load.types import DataIssue, LoadError, RawTable, file_sha256
 
 TEXT_EXTS = {".csv", ".tsv", ".txt"}
 PARQUET_EXTS = {".parquet", ".pq"}
@@ -76,10 +76,10 @@ def read_raw(
     actual = actual or "csv"
     if actual == "parquet":
         raw = read_parquet_raw(path, limits)
-        digest = _file_sha256(path)
+        digest = file_sha256(path)
     elif actual == "excel":
         raw = read_excel_raw(path, t, mapping, limits)
-        digest = _file_sha256(path)
+        digest = file_sha256(path)
     else:
         # NOTE: a text file is read whole into memory: its size is checked before a byte is.
         if size > limits.max_text_bytes:
@@ -104,11 +104,3 @@ def _read_bytes(path: Path) -> bytes:
     except MemoryError:
         raise LoadError(f"{path.name}: the file is too large to load in memory; export it as "
                         f"Parquet")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
