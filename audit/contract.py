@@ -447,6 +447,15 @@ TABLES: tuple[Table, ...] = (
             C("liquidation_line", FLOAT, "Collateral-ratio liquidation line written into this "
               "contract.", unit="ratio", nullable=True, required=False, min=0,
               aliases=("合同平仓线",)),
+            C("rollover_of", STRING, "For a rollover or extension (展期): the financing_id of the "
+              "original contract, the first of the chain. The financing margin ratio and the term "
+              "limit of the original contract apply to its rollovers.", nullable=True,
+              required=False, since=2, aliases=("原合约编号", "展期原合约")),
+            C("available_margin_at_open", MONEY, "Available margin (保证金可用余额) before this "
+              "draw, as the broker's system computed it: cash plus collateral securities at their "
+              "conversion rates (折算率), less the margin already used by open financings, "
+              "interest and fees.", unit="currency", nullable=True, required=False, since=2,
+              aliases=("保证金可用余额", "可用保证金")),
         ),
     ),
     Table(
@@ -660,6 +669,8 @@ DERIVED: tuple[Table, ...] = (
               "unknown average volume.", unit="days", nullable=True),
             C("no_market_instruments_sold", INT, "Instruments the spiral force-sold whose average "
               "daily volume is 0: no market can absorb them.", nullable=True),
+            C("model", STRING, "The stress model and the parameters that produced the row (the "
+              "toolkit's own model: a finding on it names it)."),
         ),
     ),
 )
@@ -692,6 +703,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("ledger", "account_id", "accounts", "account_id"),
     Reference("fees", "account_id", "accounts", "account_id"),
     Reference("fees", "financing_id", "financings", "financing_id"),
+    Reference("financings", "rollover_of", "financings", "financing_id"),
     Reference("trades", "account_id", "accounts", "account_id"),
     Reference("trades", "instrument_id", "instruments", "instrument_id"),
 )

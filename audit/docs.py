@@ -235,7 +235,8 @@ def rule_markdown(rule: Rule, ruleset: RuleSet, profiles: dict[str, RuleSet]) ->
     lines += ["## References", ""]
     for ref in rule.references:
         lines.append(f"- {ref.source}" + (f", {ref.clause}" if ref.clause else "")
-                     + (f" <{ref.url}>" if ref.url else "") + f" (confidence: {ref.confidence})")
+                     + (f" <{ref.url}>" if ref.url else "") + f" (confidence: {ref.confidence}"
+                     + (f"; cited under {ref.jurisdiction} profiles only" if ref.jurisdiction else "") + ")")
     lines += ["", "## Remediation", "", rule.remediation.strip(), ""]
     if rule.remediation_zh:
         lines += [one_line(rule.remediation_zh, chinese=True), ""]

@@ -80,10 +80,14 @@ class Reference(_Strict):
     # a reading of it or of practice (secondary), on the toolkit's own model or choice
     # (derived), or on a source still to be confirmed (unconfirmed).
     confidence: Literal["primary", "secondary", "derived", "unconfirmed"]
+    # The law of one jurisdiction: cited only under a profile of it (a US report never cites a
+    # Chinese measure for a generic rule). None: the rule's generic source, cited everywhere.
+    jurisdiction: Literal["cn", "us", "eu", "uk"] | None = None
 
 
 class AsOf(_Strict):
-    by: list[str] = Field(min_length=1)  # exact-match columns (same name on both sides)
+    # Exact-match columns (same name on both sides); empty for a table of one series (capital).
+    by: list[str] = Field(default_factory=list)
     left: str  # expression over the left frame
     right: str  # expression over the joined table (often just a column)
     direction: Literal["backward", "forward", "nearest"] = "backward"
@@ -194,7 +198,9 @@ class Rule(_Strict):
     severity: Literal["critical", "high", "medium", "low"]
     status: Literal["stable", "preview", "deprecated", "removed"] = "stable"
     enabled: bool = True  # false: runs only where a profile enables it (jurisdiction rules)
-    jurisdictions: list[str] = Field(default_factory=list)  # informational: cn, us, eu, uk
+    # Where the rule's law applies: it runs only under a profile of one of these jurisdictions
+    # (empty: the research note's generic norms, which run everywhere).
+    jurisdictions: list[Literal["cn", "us", "eu", "uk"]] = Field(default_factory=list)
     since: str
     aliases: list[str] = Field(default_factory=list)
     rationale: str
@@ -260,6 +266,17 @@ class Rule(_Strict):
             raise ValueError("`pre_group_by` is a first stage: it needs `group_by` after it")
         return self
 
+    @model_validator(mode="after")
+    def _cited_everywhere_it_runs(self) -> "Rule":
+        # NOTE: a profile shows only the references of its own jurisdiction: a rule must keep at
+        # least one source under every profile it can run in.
+        places = self.jurisdictions or [None]
+        for place in places:
+            if not any(r.jurisdiction in (None, place) for r in self.references):
+                raise ValueError(f"no reference applies under a profile of {place or 'any other jurisdiction'}: "
+                                 "add a generic reference (no `jurisdiction:`) or one for it")
+        return self
+
     @property
     def key_columns(self) -> list[str]:
         if self.key is not None:
@@ -300,6 +317,10 @@ class Profile(_Strict):
     schema_version: Literal[1]
     name: str
     description: str
+    # The jurisdictions whose law the audit applies: rules written for another one never run
+    # and its law is never cited (a US report must not cite a Chinese limit). Empty: only the
+    # generic rules run.
+    jurisdictions: list[Literal["cn", "us", "eu", "uk"]] = Field(default_factory=list)
     packs: list[str] | Literal["all"] = "all"
     parameters: dict[str, Any] = Field(default_factory=dict)
     enable: list[str] = Field(default_factory=list)  # rules off by default to switch on
@@ -454,17 +475,38 @@ def resolve(profile: Profile, packs: list[Pack], overrides: dict[str, Any] | Non
         params[k] = check_parameter(k, v, defaults, f"{profile.path}: parameter")
     for k, v in (overrides or {}).items():
         params[k] = check_parameter(k, v, defaults, "--param")
-    all_ids = {r.id for p in chosen for r in p.rules}
+    by_id = {r.id: r for p in chosen for r in p.rules}
     for rid in [*profile.enable, *profile.disable, *(profile.enable_only or [])]:
-        if rid not in all_ids:
+        if rid not in by_id:
             raise RuleFileError(f"{profile.path}: unknown rule {rid!r} in enable/disable/enable_only")
+    for rid in [*profile.enable, *(profile.enable_only or [])]:
+        if not applies(by_id[rid], profile):
+            raise RuleFileError(
+                f"{profile.path}: rule {rid} applies in {', '.join(by_id[rid].jurisdictions)} only, "
+                f"and this profile audits under {', '.join(profile.jurisdictions) or 'no jurisdiction'}: "
+                "remove it from the profile, or set the profile's `jurisdictions:`")
     rules = [
-        r for p in chosen for r in p.rules
-        if r.status != "removed" and r.id not in profile.disable
+        cited_for(r, profile) for p in chosen for r in p.rules
+        if r.status != "removed" and r.id not in profile.disable and applies(r, profile)
         and (r.enabled or r.id in profile.enable)
         and (profile.enable_only is None or r.id in profile.enable_only)
     ]
     return RuleSet(profile=profile, packs=chosen, rules=rules, params=params)
+
+
+def applies(rule: Rule, profile: Profile) -> bool:
+    """The rule's law is the profile's: a jurisdiction rule runs only under its own."""
+    return not rule.jurisdictions or bool(set(rule.jurisdictions) & set(profile.jurisdictions))
+
+
+def cited_for(rule: Rule, profile: Profile) -> Rule:
+    """The rule as the profile's report cites it: its generic sources and its own
+    jurisdiction's law, never another jurisdiction's."""
+    refs = [ref for ref in rule.references
+            if ref.jurisdiction is None or ref.jurisdiction in profile.jurisdictions]
+    if len(refs) == len(rule.references):
+        return rule
+    return rule.model_copy(update={"references": refs})
 
 
 def _number(v: Any) -> bool:

@@ -257,6 +257,12 @@ class ImpactModel:
         # NOTE: no volume means no market: any forced sale goes at the floor price.
         return np.where(liquid, psi, np.where(sold > 0, self.max_impact, 0.0))
 
+    def label(self) -> str:
+        """One line naming the model and its parameters, carried by every stress-table row."""
+        law = "square-root" if self.kind == "sqrt" else "linear"
+        return (f"this toolkit's deleveraging spiral: {law} price impact, Y = {self.coefficient:g}, "
+                f"alpha = {self.alpha:g}, price floor {1 - self.max_impact:.0%} of the shocked price")
+
     def describe(self) -> dict[str, Any]:
         law = "Y*sigma*sqrt(Q/ADV)" if self.kind == "sqrt" else "Y*sigma*(Q/ADV)"
         return {"impact": self.kind, "formula": f"price falls by min({law}, max_impact)",
@@ -893,6 +899,7 @@ def stress_table(result: StressResult) -> pl.DataFrame:
             "shortfall_vs_capital": r["shortfall_vs_capital"],
             "illiquid_instruments_sold": r["illiquid_instruments_sold"],
             "no_market_instruments_sold": r["no_market_instruments_sold"],
+            "model": (result.impact or ImpactModel()).label(),
         })
     schema = {c.name: c.dtype for c in contract.table("stress").columns}
     extra = {"accounts_liquidated": pl.Int64, "converged": pl.Boolean,

@@ -74,7 +74,7 @@ def _break(rules_dir: Path, rule_file: str, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("rule_file, old, new, expected", [
-    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:11: severity"),
+    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:12: severity"),
     ("CON-001.yaml", "table: margin_events", "tabel: margin_events", "unknown key"),
     ("KYC-001.yaml", "norms: [N1]", "norms: [N9]", "unknown norm id"),
     ("SEG-002.yaml", "amount < 0", "amount < __import__('os')", "unknown function"),
@@ -135,3 +135,39 @@ def test_own_stress_tests_must_be_recent_and_present(rows, expected):
     tables = {} if rows is None else {"stress_tests": frame_from_records("stress_tests", rows)}
     result = evaluate_rule(rule, Context.build(tables, {**DEFAULTS, "as_of": date(2024, 6, 30)}))
     assert result.status == expected, result.message
+
+
+# The research note and the essay the generic norms come from are cited everywhere; any other
+# source in Chinese is Chinese law or practice.
+GENERIC_CHINESE = ("《杠杆的双重效应》", "赵建")
+
+
+@pytest.mark.parametrize("profile", ["us", "eu"])
+def test_a_foreign_profile_neither_runs_nor_cites_chinese_law(profile):
+    ruleset = load_ruleset(profile)
+    assert not {r.id for r in ruleset.rules} & {"CAP-002", "CAP-003", "LEV-003", "KYC-005", "CLR-002",
+                                               "KYC-010", "LEV-010", "LEV-011", "LEV-012", "OFX-001"}
+    for rule in ruleset.rules:
+        for ref in rule.references:
+            chinese = any("\u4e00" <= ch <= "\u9fff" for ch in ref.source)
+            assert not chinese or ref.source.startswith(GENERIC_CHINESE), (rule.id, ref.source)
+            assert ref.jurisdiction in (None, *ruleset.profile.jurisdictions), (rule.id, ref.source)
+
+
+def test_each_jurisdiction_rule_runs_only_under_its_own_profiles():
+    for name in ("seed", "cn", "us", "eu"):
+        ruleset = load_ruleset(name)
+        for rule in ruleset.rules:
+            assert not rule.jurisdictions or set(rule.jurisdictions) & set(ruleset.profile.jurisdictions)
+
+
+def test_a_profile_enabling_another_jurisdictions_rule_is_refused(tmp_path):
+    profile = tmp_path / "mixed.yaml"
+    profile.write_text("schema_version: 1\nname: mixed\ndescription: x\njurisdictions: [us]\n"
+                       "enable: [LEV-011]\n")
+    with pytest.raises(RuleFileError, match="LEV-011 applies in cn only, and this profile audits under us"):
+        resolve(load_profile(str(profile)), load_packs())
+    generic = tmp_path / "generic.yaml"
+    generic.write_text("schema_version: 1\nname: generic\ndescription: x\n")
+    ids = {r.id for r in resolve(load_profile(str(generic)), load_packs()).rules}
+    assert "KYC-001" in ids and not ids & {"CAP-002", "OFX-001", "LEV-007"}

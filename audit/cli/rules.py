@@ -77,7 +77,7 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     typer.echo("\nReferences:")
     for ref in rule.references:
         typer.echo(f"  - {ref.source}" + (f", {ref.clause}" if ref.clause else "")
-                   + f" [{ref.confidence}]")
+                   + f" [{ref.confidence}" + (f"; {ref.jurisdiction} only" if ref.jurisdiction else "") + "]")
     typer.echo(f"\nRemediation: {rule.remediation.strip()}")
     if rule.remediation_zh:
         typer.echo(f"整改要求: {one_line(rule.remediation_zh, chinese=True)}")
