@@ -29,7 +29,27 @@ from audit import contract
 TOL = 1e-9
 FEE_TOL = 0.00500001
 LOCAL = "Asia/Shanghai"
-VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
+
+
+def _gb11643(prefix: tuple[str, ...]):
+    """GB 11643's MOD 11-2 check character (weights 2^(17-i) mod 11) and a real birth date at
+    positions 7-14, for numbers starting with one of ``prefix``: no county lookup."""
+    def ok(n: str) -> bool:
+        n = n.strip().upper()
+        if len(n) != 18 or not n[:17].isdigit() or not n.startswith(prefix):
+            return False
+        try:
+            date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
+        except ValueError:
+            return False
+        check = (12 - sum(int(c) * pow(2, 17 - i, 11) for i, c in enumerate(n[:17])) % 11) % 11
+        return n[17] == ("X" if check == 10 else str(check))
+    return ok
+
+
+VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid,
+              "cn_hmt_residence_permit": _gb11643(("810000", "820000", "830000")),
+              "cn_foreigner_prc": _gb11643(("9",))}
 
 
 class Profile(NamedTuple):
