@@ -364,12 +364,16 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
     for r in tb["fees"].iter_rows(named=True):
         v = in_force(vs, r["date"])
         if r["fee_type"] == "interest":
-            rate = contract_rate.get(r["financing_id"]) or v["interest_rate_annual"]
+            if r["financing_id"] is not None and r["financing_id"] not in contract_rate:
+                continue  # a contract whose rate the export does not give: undetermined
+            rate = (v["interest_rate_annual"] if r["financing_id"] is None
+                    else contract_rate[r["financing_id"]])
             scheduled = r["base_amount"] * rate * r["days"] / v["day_count"]
             if not r["charged"] <= scheduled + FEE_TOL * max(r["days"] or 1, 1):
                 found.add(key("CON-004", r, ["fee_id"]))
         elif r["fee_type"] == "commission":
-            if not r["charged"] <= r["base_amount"] * v["commission_rate"] + FEE_TOL:
+            scheduled = max(r["base_amount"] * v["commission_rate"], v["commission_min"] or 0)
+            if not r["charged"] <= scheduled + FEE_TOL:
                 found.add(key("CON-006", r, ["fee_id"]))
     current = in_force(vs, as_of)
     terms = ("initial_margin", "maintenance_margin", "margin_call_ratio", "liquidation_ratio",
