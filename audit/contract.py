@@ -514,7 +514,8 @@ TABLES: tuple[Table, ...] = (
               "`client_bank` (the client's own bank account), `custodian`, `exchange` "
               "(settlement), `platform_own` (the platform's own account), `client_account` "
               "(another client's account), `fee` (a charge of the `fees` table), "
-              "`financing_repayment` (repaying the financing to the lender).",
+              "`financing_repayment` (repaying the financing's principal to the lender; its interest "
+              "is a `fee`).",
               allowed=("client_bank", "custodian", "exchange", "platform_own", "client_account",
                        "fee", "financing_repayment"), aliases=("对手方类型",)),
             C("instruction_ref", STRING, "Reference of the client's instruction (signed transfer "

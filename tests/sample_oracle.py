@@ -97,6 +97,7 @@ def _calendar(name: str):
 def load(folder: Path, fmt: str = "csv") -> dict[str, pl.DataFrame]:
     """Every table of the export, typed from the contract; date-times in Beijing wall time."""
     out = {}
+    absent: dict[str, list[str]] = {"table": [], "column": []}
     for t in contract.TABLES:
         path = folder / f"{t.name}.{fmt}"
         if not path.exists():
@@ -110,8 +111,22 @@ def load(folder: Path, fmt: str = "csv") -> dict[str, pl.DataFrame]:
             raw = pl.read_csv(path, infer_schema=False)
             frame = raw.select([_typed(raw, col) for col in t.columns if col.name in raw.columns])
         missing = [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in frame.columns]
+        for c in t.columns:
+            if c.name not in frame.columns:
+                absent["table"].append(t.name)
+                absent["column"].append(c.name)
         out[t.name] = frame.with_columns(missing)
+    # The columns the export lacks (filled with NULL above): a rule reading one is not evaluable.
+    out[ABSENT] = pl.DataFrame(absent, schema={"table": pl.String, "column": pl.String})
     return out
+
+
+ABSENT = "_absent_columns"
+
+
+def has_column(tb: dict[str, pl.DataFrame], table: str, column: str) -> bool:
+    a = tb[ABSENT]
+    return table in tb and a.filter((pl.col("table") == table) & (pl.col("column") == column)).height == 0
 
 
 def _typed(raw: pl.DataFrame, col: contract.Column) -> pl.Expr:
@@ -518,6 +533,53 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
         if e["event_type"] == "recourse" and e["event_at"].date() >= date(2018, 8, 1):
             if clients[owner[e["account_id"]]]["category"] != "professional":
                 found.add(key("CLR-006", e, ["event_id"]))
+    # SEG-007: per account and day, client money paid out as fees against the fees charged, and
+    # as financing repayments against the fall in debt between the snapshot before the day
+    # and the day's (undecided without both snapshots or with a draw between them).
+    fee_out: dict[tuple, float] = {}
+    repaid: dict[tuple, float] = {}
+    for r in tb["ledger"].iter_rows(named=True):
+        k = (r["account_id"], r["date"])
+        if r["counterparty_type"] == "fee":
+            fee_out[k] = fee_out.get(k, 0.0) - r["amount"]
+        elif r["counterparty_type"] == "financing_repayment":
+            repaid[k] = repaid.get(k, 0.0) - r["amount"]
+    charged: dict[tuple, float] = {}
+    for r in tb["fees"].iter_rows(named=True):
+        k = (r["account_id"], r["date"])
+        charged[k] = charged.get(k, 0.0) + r["charged"]
+    debt = {(r["account_id"], r["date"]): r["debt"] for r in acc.iter_rows(named=True)}
+    snaps: dict[str, list[date]] = {}
+    for a, d in sorted(debt):
+        snaps.setdefault(a, []).append(d)
+    draws: dict[str, list[datetime]] = {}
+    for f in fin:
+        draws.setdefault(f["account_id"], []).append(f["opened_at"])
+    for k in set(fee_out) | set(repaid):
+        a, d = k
+        out, rep = fee_out.get(k, 0.0), repaid.get(k, 0.0)
+        if not (out > 0.005 or rep > 0.005):
+            continue
+        fee_bad = out > charged.get(k, 0.0) + 0.005
+        rep_bad = False
+        if rep > 0.005:
+            before = [s for s in snaps.get(a, []) if s < d]
+            after = debt.get(k)
+            drawn = before and any(end_of(before[-1]) < t <= end_of(d) for t in draws.get(a, []))
+            if after is None or not before or drawn:
+                if not fee_bad:
+                    continue  # undecided
+            else:
+                rep_bad = rep > debt[(a, before[-1])] - after + 0.005
+        if fee_bad or rep_bad:
+            found.add(key("SEG-007", {"account_id": a, "date": d}, ["account_id", "date"]))
+    # SEG-008: transfers to another client's account carry the paying client's instruction
+    # (not evaluable without the column).
+    if has_column(tb, "ledger", "instruction_ref"):
+        for r in tb["ledger"].iter_rows(named=True):
+            if r["counterparty_type"] == "client_account" and r["amount"] < 0 \
+                    and not (r["instruction_ref"] and r["instruction_ref"].strip()):
+                found.add(key("SEG-008", r, ["entry_id"]))
     current = in_force(vs, as_of)
     pct, calc = current["risk_warning_pct"], current["risk_warning_calculated_at"]
     if not (pct is not None and 0 <= pct <= 1 and calc is not None and (as_of - calc).days <= 92):
