@@ -167,6 +167,10 @@ TABLES: tuple[Table, ...] = (
               unit="fraction per year", nullable=True, min=0, aliases=("融资年利率", "年利率")),
             C("commission_rate", RATE, "Published commission rate on traded value.",
               unit="fraction", nullable=True, min=0, aliases=("佣金费率",)),
+            C("commission_min", MONEY, "Published minimum commission per trade: a trade whose "
+              "commission at the rate is smaller is charged this (CN brokers commonly 5.00). "
+              "Empty: no minimum.", unit="currency", nullable=True, required=False, min=0,
+              since=2, aliases=("最低佣金", "单笔最低佣金")),
             C("day_count", INT, "Day-count basis for interest (360 or 365).", unit="days",
               nullable=True, min=1, aliases=("计息天数",)),
             C("leverage_cap_retail", FLOAT, "Maximum leverage (position / equity) for retail "
@@ -215,8 +219,12 @@ TABLES: tuple[Table, ...] = (
               aliases=("姓名", "客户姓名", "client_name")),
             C("category", STRING, "Client category for leverage caps.",
               allowed=("retail", "professional"), aliases=("客户类别", "投资者类别")),
-            C("id_type", STRING, "Identity document type.",
-              allowed=("cn_resident_id", "passport", "uscc", "lei", "other"),
+            C("id_type", STRING, "Identity document type: `cn_resident_id` (居民身份证), "
+              "`cn_hmt_residence_permit` (港澳台居民居住证, numbers from 810000 / 820000 / "
+              "830000), `cn_foreigner_prc` (the 2023 外国人永久居留身份证, 18 characters from 9), "
+              "`passport`, `uscc` (统一社会信用代码), `lei`, `other`.",
+              allowed=("cn_resident_id", "cn_hmt_residence_permit", "cn_foreigner_prc",
+                       "passport", "uscc", "lei", "other"),
               aliases=("证件类型",)),
             C("id_number", STRING, "Identity document number.", personal=True, nullable=True,
               aliases=("证件号码", "身份证号")),
@@ -511,9 +519,17 @@ TABLES: tuple[Table, ...] = (
               aliases=("账户编号", "资金账号")),
             C("amount", MONEY, "Signed amount: positive into client money, negative out.",
               unit="currency", aliases=("金额", "发生额")),
-            C("counterparty_type", STRING, "Where the money came from or went.",
+            C("counterparty_type", STRING, "Where the money came from or went: "
+              "`client_bank` (the client's own bank account), `custodian`, `exchange` "
+              "(settlement), `platform_own` (the platform's own account), `client_account` "
+              "(another client's account), `fee` (a charge of the `fees` table), "
+              "`financing_repayment` (repaying the financing's principal to the lender; its interest "
+              "is a `fee`).",
               allowed=("client_bank", "custodian", "exchange", "platform_own", "client_account",
-                       "fee"), aliases=("对手方类型",)),
+                       "fee", "financing_repayment"), aliases=("对手方类型",)),
+            C("instruction_ref", STRING, "Reference of the client's instruction (signed transfer "
+              "order, authorisation) the movement executes.", nullable=True, required=False,
+              since=2, aliases=("指令编号", "授权编号")),
             C("description", STRING, "Free text.", nullable=True, required=False,
               aliases=("摘要", "备注")),
         ),

@@ -294,13 +294,15 @@ def expected_files() -> dict[Path, str]:
 
 
 def main() -> int:
-    for path, text in expected_files().items():
+    # NOTE: built once: each build renders every rule's page.
+    expected = expected_files()
+    for path, text in expected.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    stale = [p for p in (DOCS / "rules").glob("*.md") if p not in expected_files()]
+    stale = [p for p in (DOCS / "rules").glob("*.md") if p not in expected]
     for p in stale:
         p.unlink()
-    print(f"wrote {len(expected_files())} files under {DOCS}")
+    print(f"wrote {len(expected)} files under {DOCS}")
     return 0
 
 

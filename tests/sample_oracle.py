@@ -29,7 +29,27 @@ from audit import contract
 TOL = 1e-9
 FEE_TOL = 0.00500001
 LOCAL = "Asia/Shanghai"
-VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid}
+
+
+def _gb11643(prefix: tuple[str, ...]):
+    """GB 11643's MOD 11-2 check character (weights 2^(17-i) mod 11) and a real birth date at
+    positions 7-14, for numbers starting with one of ``prefix``: no county lookup."""
+    def ok(n: str) -> bool:
+        n = n.strip().upper()
+        if len(n) != 18 or not n[:17].isdigit() or not n.startswith(prefix):
+            return False
+        try:
+            date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
+        except ValueError:
+            return False
+        check = (12 - sum(int(c) * pow(2, 17 - i, 11) for i, c in enumerate(n[:17])) % 11) % 11
+        return n[17] == ("X" if check == 10 else str(check))
+    return ok
+
+
+VALIDATORS = {"cn_resident_id": ric.is_valid, "uscc": uscc.is_valid, "lei": lei.is_valid,
+              "cn_hmt_residence_permit": _gb11643(("810000", "820000", "830000")),
+              "cn_foreigner_prc": _gb11643(("9",))}
 
 
 class Profile(NamedTuple):
@@ -77,6 +97,7 @@ def _calendar(name: str):
 def load(folder: Path, fmt: str = "csv") -> dict[str, pl.DataFrame]:
     """Every table of the export, typed from the contract; date-times in Beijing wall time."""
     out = {}
+    absent: dict[str, list[str]] = {"table": [], "column": []}
     for t in contract.TABLES:
         path = folder / f"{t.name}.{fmt}"
         if not path.exists():
@@ -90,8 +111,22 @@ def load(folder: Path, fmt: str = "csv") -> dict[str, pl.DataFrame]:
             raw = pl.read_csv(path, infer_schema=False)
             frame = raw.select([_typed(raw, col) for col in t.columns if col.name in raw.columns])
         missing = [pl.lit(None, dtype=c.dtype).alias(c.name) for c in t.columns if c.name not in frame.columns]
+        for c in t.columns:
+            if c.name not in frame.columns:
+                absent["table"].append(t.name)
+                absent["column"].append(c.name)
         out[t.name] = frame.with_columns(missing)
+    # The columns the export lacks (filled with NULL above): a rule reading one is not evaluable.
+    out[ABSENT] = pl.DataFrame(absent, schema={"table": pl.String, "column": pl.String})
     return out
+
+
+ABSENT = "_absent_columns"
+
+
+def has_column(tb: dict[str, pl.DataFrame], table: str, column: str) -> bool:
+    a = tb[ABSENT]
+    return table in tb and a.filter((pl.col("table") == table) & (pl.col("column") == column)).height == 0
 
 
 def _typed(raw: pl.DataFrame, col: contract.Column) -> pl.Expr:
@@ -344,12 +379,16 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
     for r in tb["fees"].iter_rows(named=True):
         v = in_force(vs, r["date"])
         if r["fee_type"] == "interest":
-            rate = contract_rate.get(r["financing_id"]) or v["interest_rate_annual"]
+            if r["financing_id"] is not None and r["financing_id"] not in contract_rate:
+                continue  # a contract whose rate the export does not give: undetermined
+            rate = (v["interest_rate_annual"] if r["financing_id"] is None
+                    else contract_rate[r["financing_id"]])
             scheduled = r["base_amount"] * rate * r["days"] / v["day_count"]
             if not r["charged"] <= scheduled + FEE_TOL * max(r["days"] or 1, 1):
                 found.add(key("CON-004", r, ["fee_id"]))
         elif r["fee_type"] == "commission":
-            if not r["charged"] <= r["base_amount"] * v["commission_rate"] + FEE_TOL:
+            scheduled = max(r["base_amount"] * v["commission_rate"], v["commission_min"] or 0)
+            if not r["charged"] <= scheduled + FEE_TOL:
                 found.add(key("CON-006", r, ["fee_id"]))
     current = in_force(vs, as_of)
     terms = ("initial_margin", "maintenance_margin", "margin_call_ratio", "liquidation_ratio",
@@ -494,6 +533,53 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
         if e["event_type"] == "recourse" and e["event_at"].date() >= date(2018, 8, 1):
             if clients[owner[e["account_id"]]]["category"] != "professional":
                 found.add(key("CLR-006", e, ["event_id"]))
+    # SEG-007: per account and day, client money paid out as fees against the fees charged, and
+    # as financing repayments against the fall in debt between the snapshot before the day
+    # and the day's (undecided without both snapshots or with a draw between them).
+    fee_out: dict[tuple, float] = {}
+    repaid: dict[tuple, float] = {}
+    for r in tb["ledger"].iter_rows(named=True):
+        k = (r["account_id"], r["date"])
+        if r["counterparty_type"] == "fee":
+            fee_out[k] = fee_out.get(k, 0.0) - r["amount"]
+        elif r["counterparty_type"] == "financing_repayment":
+            repaid[k] = repaid.get(k, 0.0) - r["amount"]
+    charged: dict[tuple, float] = {}
+    for r in tb["fees"].iter_rows(named=True):
+        k = (r["account_id"], r["date"])
+        charged[k] = charged.get(k, 0.0) + r["charged"]
+    debt = {(r["account_id"], r["date"]): r["debt"] for r in acc.iter_rows(named=True)}
+    snaps: dict[str, list[date]] = {}
+    for a, d in sorted(debt):
+        snaps.setdefault(a, []).append(d)
+    draws: dict[str, list[datetime]] = {}
+    for f in fin:
+        draws.setdefault(f["account_id"], []).append(f["opened_at"])
+    for k in set(fee_out) | set(repaid):
+        a, d = k
+        out, rep = fee_out.get(k, 0.0), repaid.get(k, 0.0)
+        if not (out > 0.005 or rep > 0.005):
+            continue
+        fee_bad = out > charged.get(k, 0.0) + 0.005
+        rep_bad = False
+        if rep > 0.005:
+            before = [s for s in snaps.get(a, []) if s < d]
+            after = debt.get(k)
+            drawn = before and any(end_of(before[-1]) < t <= end_of(d) for t in draws.get(a, []))
+            if after is None or not before or drawn:
+                if not fee_bad:
+                    continue  # undecided
+            else:
+                rep_bad = rep > debt[(a, before[-1])] - after + 0.005
+        if fee_bad or rep_bad:
+            found.add(key("SEG-007", {"account_id": a, "date": d}, ["account_id", "date"]))
+    # SEG-008: transfers to another client's account carry the paying client's instruction
+    # (not evaluable without the column).
+    if has_column(tb, "ledger", "instruction_ref"):
+        for r in tb["ledger"].iter_rows(named=True):
+            if r["counterparty_type"] == "client_account" and r["amount"] < 0 \
+                    and not (r["instruction_ref"] and r["instruction_ref"].strip()):
+                found.add(key("SEG-008", r, ["entry_id"]))
     current = in_force(vs, as_of)
     pct, calc = current["risk_warning_pct"], current["risk_warning_calculated_at"]
     if not (pct is not None and 0 <= pct <= 1 and calc is not None and (as_of - calc).days <= 92):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from sample_oracle import load, oracle, oracle_jurisdiction
@@ -125,6 +127,45 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     assert expected - everything == set(), "missed violations"
 
 
+def test_client_money_labels_are_reconciled_as_the_oracle_reconciles_them(audited, tmp_path):
+    """SEG-007 and SEG-008 find nothing on the sample (its fee movements are its charges, its
+    repayments are labelled client_account, its ledger has no instruction column). On a copy
+    whose repayments carry the financing_repayment label, two of them 1,000 above the fall in
+    debt, three fee movements two cents above their charges, and transfers to another client's
+    account with and without an instruction, the cn audit finds exactly what the oracle finds."""
+    data, _, _ = audited
+    copy = tmp_path / "export"
+    shutil.copytree(data, copy)
+    ledger = pl.read_csv(copy / "ledger.csv", infer_schema=False)
+    ledger = ledger.with_columns(
+        pl.when(pl.col("description") == "归还融资本金").then(pl.lit("financing_repayment"))
+        .otherwise(pl.col("counterparty_type")).alias("counterparty_type"))
+    repayments = ledger.filter(pl.col("counterparty_type") == "financing_repayment")["entry_id"]
+    fees = ledger.filter(pl.col("counterparty_type") == "fee")["entry_id"]
+    more = lambda ids, by: (pl.when(pl.col("entry_id").is_in(ids))  # noqa: E731
+                            .then((pl.col("amount").cast(pl.Float64) - by).round(2).cast(pl.String))
+                            .otherwise(pl.col("amount")))
+    ledger = ledger.with_columns(more(repayments[:2].to_list(), 1000).alias("amount"))
+    ledger = ledger.with_columns(more(fees[:3].to_list(), 0.02).alias("amount"))
+    account, day = ledger["account_id"][0], ledger["date"][0]
+    transfers = pl.DataFrame({"entry_id": ["LGX1", "LGX2", "LGX3"], "date": [day] * 3,
+                              "account_id": [account] * 3, "amount": ["-100.00", "-200.00", "50.00"],
+                              "counterparty_type": ["client_account"] * 3, "description": ["转账"] * 3})
+    ledger = pl.concat([ledger, transfers]).with_columns(
+        pl.when(pl.col("entry_id") == "LGX2").then(pl.lit("ORD-1")).otherwise(None).alias("instruction_ref"))
+    ledger.write_csv(copy / "ledger.csv")
+    result = audit_cli("run", str(copy), "--out", str(tmp_path / "out"), "--quiet", "--no-report",
+                       "--no-stress", "--profile", "cn", "--mapping", str(copy / "mapping.yaml"))
+    assert result.returncode == 1, result.stderr
+    rules = ("SEG-007", "SEG-008")
+    found = {f for f in _found(tmp_path / "out") if f[0] in rules}
+    oracle_keys = {(rule, json.dumps(dict(items), sort_keys=True))
+                   for rule, items in oracle_jurisdiction(load(copy)) if rule in rules}
+    assert found == oracle_keys
+    assert sum(1 for r, _ in found if r == "SEG-007") >= 3  # two repayments, fee days
+    assert {k for r, k in found if r == "SEG-008"} == {json.dumps({"entry_id": "LGX1"})}
+
+
 def test_findings_account_for_every_row(audited):
     _, out, _ = audited
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -213,7 +254,7 @@ def test_unreadable_input_exits_2_naming_the_file(tmp_path):
 def test_rules_self_test_passes_under_every_profile(profile):
     result = audit_cli("rules", "test", "--profile", profile)
     assert result.returncode == 0, result.stderr
-    assert "51 of 51 rules' examples behave" in result.stderr
+    assert "54 of 54 rules' examples behave" in result.stderr
 
 
 def test_rules_coverage_lists_every_norm():

@@ -48,6 +48,13 @@ OFF_BY_DEFAULT = {p.stem for p in (ROOT / "rules").glob("*/*.yaml")
                   if re.fullmatch(r"[A-Z]{2,5}-\d{3}", p.stem)
                   and yaml.safe_load(p.read_text(encoding="utf-8")).get("enabled") is False}
 SEED_RULES = ALL_RULES - OFF_BY_DEFAULT
+# Opt-in rules the sample plants nothing for, and why. A rule here that a profile runs must
+# find nothing on the sample, or exactly what the oracle finds.
+NOT_PLANTED = {
+    "CON-013": "undercharges: opt-in, no bundled profile enables it; the sample charges the schedule",
+    "SEG-007": "the sample's fee movements are its charges; its repayments are labelled client_account",
+    "SEG-008": "the sample's ledger has no instruction_ref column: not evaluable",
+}
 EXTRA_OK = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
 
 
@@ -69,12 +76,17 @@ def test_every_rule_is_planted_under_the_profile_that_runs_it(export):
     data = json.loads((folder / "expected_violations.json").read_text(encoding="utf-8"))
     planted = {v["rule"] for v in data["violations"]}
     assert set(data["not_planted"]) == {"CLR-003"}  # CLR-003 and CLR-005 exclude each other
-    assert planted == ALL_RULES - {"CLR-003"}
-    enabled_by = {r: name for name in ("cn", "us", "eu") for r in _profile(name).get("enable", [])
-                  if r in OFF_BY_DEFAULT}
-    assert enabled_by == PROFILE_OF
+    assert planted == ALL_RULES - {"CLR-003"} - set(NOT_PLANTED)
+    assert set(NOT_PLANTED) <= OFF_BY_DEFAULT
+    enabled_by: dict[str, set[str]] = {}
+    for name in ("cn", "us", "eu"):
+        for r in _profile(name).get("enable", []):
+            if r in OFF_BY_DEFAULT:
+                enabled_by.setdefault(r, set()).add(name)
+    assert set(enabled_by) == set(PROFILE_OF)
+    assert all(PROFILE_OF[r] in names for r, names in enabled_by.items())
     for v in data["violations"]:
-        assert v["profile"] == enabled_by.get(v["rule"], "seed"), v
+        assert v["profile"] == PROFILE_OF.get(v["rule"], "seed"), v
     assert summary["violations"] == len(data["violations"])
     assert sum(summary["violations_by_profile"].values()) == summary["violations"]
 
@@ -190,7 +202,7 @@ def test_small_exports_leave_out_the_plants_that_need_a_large_book(tmp_path):
     data = json.loads((tmp_path / "c" / "expected_violations.json").read_text(encoding="utf-8"))
     left_out = {"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"}
     assert set(data["not_planted"]) == left_out
-    assert {v["rule"] for v in data["violations"]} == ALL_RULES - left_out
+    assert {v["rule"] for v in data["violations"]} == ALL_RULES - left_out - set(NOT_PLANTED)
     assert oracle(load(tmp_path / "c")) == expected(tmp_path / "c")
 
 

@@ -310,6 +310,10 @@ LEFT_OUT = {
                                "risk_assessed_at", "risk_disclosure_signed_at", "screening_result",
                                "screened_at", "screening_resolved_at", "last_review_at",
                                "pep_approved_at")),
+    # The platform publishes no minimum commission (CON-006's plant charges an unpublished one),
+    # and its ledger keeps no instruction references (SEG-008 is not evaluable on it).
+    ("platform", "commission_min"),
+    ("ledger", "instruction_ref"),
 }
 LEFT_OUT_TABLES = {"trades"}  # optional: the ledger and fees already carry the day trades' money
 
