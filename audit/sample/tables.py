@@ -310,6 +310,11 @@ LEFT_OUT = {
                                "risk_assessed_at", "risk_disclosure_signed_at", "screening_result",
                                "screened_at", "screening_resolved_at", "last_review_at",
                                "pep_approved_at")),
+    # The sample is a CN book: it publishes no CFD risk warning of either kind (its share is
+    # CON-009's), and its custody rows are the banks' statements only, with no internal
+    # ledger of each account to reconcile (SEG-006 is not evaluable on it).
+    ("platform", "risk_warning_kind"),
+    ("custody", "book_balance"),
 }
 LEFT_OUT_TABLES = {"trades"}  # optional: the ledger and fees already carry the day trades' money
 
