@@ -198,6 +198,11 @@ TABLES: tuple[Table, ...] = (
             C("risk_warning_calculated_at", DATE, "Date the published risk-warning share was "
               "last calculated (ESMA: every three months, over the preceding twelve).",
               nullable=True, required=False, aliases=("亏损客户比例计算日期",)),
+            C("risk_warning_kind", STRING, "Which risk warning the platform publishes: "
+              "provider_specific (its own share of losing retail accounts) or standard (the "
+              "prescribed range, for a provider without twelve months of retail CFD business). "
+              "Empty: provider_specific.", allowed=("provider_specific", "standard"),
+              nullable=True, required=False, since=2, aliases=("风险提示类型",)),
         ),
         computed=(
             Computed("in_force_from", DATE, "Date this version is in force from: "
@@ -387,9 +392,13 @@ TABLES: tuple[Table, ...] = (
         columns=(
             C("instrument_id", STRING, "Instrument identifier.", aliases=("证券代码", "代码")),
             C("name", STRING, "Instrument name.", nullable=True, aliases=("证券名称",)),
-            C("asset_class", STRING, "Asset class.",
-              allowed=("equity", "etf", "bond", "gold", "fx", "commodity", "index", "crypto",
-                       "other"), aliases=("资产类别",)),
+            C("asset_class", STRING, "Asset class. `fx_major`: a currency pair of any two of "
+              "USD, EUR, JPY, GBP, CAD and CHF; `index_major`: one of the equity indices ESMA "
+              "lists as major (FTSE 100, CAC 40, DAX, DJIA, S&P 500, NASDAQ Composite, NASDAQ "
+              "100, Nikkei 225, S&P/ASX 200, EURO STOXX 50); `fx` and `index`: the others (the "
+              "ESMA retail CFD margins differ by class).",
+              allowed=("equity", "etf", "bond", "gold", "fx_major", "fx", "commodity",
+                       "index_major", "index", "crypto", "other"), aliases=("资产类别",)),
             C("exchange", STRING, "Listing exchange: its ISO 10383 code (XSHG, XSHE, BJSE, "
               "XNYS, XNAS, XLON, XETR, XHKG ...) or name.", nullable=True,
               aliases=("交易所", "市场")),
@@ -552,6 +561,10 @@ TABLES: tuple[Table, ...] = (
             C("ack_letter_signed_at", DATE, "Date the custodian countersigned the client-money "
               "acknowledgement letter (UK CASS 7.18).", nullable=True, required=False,
               aliases=("确认函签署日期",)),
+            C("book_balance", MONEY, "Client money the platform's own records show in this "
+              "account on this date (its internal ledger of the client bank account), to "
+              "reconcile with the statement (UK CASS 7.15.20R).", unit="currency",
+              nullable=True, required=False, since=2, aliases=("账面余额", "内部账余额")),
         ),
     ),
     Table(

@@ -435,6 +435,18 @@ CALENDAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Callable[..., pl.Expr]]] = 
     "is_trading_day": ((1, 1), calendar.is_trading_day),
 }
 
+def _substr(x: pl.Expr, start: pl.Expr, length: pl.Expr | None = None) -> pl.Expr:
+    """SQL substr: characters from the 1-based ``start``, ``length`` of them (to the end
+    without it)."""
+    offset = start.cast(pl.Int64) - 1
+    return x.cast(pl.String).str.slice(offset, None if length is None else length.cast(pl.Int64))
+
+
+def _replace(x: pl.Expr, old: pl.Expr, new: pl.Expr) -> pl.Expr:
+    """Every occurrence of the text ``old`` replaced by ``new`` (plain text, not a pattern)."""
+    return x.cast(pl.String).str.replace_all(old, new, literal=True)
+
+
 SCALAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {
     "abs": ((1, 1), lambda x: x.abs()),
     "round": ((1, 2), _round),
@@ -457,6 +469,8 @@ SCALAR_FUNCTIONS: dict[str, tuple[tuple[int, int], Builder]] = {
     "end_of_day": ((1, 1), calendar.end_of_day),
     "crossed": ((4, 4), _crossed),
     "concat_ws": ((2, 16), _concat_ws),
+    "substr": ((2, 3), _substr),
+    "replace": ((3, 3), _replace),
     **{name: (arity, lambda *a: None) for name, (arity, _) in CALENDAR_FUNCTIONS.items()},
     # 'C3' -> 3, 'R4' -> 4: suitability levels of clients (C1-C5) and products (R1-R5).
     "level": ((1, 1), lambda x: x.cast(pl.String).str.extract(r"(\d+)\s*$", 1).cast(pl.Int64, strict=False)),
@@ -492,6 +506,8 @@ _TYPED_FUNCTIONS: dict[type, str] = {
     exp.Max: "max",
     exp.Avg: "avg",
     exp.ConcatWs: "concat_ws",
+    exp.Substring: "substr",
+    exp.Replace: "replace",
     exp.AddMonths: "add_months",
     exp.Lag: "lag",
     exp.Lead: "lead",
@@ -525,6 +541,10 @@ def _function_args(node: exp.Expression) -> list[exp.Expression]:
         return [a for a in (node.this, node.args.get("decimals")) if a is not None]
     if isinstance(node, exp.Count):
         return [node.this] if node.this is not None else []
+    if isinstance(node, exp.Substring):
+        return [a for a in (node.this, node.args.get("start"), node.args.get("length")) if a is not None]
+    if isinstance(node, exp.Replace):
+        return [node.this, node.args.get("expression"), node.args.get("replacement")]
     if isinstance(node, (exp.Lag, exp.Lead)):
         return [a for a in (node.this, node.args.get("offset")) if a is not None]
     args = [node.this] if node.this is not None else []

@@ -523,11 +523,16 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
         cat = clients[r["client_id"]]["category"]
         if (r["day_trades_5d"] or 0) >= 4 and r["debt"] > 0 and not r["equity"] >= 25_000:
             found.add(key("LEV-009", r, ["account_id", "date"]))
-        if cat == "retail" and r["market_value"] > 0 and r["debt"] > 0 and not r["equity"] > 0.5 * r["market_value"] / 5:
-            found.add(key("LEV-014", r, ["account_id", "date"]))
     for r in tb["custody"].iter_rows(named=True):
         if not (r["ack_letter_signed_at"] is not None and r["ack_letter_signed_at"] <= r["date"]):
             found.add(key("SEG-004", r, ["date", "custody_account"]))
+        if r["book_balance"] is not None and abs(r["statement_balance"] - r["book_balance"]) > 0.005:
+            found.add(key("SEG-006", r, ["date", "custody_account"]))
+    found |= _eu_close_out(tb, clients)
+    found |= _eu_labels(tb)
+    with _calendar("XLON"):
+        found |= _eu_negative_balances(tb, clients, as_of)
+    found |= _eu_loss_share(tb, clients, in_force(vs, as_of), as_of)
     owner = {r["account_id"]: r["client_id"] for r in acc.iter_rows(named=True)}
     for e in tb["margin_events"].iter_rows(named=True):
         if e["event_type"] == "recourse" and e["event_at"].date() >= date(2018, 8, 1):
@@ -585,3 +590,151 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
     if not (pct is not None and 0 <= pct <= 1 and calc is not None and (as_of - calc).days <= 92):
         found.add(key("CON-009", current, ["platform_id", "disclosed_at"]))
     return found
+
+
+# ------------------------------------------------------------------------------ eu (CFDs)
+
+MAJOR_CCY = {"USD", "EUR", "JPY", "GBP", "CAD", "CHF"}
+KNOWN_CCY = MAJOR_CCY | {"AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "HUF", "CZK", "TRY", "ZAR", "MXN",
+                         "HKD", "SGD", "CNH", "CNY", "KRW", "INR", "RUB", "ILS", "THB", "BRL", "RON",
+                         "XAU", "XAG", "XPT", "XPD"}
+MAJOR_INDEX = {"FTSE100", "UK100", "UKX", "CAC40", "FRA40", "FR40", "DAX", "DAX30", "DAX40", "GER30",
+               "GER40", "DE30", "DE40", "DJIA", "US30", "DOWJONES", "DOWJONESINDUSTRIALAVERAGE", "SP500",
+               "SANDP500", "SPX", "US500", "NASDAQ", "NASDAQCOMPOSITE", "NASDAQ100", "NAS100", "NDX", "US100",
+               "NIKKEI225", "NIKKEI", "N225", "JP225", "ASX200", "SPASX200", "AUS200", "EUROSTOXX50",
+               "SX5E", "EU50"}
+OTHER_INDEX = {"HSI", "HK50", "HANGSENG", "IBEX35", "FTSEMIB", "SMI", "AEX", "RUSSELL2000", "US2000",
+               "CSI300", "KOSPI", "FTSE250", "MDAX", "STOXX600"}
+
+
+def _squeeze(text: str | None) -> str:
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def _pair(inst: dict) -> tuple[str, str] | None:
+    for text in (_squeeze(inst["instrument_id"]), _squeeze(inst["name"])):
+        if len(text) == 6:
+            return text[:3], text[3:]
+    return None
+
+
+def _is_major_pair(inst: dict) -> bool:
+    p = _pair(inst)
+    return p is not None and p[0] in MAJOR_CCY and p[1] in MAJOR_CCY and p[0] != p[1]
+
+
+def _on_index_list(inst: dict) -> bool:
+    return bool({_squeeze(inst["instrument_id"]), _squeeze(inst["name"])} & MAJOR_INDEX)
+
+
+def _initial_margin(inst: dict | None) -> float | None:
+    """Decision (EU) 2018/796 Annex I by the instrument's class; a major pair or index filed
+    under the generic class takes the major margin."""
+    cls = inst and inst["asset_class"]
+    if cls == "fx":
+        return 0.0333 if _is_major_pair(inst) else 0.05
+    if cls == "index":
+        return 0.05 if _on_index_list(inst) else 0.10
+    return {"fx_major": 0.0333, "gold": 0.05, "index_major": 0.05, "commodity": 0.10, "crypto": 0.50,
+            "equity": 0.20, "etf": 0.20, "bond": 0.20, "other": 0.20}.get(cls)
+
+
+def _eu_close_out(tb, clients) -> set:
+    """LEV-014: a retail account below half the initial margin of its positions at the close."""
+    inst = {r["instrument_id"]: r for r in tb["instruments"].iter_rows(named=True)}
+    acc = {(r["account_id"], r["date"]): r for r in tb["accounts"].iter_rows(named=True)}
+    book: dict[tuple, list[dict]] = {}
+    for r in tb["positions"].iter_rows(named=True):
+        book.setdefault((r["account_id"], r["date"]), []).append(r)
+    found = set()
+    for (account, day), rows in book.items():
+        a = acc.get((account, day))
+        if a is None or day < date(2018, 8, 1) or clients[a["client_id"]]["category"] != "retail":
+            continue
+        margins = [_initial_margin(inst.get(r["instrument_id"])) for r in rows]
+        if None in margins or abs(sum(r["market_value"] for r in rows) - a["market_value"]) > 0.005:
+            continue  # undecided
+        protection = sum(r["market_value"] * m for r, m in zip(rows, margins))
+        if a["equity"] < 0.5 * protection - 0.005:
+            found.add(key("LEV-014", a, ["account_id", "date"]))
+    return found
+
+
+def _eu_labels(tb) -> set:
+    """LEV-020: an fx_major or index_major label that the id or name contradicts."""
+    found = set()
+    for r in tb["instruments"].iter_rows(named=True):
+        if r["asset_class"] == "fx_major":
+            p = _pair(r)
+            if p and p[0] in KNOWN_CCY and p[1] in KNOWN_CCY and not _is_major_pair(r):
+                found.add(key("LEV-020", r, ["instrument_id"]))
+        elif r["asset_class"] == "index_major":
+            names = {_squeeze(r["instrument_id"]), _squeeze(r["name"])}
+            if names & OTHER_INDEX and not names & MAJOR_INDEX:
+                found.add(key("LEV-020", r, ["instrument_id"]))
+    return found
+
+
+def _eu_negative_balances(tb, clients, as_of: date, days: int = 2) -> set:
+    """CLR-007: a retail account still negative more than ``days`` trading days after it went
+    negative, or left negative on its last snapshot with no write-off from the platform's own
+    money by then."""
+    credits: dict[str, list[date]] = {}
+    for r in tb["ledger"].iter_rows(named=True):
+        if r["counterparty_type"] == "platform_own" and r["amount"] > 0:
+            credits.setdefault(r["account_id"], []).append(r["date"])
+    found = set()
+    by_account: dict[str, list[dict]] = {}
+    for r in tb["accounts"].sort("account_id", "date").iter_rows(named=True):
+        by_account.setdefault(r["account_id"], []).append(r)
+    for account, rows in by_account.items():
+        since = None
+        for i, r in enumerate(rows):
+            negative = r["equity"] < -0.005
+            since = (since or r["date"]) if negative else None
+            if not negative or r["date"] < date(2018, 8, 1) or clients[r["client_id"]]["category"] != "retail":
+                continue
+            deadline = t_day(since, days)
+            last = i == len(rows) - 1
+            written_off = any(r["date"] <= d <= deadline for d in credits.get(account, []))
+            if r["date"] > deadline or (last and deadline < as_of and not written_off):
+                found.add(key("CLR-007", r, ["account_id", "date"]))
+    return found
+
+
+def _eu_loss_share(tb, clients, current: dict, as_of: date, tolerance: float = 0.01) -> set:
+    """CON-012: the published share of losing retail accounts against the accounts, over the
+    twelve months before its calculation; the standard warning only without a year of retail
+    business. Nothing when the export does not span those twelve months."""
+    acc = tb["accounts"]
+    kind = current["risk_warning_kind"] or "provider_specific"
+    end = current["risk_warning_calculated_at"] or as_of
+    start = add_months(end, -12)
+    if acc["date"].min() > start or acc["date"].max() < end:
+        return set()
+    flows: dict[str, float] = {}
+    for r in tb["ledger"].iter_rows(named=True):
+        if r["counterparty_type"] == "client_bank" and start < r["date"] <= end:
+            flows[r["account_id"]] = flows.get(r["account_id"], 0.0) + r["amount"]
+    counted = lost = old = 0
+    by_account: dict[str, list[dict]] = {}
+    for r in acc.sort("account_id", "date").iter_rows(named=True):
+        by_account.setdefault(r["account_id"], []).append(r)
+    for account, rows in by_account.items():
+        if clients[rows[0]["client_id"]]["category"] != "retail":
+            continue
+        old += sum(1 for r in rows if r["date"] <= start and r["market_value"] > 0)
+        before = [r for r in rows if r["date"] <= start]
+        during = [r for r in rows if start < r["date"] <= end]
+        if not (any(r["market_value"] > 0 for r in during) or (before and before[-1]["market_value"] > 0)):
+            continue
+        counted += 1
+        result = (during or before)[-1]["equity"] - (before[-1]["equity"] if before else 0.0) - flows.get(account, 0.0)
+        lost += result < 0
+    if kind == "standard":
+        bad = old > 0 and counted > 0
+    elif current["risk_warning_pct"] is None or counted == 0:
+        return set()
+    else:
+        bad = abs(lost / counted - current["risk_warning_pct"]) > tolerance
+    return {key("CON-012", current, ["platform_id", "disclosed_at"])} if bad else set()

@@ -54,6 +54,9 @@ def values(text: str, frame: pl.DataFrame = FRAME) -> list:
     ("crossed(a, 2, NOT @yes, 0)", [True, False, None]),
     ("concat_ws(', ', if(b > 2, 'big'), if(s = 'x', 'x'))", ["x", "big", "big"]),
     ("concat_ws(', ', if(b > 9, 'huge'))", [None, None, None]),
+    ("substr(upper(replace(concat_ws('', s, '/usd'), '/', '')), 2, 3)", ["USD", "USD", "SD"]),
+    ("substr('EUR/USD', 5)", ["USD"] * 3),
+    ("replace(s, 'x', '')", ["", "y", None]),
 ])
 def test_expressions_compute_sql_semantics(text, expected):
     result = values(text)

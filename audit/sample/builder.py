@@ -122,4 +122,10 @@ class Builder:
             "CLR-003 and CLR-005 exclude each other; audit_overdue chooses CLR-003")
         if not self.plant_table:
             out["CLR-003"] = "table-level: plant_table_level=False"
+        # The eu rules whose inputs a CN margin book does not have.
+        out["CON-012"] = "eu: needs twelve months of snapshots before the risk warning's calculation"
+        out["LEV-020"] = "eu: the CN book has no instrument labelled fx_major or index_major"
+        out["SEG-006"] = "eu: the custody statements carry no book_balance to reconcile"
+        out["CLR-007"] = ("eu: the CN book's wiped account is reset to zero the day after its "
+                          "liquidation (its recourse is CLR-006's plant)")
         return dict(sorted(out.items()))

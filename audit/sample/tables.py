@@ -314,6 +314,11 @@ LEFT_OUT = {
     # and its ledger keeps no instruction references (SEG-008 is not evaluable on it).
     ("platform", "commission_min"),
     ("ledger", "instruction_ref"),
+    # The sample is a CN book: it publishes no CFD risk warning of either kind (its share is
+    # CON-009's), and its custody rows are the banks' statements only, with no internal
+    # ledger of each account to reconcile (SEG-006 is not evaluable on it).
+    ("platform", "risk_warning_kind"),
+    ("custody", "book_balance"),
 }
 LEFT_OUT_TABLES = {"trades"}  # optional: the ledger and fees already carry the day trades' money
 
