@@ -258,7 +258,8 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
             if not (r and r["event_date"] >= s["event_date"] and r["outcome"] == "cleared"):
                 found.add(key("KYC-003", f, ["financing_id"]))
         a = latest(events, ("risk_assessment",), d)
-        if f["product_risk_level"] is not None:
+        # Professional investors are not graded C1-C5: only ordinary investors are matched.
+        if f["product_risk_level"] is not None and clients[f["client_id"]]["category"] != "professional":
             grade = a["risk_grade"] if a else None
             if grade is None or _level(f["product_risk_level"]) > _level(grade):
                 found.add(key("KYC-005", f, ["financing_id"]))
@@ -430,7 +431,10 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
     # LEV-003: concentration by the account's collateral ratio.
     j = tb["positions"].join(acc.select("account_id", "date", "cash", pl.col("market_value").alias("amv"),
                                         "debt", "short_market_value"), on=["account_id", "date"], how="left")
-    j = j.filter((pl.col("debt") > 0) & (pl.col("market_value") > 0))
+    # Broad funds and bonds are exempt from the single-stock tiers.
+    j = j.join(tb["instruments"].select("instrument_id", "asset_class"), on="instrument_id", how="left")
+    j = j.filter((pl.col("debt") > 0) & (pl.col("market_value") > 0)
+                 & ~pl.col("asset_class").is_in(["etf", "bond"]))
     ratio = (pl.col("cash") + pl.col("amv")) / (pl.col("debt") + pl.col("short_market_value").fill_null(0))
     lim = pl.when(ratio >= 2.4).then(1.0).when(ratio >= 1.8).then(0.7).otherwise(0.5)
     for r in j.filter(~(pl.col("market_value") / (pl.col("cash") + pl.col("amv")) <= lim + TOL)).iter_rows(named=True):
@@ -456,12 +460,22 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
         v = in_force(vs, r["date"])
         if not (r["net_capital"] >= v["capital_buffer_min"] and r["liquid_assets"] >= v["liquidity_buffer_min"]):
             found.add(key("CAP-001", r, ["date"]))
-    by_client = acc.group_by("date", "client_id").agg(pl.col("debt").sum()).join(capital, on="date", how="left")
-    for r in by_client.filter(~(pl.col("debt") <= 0.05 * pl.col("net_capital")).fill_null(False)).iter_rows(named=True):
-        found.add(key("CAP-002", r, ["client_id", "date"]))
-    book = acc.group_by("date").agg(pl.col("debt").sum()).join(capital, on="date", how="left")
-    for r in book.filter(~(pl.col("debt") <= 4 * pl.col("net_capital")).fill_null(False)).iter_rows(named=True):
-        found.add(key("CAP-003", r, ["date"]))
+    # Each day against the latest capital figure on or before it; 融资 and 融券 each limited.
+    figures = sorted((r["date"], r["net_capital"]) for r in capital.iter_rows(named=True))
+
+    def capital_on(d: date):
+        known = [nc for day, nc in figures if day <= d]
+        return known[-1] if known else None
+
+    short = pl.col("short_market_value").fill_null(0)
+    for r in acc.group_by("date", "client_id").agg(pl.col("debt").sum(), short.sum().alias("short")).iter_rows(named=True):
+        nc = capital_on(r["date"])
+        if nc is not None and (r["debt"] > 0.05 * nc or r["short"] > 0.05 * nc):
+            found.add(key("CAP-002", r, ["client_id", "date"]))
+    for r in acc.group_by("date").agg((pl.col("debt").sum() + short.sum()).alias("book")).iter_rows(named=True):
+        nc = capital_on(r["date"])
+        if nc is not None and r["book"] > 4 * nc:
+            found.add(key("CAP-003", r, ["date"]))
 
     # OFX-001, OFX-002, OFX-004.
     for f in fin:
@@ -512,9 +526,11 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
             found.add(key("LEV-007", f, ["financing_id"]))
         if amt > 0 and not eq >= 2000:
             found.add(key("LEV-008", f, ["financing_id"]))
-        for rule, lo, hi, ratio in (("LEV-010", date(2015, 11, 23), date(2023, 9, 7), 1.0),
-                                    ("LEV-011", date(2023, 9, 8), date(2026, 1, 13), 0.8),
-                                    ("LEV-012", date(2026, 1, 14), date(9999, 1, 1), 1.0)):
+        # The regime of the day the contract was made: 100% through the 8 Sep 2023 session,
+        # 80% from the next session (11 Sep) through 16 Jan 2026, 100% from 19 Jan 2026.
+        for rule, lo, hi, ratio in (("LEV-010", date(2015, 11, 23), date(2023, 9, 8), 1.0),
+                                    ("LEV-011", date(2023, 9, 11), date(2026, 1, 16), 0.8),
+                                    ("LEV-012", date(2026, 1, 19), date(9999, 1, 1), 1.0)):
             if amt > 0 and lo <= opened <= hi and not eq >= ratio * amt - TOL:
                 found.add(key(rule, f, ["financing_id"]))
         if f["term_days"] is not None and f["term_days"] > 184:
