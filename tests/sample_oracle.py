@@ -61,13 +61,15 @@ class Profile(NamedTuple):
     cap_professional: float
     rehypothecation: float  # times the debt (SEG-003), bound with the disclosure's
     review_months: dict  # ongoing due diligence by risk rating (KYC-007)
+    call_by_default: bool = True  # a sale without a reason needs a prior call (CON-002)
+    aggregate_pledges: bool = False  # the day's pledges within all customers' debits (SEG-003, us)
 
 
 PROFILES = {
     "seed": Profile("XSHG", 5, 10, 1.4, {"high": 12, "medium": 36, "low": 60}),
     "cn": Profile("XSHG", 2, 2, 0.0, {"high": 6, "medium": 36, "low": 60}),
-    "us": Profile("XNYS", 2, 2, 1.4, {"high": 12, "medium": 36, "low": 60}),
-    "eu": Profile("XLON", 30, 100, 0.0, {"high": 12, "medium": 36, "low": 60}),
+    "us": Profile("XNYS", 2, 2, 1.4, {"high": 12, "medium": 36, "low": 60}, False, True),
+    "eu": Profile("XLON", 30, 100, 0.0, {"high": 12, "medium": 36, "low": 60}, False),
 }
 
 
@@ -305,9 +307,15 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
         elif e["event_type"] == "liquidation":
             sales.setdefault(e["account_id"], []).append(e)
 
+    day_pledged: dict[date, float] = {}
+    day_debt: dict[date, float] = {}
+    for r in accounts:
+        day_pledged[r["date"]] = day_pledged.get(r["date"], 0.0) + (r["pledged_value"] or 0)
+        day_debt[r["date"]] = day_debt.get(r["date"], 0.0) + r["debt"]
     for r in accounts:
         v = in_force(vs, r["date"])
-        if (r["pledged_value"] or 0) > 0 and not r["pledged_value"] <= min(v["rehypothecation_limit"], prof.rehypothecation) * r["debt"] + 0.005:
+        over_day = prof.aggregate_pledges and day_pledged[r["date"]] > day_debt[r["date"]] + 0.005
+        if (r["pledged_value"] or 0) > 0 and (over_day or not r["pledged_value"] <= min(v["rehypothecation_limit"], prof.rehypothecation) * r["debt"] + 0.005):
             found.add(key("SEG-003", r, ["account_id", "date"]))
 
     # CON-001, CON-002: liquidations against the terms of their own time.
@@ -323,6 +331,9 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
                 continue
             if v["notice_period_trading_days"] is None and v["notice_period_hours"] == 0:
                 continue
+            # Where a firm may sell without notice (us, eu), a sale without a reason and without
+            # a timely call is undecided: neither found nor passed.
+            undecided_without_call = e["reason"] is None and not prof.call_by_default
             best = None
             for c in calls.get(account, []):
                 cv = in_force(vs, c["event_at"].date())
@@ -333,7 +344,8 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
                 if ends <= e["event_at"] and (best is None or ends >= best[0]):
                     best = (ends, c)
             if best is None or t_between(best[1]["event_at"].date(), e["event_at"].date()) > 10:
-                found.add(key("CON-002", e, ["event_id"]))
+                if not undecided_without_call:
+                    found.add(key("CON-002", e, ["event_id"]))
 
     # CON-003, CON-008: spells below a line, per account in date order.
     by_account: dict[str, list[dict]] = {}
@@ -537,7 +549,9 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
             found.add(key("LEV-013", f, ["financing_id"]))
     for r in acc.iter_rows(named=True):
         cat = clients[r["client_id"]]["category"]
-        if (r["day_trades_5d"] or 0) >= 4 and r["debt"] > 0 and not r["equity"] >= 25_000:
+        # LEV-009: every margin account, until the intraday margin standard (4 Jun 2026); the
+        # sample has no trades, so the six-percent condition is taken to hold.
+        if (r["day_trades_5d"] or 0) >= 4 and r["date"] < date(2026, 6, 4) and not r["equity"] >= 25_000:
             found.add(key("LEV-009", r, ["account_id", "date"]))
     for r in tb["custody"].iter_rows(named=True):
         if not (r["ack_letter_signed_at"] is not None and r["ack_letter_signed_at"] <= r["date"]):
@@ -754,3 +768,59 @@ def _eu_loss_share(tb, clients, current: dict, as_of: date, tolerance: float = 0
     else:
         bad = abs(lost / counted - current["risk_warning_pct"]) > tolerance
     return {key("CON-012", current, ["platform_id", "disclosed_at"])} if bad else set()
+
+
+def oracle_us_maintenance(tb: dict[str, pl.DataFrame]) -> set:
+    """LEV-016, LEV-017 and CON-010 (us): FINRA 4210(c) on equity against the long and short
+    market value, with the house requirement in force; XNYS business days. Nothing is planted
+    for them: on the sample (a CN book) they find what the book's numbers give."""
+    vs = versions(tb["platform"])
+    as_of = tb["accounts"]["date"].max()
+    found: set = set()
+    # LEV-017: every version in force up to the as-of date, house maintenance at least 25%.
+    for v in vs:
+        if (v["_from"] is None or v["_from"] <= as_of) and v["maintenance_margin"] is not None \
+                and v["maintenance_margin"] < 0.25 - TOL:
+            found.add(key("LEV-017", v, ["platform_id", "disclosed_at"]))
+    with _calendar("XNYS"):
+        return found | _us_maintenance(tb, vs)
+
+
+def _us_maintenance(tb: dict[str, pl.DataFrame], vs: list[dict]) -> set:
+    found: set = set()
+    calls: dict[str, list[datetime]] = {}
+    sales: dict[str, list[datetime]] = {}
+    for e in tb["margin_events"].sort("event_at").iter_rows(named=True):
+        if e["event_type"] == "margin_call":
+            calls.setdefault(e["account_id"], []).append(e["event_at"])
+        elif e["event_type"] == "liquidation":
+            sales.setdefault(e["account_id"], []).append(e["event_at"])
+    by_account: dict[str, list[dict]] = {}
+    for r in tb["accounts"].sort("account_id", "date").iter_rows(named=True):
+        by_account.setdefault(r["account_id"], []).append(r)
+    for account, rows in by_account.items():
+        first, since, call_since = rows[0]["date"], None, None
+        for r in rows:
+            v = in_force(vs, r["date"])
+            short = r["short_market_value"] or 0
+            requirement = max(0.25, v["maintenance_margin"] or 0) * r["market_value"] + 0.3 * short
+            equity = r["cash"] + r["market_value"] - r["debt"] - short
+            exposed = r["market_value"] + short > 0
+            deficient = exposed and equity < requirement - 0.005
+            incl = bool(v["line_inclusive"])
+            in_call = exposed and (equity <= requirement + 0.005 if incl else equity < requirement - 0.005)
+            since = (since or r["date"]) if deficient else None
+            call_since = (call_since or r["date"]) if in_call else None
+            if deficient and t_between(since, r["date"]) > 15:
+                sold = [t for t in sales.get(account, []) if midnight(since) <= t <= end_of(r["date"])]
+                if not sold:
+                    found.add(key("LEV-016", r, ["account_id", "date"]))
+            if in_call:
+                if v["call_response_trading_days"] is not None:
+                    due = max(end_of(t_day(r["date"], v["call_response_trading_days"])), end_of(r["date"]))
+                else:
+                    due = end_of(r["date"]) + timedelta(hours=v["call_response_hours"])
+                made = [t for t in calls.get(account, []) if t <= due]
+                if not (made and made[-1] >= midnight(call_since)) and call_since != first:
+                    found.add(key("CON-010", r, ["account_id", "date"]))
+    return found

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sample_oracle import load, oracle, oracle_jurisdiction
+from sample_oracle import load, oracle, oracle_jurisdiction, oracle_us_maintenance
 
 from audit import contract
 from audit.sample import generate
@@ -119,7 +119,8 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     ran = {r["id"] for r in findings["rules"]}
     tb = load(data)
     oracle_keys = {(rule, json.dumps(dict(items), sort_keys=True))
-                   for rule, items in oracle(tb, profile) | oracle_jurisdiction(tb)}
+                   for rule, items in oracle(tb, profile) | oracle_jurisdiction(tb)
+                   | oracle_us_maintenance(tb)}
     stress = {p for p in _planted(data) if p[0] in STRESS_RULES}
     expected = {p for p in oracle_keys | stress if p[0] in ran}
     everything = _found(tmp_path)
@@ -254,7 +255,7 @@ def test_unreadable_input_exits_2_naming_the_file(tmp_path):
 def test_rules_self_test_passes_under_every_profile(profile):
     result = audit_cli("rules", "test", "--profile", profile)
     assert result.returncode == 0, result.stderr
-    assert "58 of 58 rules' examples behave" in result.stderr
+    assert "62 of 62 rules' examples behave" in result.stderr
 
 
 def test_rules_coverage_lists_every_norm():

@@ -60,6 +60,9 @@ NOT_PLANTED = {
 # they find nothing here. The generator lists them as not planted.
 EU_NOT_PLANTED = {"CON-012", "LEV-020", "SEG-006", "CLR-007"}
 NOT_PLANTED.update({r: "an eu rule the CN sample cannot exercise" for r in EU_NOT_PLANTED})
+# The us rules: a CN book gives them nothing to find (the oracle still re-implements them).
+US_NOT_PLANTED = {"LEV-016", "LEV-017", "LEV-018", "CON-010"}
+NOT_PLANTED.update({r: "a us rule the CN sample gives nothing to find" for r in US_NOT_PLANTED})
 EXTRA_OK = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
 
 
@@ -81,7 +84,7 @@ def test_every_rule_is_planted_under_the_profile_that_runs_it(export):
     data = json.loads((folder / "expected_violations.json").read_text(encoding="utf-8"))
     planted = {v["rule"] for v in data["violations"]}
     # CLR-003 and CLR-005 exclude each other
-    assert set(data["not_planted"]) == {"CLR-003"} | EU_NOT_PLANTED
+    assert set(data["not_planted"]) == {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
     assert planted == ALL_RULES - {"CLR-003"} - set(NOT_PLANTED)
     assert set(NOT_PLANTED) <= OFF_BY_DEFAULT
     enabled_by: dict[str, set[str]] = {}
@@ -141,7 +144,7 @@ def test_table_level_plants_are_optional(tmp_path):
     tb = load(tmp_path)
     planted = expected(tmp_path)
     data = json.loads((tmp_path / "expected_violations.json").read_text(encoding="utf-8"))
-    assert set(data["not_planted"]) == TABLE_LEVEL | {"CLR-003"} | EU_NOT_PLANTED
+    assert set(data["not_planted"]) == TABLE_LEVEL | {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
     assert {r for r, _ in planted} == SEED_RULES - TABLE_LEVEL - {"CLR-003"}
     assert oracle(tb) == planted
     assert planted | expected(tmp_path, ("cn", "us", "eu"), set()) == expected(tmp_path, ("seed", "cn", "us", "eu"), set())
@@ -206,7 +209,7 @@ def test_small_exports_leave_out_the_plants_that_need_a_large_book(tmp_path):
     generate(tmp_path / "b", accounts=40, days=6, plant=False)  # traps alone fit in a small export
     generate(tmp_path / "c", accounts=100, seed=8, days=6)
     data = json.loads((tmp_path / "c" / "expected_violations.json").read_text(encoding="utf-8"))
-    left_out = {"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"} | EU_NOT_PLANTED
+    left_out = {"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
     assert set(data["not_planted"]) == left_out
     assert {v["rule"] for v in data["violations"]} == ALL_RULES - left_out - set(NOT_PLANTED)
     assert oracle(load(tmp_path / "c")) == expected(tmp_path / "c")

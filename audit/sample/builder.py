@@ -128,4 +128,12 @@ class Builder:
         out["SEG-006"] = "eu: the custody statements carry no book_balance to reconcile"
         out["CLR-007"] = ("eu: the CN book's wiped account is reset to zero the day after its "
                           "liquidation (its recourse is CLR-006's plant)")
+        # The us rules a CN margin book gives nothing to find (the oracle still re-implements
+        # them and the us audit must agree with it record by record).
+        out["LEV-016"] = ("us: the CN book's deficiencies under FINRA's 25% are met or sold within "
+                          "15 business days")
+        out["LEV-017"] = "us: the book's disclosed maintenance requirement is 25%"
+        out["LEV-018"] = "us: needs trades from 4 June 2026; the CN book is of 2025 and has none"
+        out["CON-010"] = ("us: the CN book calls at a 150% collateral ratio, which every account "
+                          "under FINRA's 25% of equity has crossed")
         return dict(sorted(out.items()))
