@@ -667,6 +667,30 @@ TABLES: tuple[Table, ...] = (
               nullable=True, aliases=("审批人", "审议机构")),
         ),
     ),
+    Table(
+        "reserve_computations",
+        "A US broker-dealer's customer reserve computations (SEC Rule 15c3-3(e), Exhibit A): one "
+        "row per computation (weekly, as of the close of the last business day of the week).",
+        key=("computation_date",),
+        aliases=("reserve_computation", "reserve_formula", "15c3-3"),
+        norms=("N2", "R2"),
+        since=2,
+        columns=(
+            C("computation_date", DATE, "Date the computation is made as of.",
+              aliases=("as_of_date",)),
+            C("total_credits", MONEY, "Total credits of the formula (free credit balances and "
+              "other customer credits).", unit="currency", min=0),
+            C("total_debits", MONEY, "Total debits of the formula before the reduction of its "
+              "Note E.", unit="currency", min=0),
+            C("net_capital_method", STRING, "How the firm computes net capital, which sets the "
+              "reduction of the debits: basic (aggregate indebtedness) or alternative.",
+              allowed=("basic", "alternative"), nullable=True),
+            C("reserve_required", MONEY, "The deposit the firm computed as required.",
+              unit="currency", nullable=True, min=0),
+            C("reserve_deposit", MONEY, "Cash and qualified securities in the special reserve "
+              "bank account after the deposit for this computation.", unit="currency", min=0),
+        ),
+    ),
 )
 
 # Tables the toolkit derives itself (never loaded from files), which rules may read.

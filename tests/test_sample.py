@@ -61,7 +61,7 @@ NOT_PLANTED = {
 EU_NOT_PLANTED = {"CON-012", "LEV-020", "SEG-006", "CLR-007"}
 NOT_PLANTED.update({r: "an eu rule the CN sample cannot exercise" for r in EU_NOT_PLANTED})
 # The us rules: a CN book gives them nothing to find (the oracle still re-implements them).
-US_NOT_PLANTED = {"LEV-016", "LEV-017", "LEV-018", "CON-010"}
+US_NOT_PLANTED = {"LEV-016", "LEV-017", "LEV-018", "CON-010", "SEG-005"}
 NOT_PLANTED.update({r: "a us rule the CN sample gives nothing to find" for r in US_NOT_PLANTED})
 EXTRA_OK = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
 

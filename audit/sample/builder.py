@@ -134,6 +134,7 @@ class Builder:
                           "15 business days")
         out["LEV-017"] = "us: the book's disclosed maintenance requirement is 25%"
         out["LEV-018"] = "us: needs trades from 4 June 2026; the CN book is of 2025 and has none"
+        out["SEG-005"] = "us: a 配资 platform computes no 15c3-3 reserve formula"
         out["CON-010"] = ("us: the CN book calls at a 150% collateral ratio, which every account "
                           "under FINRA's 25% of equity has crossed")
         return dict(sorted(out.items()))

@@ -53,6 +53,8 @@ def accounts_init(b: Builder) -> None:
                 E0[a] = max(E0[a], 100e3)
             if s.role in ("seg003", "tr_pledge_exact"):  # holdings worth 2.7 times the debt
                 L[a], kappa[a] = 1.5, 0.05
+            if s.role == "kyc005":  # a professional investor is not graded C1-C5: no mis-sale
+                pro[a] = False
         elif s.role in calm_roles:
             pro[a] = s.role in ("lev001_pro45",) or (s.role == "lev001" and s.variant % 3 == 1)
             financed[a] = not (s.role in ("seg002", "kyc_hit_nofin")

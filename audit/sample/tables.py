@@ -324,7 +324,9 @@ LEFT_OUT = {
     ("platform", "risk_warning_kind"),
     ("custody", "book_balance"),
 }
-LEFT_OUT_TABLES = {"trades"}  # optional: the ledger and fees already carry the day trades' money
+# trades: optional, the ledger and fees already carry the day trades' money; reserve_computations:
+# a US broker-dealer's 15c3-3 formula, which a 配资 platform does not compute.
+LEFT_OUT_TABLES = {"trades", "reserve_computations"}
 
 
 def finish(name: str, df: pl.DataFrame, fmt: str) -> pl.DataFrame:

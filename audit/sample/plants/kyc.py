@@ -139,8 +139,9 @@ def plant_kyc_006(b: Builder, kyc: Kyc) -> None:
         if v == 0:
             kyc.assessed[a], note = kyc.first[a] + 5, "risk tolerance assessed after the financing"
             per_financing(b, "KYC-006", a, int(kyc.assessed[a]), note)
+            # A professional investor is not graded C1-C5: only a retail client's sale breaks KYC-005.
             for fid, day in _products(b, a, with_day=True):
-                if day < kyc.assessed[a]:
+                if day < kyc.assessed[a] and not b.pro[a]:
                     b.violation("KYC-005", "financings", {"financing_id": fid},
                                 "product sold before any risk-tolerance assessment")
         elif v == 1:
@@ -153,8 +154,9 @@ def plant_kyc_006(b: Builder, kyc: Kyc) -> None:
             kyc.assessed[a], note = -1, "risk tolerance never assessed"
             per_financing(b, "KYC-006", a, None, note)
             for fid, _ in _products(b, a, with_day=True):
-                b.violation("KYC-005", "financings", {"financing_id": fid},
-                            "product sold without any risk-tolerance assessment")
+                if not b.pro[a]:
+                    b.violation("KYC-005", "financings", {"financing_id": fid},
+                                "product sold without any risk-tolerance assessment")
 
 
 @trap("KYC-006", at=CLIENTS)
