@@ -617,18 +617,20 @@ def load_profile(name_or_path: str) -> Profile:
     return _validated(Profile, path, path=str(path))
 
 
-def load_obligations(path: Path = OBLIGATIONS_FILE, packs: list[Pack] | None = None) -> list[Obligation]:
-    """The obligations file, validated: its rule ids must name rules of ``packs`` (every pack by
-    default) that can run in the obligation's jurisdictions, and its ids be unique."""
+def load_obligations(path: Path | None = None, packs: list[Pack] | None = None) -> list[Obligation]:
+    """The obligations file (rules/obligations.yaml by default), validated: its rule ids must
+    name rules of ``packs`` (every pack by default) that can run in the obligation's
+    jurisdictions, and its ids be unique."""
+    path = OBLIGATIONS_FILE if path is None else path
     packs = load_packs() if packs is None else packs
     loaded = _validated(ObligationsFile, path)
-    _, node = _read_yaml(path)
     by_id = {name: r for p in packs for r in p.rules for name in [r.id, *r.aliases]}
     seen: set[str] = set()
 
     def fail(loc: tuple[Any, ...], message: str) -> None:
         where = ".".join(str(p) for p in loc)
         ob_id = loaded.obligations[loc[1]].id
+        _, node = _read_yaml(path)  # parsed again only to name the line
         raise RuleFileError(f"{path}:{_line_of(node, loc) or 1}: {where} ({ob_id}): {message}")
 
     for i, ob in enumerate(loaded.obligations):
