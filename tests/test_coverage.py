@@ -142,18 +142,26 @@ def test_a_broken_obligations_file_is_a_one_line_cli_error(tmp_path, monkeypatch
 
 # --- coverage under a profile --------------------------------------------------------------
 
+def _block(text: str, head: str) -> str:
+    """The lines of one obligation in `audit rules coverage` text output."""
+    block = text[text.index(head):]
+    return block[:block.index("\n\n")] if "\n\n" in block else block
+
+
 def test_us_coverage_lists_finra_obligations_not_covered_with_their_data():
     result = _coverage("us")
     assert result.exit_code == 0, result.output
     text = result.stdout
-    block = text[text.index("NOT COVERED  US-FINRA-MAINTENANCE"):]
-    block = block[:block.index("\n\n")]
-    assert "FINRA Rule 4210(c)" in block
-    assert "needs (in the contract): accounts.equity, accounts.market_value" in block
-    assert "needs (not in the contract): short positions per security" in block
-    assert "NOT COVERED  US-FINRA-INTRADAY-MARGIN" in text
+    complaints = _block(text, "NOT COVERED  US-COMPLAINTS")
+    assert "FINRA Rule 4530" in complaints
+    assert "needs (not in the contract): a complaints table" in complaints
+    regt = _block(text, "NOT COVERED  US-REGT-CALL-PAYMENT-PERIOD")
+    assert "needs (in the contract): margin_events.event_type" in regt
+    maintenance = _block(text, "partial      US-FINRA-MAINTENANCE")
+    assert "FINRA Rule 4210(c)" in maintenance and "checked by: LEV-016, LEV-017, CON-010" in maintenance
+    assert "still needs (not in the contract): short positions per security" in maintenance
     assert "partial      US-FINRA-PATTERN-DAY-TRADER" in text
-    assert "covered      US-FINRA-MIN-EQUITY" in text and "checked by: LEV-008" in text
+    assert "checked by: LEV-008" in _block(text, "covered      US-FINRA-MIN-EQUITY")
     # another jurisdiction's obligations are not listed under us
     assert "CN-" not in text and "EU-CFD" not in text and "UK-" not in text
     assert "NOT TESTED" not in text  # every norm keeps a rule
@@ -165,9 +173,12 @@ def test_coverage_json_gives_status_rules_and_needs():
     assert set(data) >= {"norms", "obligations", "obligation_counts"}
     by_id = {ob["id"]: ob for ob in data["obligations"]}
     assert {ob["status"] for ob in data["obligations"]} <= {"covered", "partial", "not_covered"}
+    regt = by_id["US-REGT-CALL-PAYMENT-PERIOD"]
+    assert regt["status"] == "not_covered" and regt["rules"] == []
+    assert "margin_events.deadline_at" in regt["needs_columns"] and regt["needs_missing"]
     finra = by_id["US-FINRA-MAINTENANCE"]
-    assert finra["status"] == "not_covered" and finra["rules"] == []
-    assert "accounts.equity" in finra["needs_columns"] and finra["needs_missing"]
+    assert finra["status"] == "partial" and finra["rules"] == ["LEV-016", "LEV-017", "CON-010"]
+    assert finra["needs_missing"]
     assert by_id["US-REGT-INITIAL-MARGIN"] == {**by_id["US-REGT-INITIAL-MARGIN"],
                                                "status": "covered", "rules": ["LEV-007"]}
     assert sum(data["obligation_counts"].values()) == len(data["obligations"])
@@ -199,9 +210,8 @@ def test_rules_a_profile_leaves_off_do_not_count():
     ratio = BY_ID["CN-FINANCING-MARGIN-RATIO"]  # LEV-010..012 run under cn, not under seed
     assert ratio.under(cn)["status"] == "covered"
     assert ratio.under(seed)["status"] == "not_covered"
-    result = _coverage("seed")
-    block = result.stdout[result.stdout.index("NOT COVERED  CN-FINANCING-MARGIN-RATIO"):]
-    assert "not run under this profile: LEV-010, LEV-011, LEV-012" in block[:block.index("\n\n")]
+    block = _block(_coverage("seed").stdout, "NOT COVERED  CN-FINANCING-MARGIN-RATIO")
+    assert "not run under this profile: LEV-010, LEV-011, LEV-012" in block
     money = BY_ID["CN-CLIENT-FUNDS-SEGREGATED"]  # SEG-007/008 run under cn only
     assert money.under(cn)["status"] == "covered" and money.under(seed)["status"] == "partial"
 
