@@ -11,8 +11,8 @@ from pathlib import Path
 
 from audit import contract
 from audit.rules import (
-    BUILTIN_PARAMS, NORM_IDS, PROFILES_DIR, Rule, RuleSet, example_params, load_packs, load_ruleset,
-    one_line,
+    BUILTIN_PARAMS, NORM_IDS, PROFILES_DIR, Obligation, Rule, RuleSet, example_params,
+    load_obligations, load_packs, load_ruleset, one_line,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -275,6 +275,54 @@ def rules_index_markdown(rules: list[Rule], profiles: dict[str, RuleSet]) -> str
             ids = [r.id for r in profiles[n].rules if norm in r.norms]
             cells.append(", ".join(ids) if ids else "**not tested**")
         lines.append(f"| {norm} | " + " | ".join(cells) + " |")
+    lines += ["", "The regulatory obligations of each jurisdiction, the rules that check them and the data",
+              "the others need: [obligations.md](obligations.md)."]
+    return "\n".join(lines) + "\n"
+
+
+_PLACES = (("generic", "Generic: international standards (every profile)"), ("cn", "China (cn)"),
+           ("us", "United States (us)"), ("eu", "European Union (eu)"), ("uk", "United Kingdom (uk)"))
+_STATUS = {"covered": "covered", "partial": "partial", "not_covered": "**not covered**"}
+
+
+def _obligation_status(ob: Obligation, profiles: dict[str, RuleSet]) -> dict[str, str]:
+    """Status of ``ob`` under each profile it applies to."""
+    return {name: ob.under(rs)["status"] for name, rs in profiles.items() if ob.applies_to(rs.profile)}
+
+
+def obligations_markdown(obligations: list[Obligation], profiles: dict[str, RuleSet]) -> str:
+    lines = ["# Regulatory obligations", "", GENERATED.format(source="rules/obligations.yaml"), "",
+             "The obligations the toolkit knows of, by jurisdiction, with the published source and",
+             "either the rules that check them or the data a check needs. A profile counts an",
+             "obligation as covered only through the rules it runs: one whose rules the profile",
+             "leaves off is **not covered** under it. Not covered means not tested, never passed.",
+             "`audit rules coverage --profile P` prints the same for one profile.", "",
+             "Needs: `table.column` names data the contract already holds (a rule can be written);",
+             "the rest is data the contract lacks.", "",
+             "| profile | jurisdictions | covered | partial | not covered |", "|---|---|---|---|---|"]
+    for name, rs in profiles.items():
+        statuses = [ob.under(rs)["status"] for ob in obligations if ob.applies_to(rs.profile)]
+        lines.append(f"| {name} | {', '.join(rs.profile.jurisdictions) or '-'} | "
+                     f"{statuses.count('covered')} | {statuses.count('partial')} | "
+                     f"{statuses.count('not_covered')} |")
+    for place, heading in _PLACES:
+        chosen = [ob for ob in obligations if place in ob.jurisdictions]
+        if not chosen:
+            continue
+        lines += ["", f"## {heading}", "",
+                  "| id | obligation | source | checked by | status by profile | needs |",
+                  "|---|---|---|---|---|---|"]
+        for ob in chosen:
+            sources = "<br>".join(_cell(f"{r.source}" + (f", {r.clause}" if r.clause else ""))
+                                  + f" ({r.confidence}" + (f"; {r.jurisdiction}" if r.jurisdiction else "")
+                                  + ")" for r in ob.references)
+            rules = ", ".join(f"[{r}]({r}.md)" for r in ob.rules) or "-"
+            status = ", ".join(f"{n}: {_STATUS[st]}" for n, st in _obligation_status(ob, profiles).items()) or "-"
+            parts = [", ".join(f"`{c}`" for c in ob.needs.columns)] if ob.needs.columns else []
+            parts += [_cell(m) for m in ob.needs.missing]
+            needs = "<br>".join(parts) or "-"
+            lines.append(f"| {ob.id} | {_cell(ob.title)}<br>{_cell(ob.title_zh)} | {sources} | {rules} "
+                         f"| {status} | {needs} |")
     return "\n".join(lines) + "\n"
 
 
@@ -286,8 +334,10 @@ def expected_files() -> dict[Path, str]:
     rules = [r for pack in packs for r in pack.rules]
     defaults = RuleSet(profile=seed.profile, packs=seed.packs, rules=rules,
                        params=example_params(seed.profile, packs))
+    obligations = load_obligations(packs=packs)
     files = {DOCS / "data-contract.md": data_contract_markdown(),
-             DOCS / "rules" / "README.md": rules_index_markdown(rules, profiles)}
+             DOCS / "rules" / "README.md": rules_index_markdown(rules, profiles),
+             DOCS / "rules" / "obligations.md": obligations_markdown(obligations, profiles)}
     for rule in rules:
         files[DOCS / "rules" / f"{rule.id}.md"] = rule_markdown(rule, defaults, profiles)
     return files

@@ -83,20 +83,65 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
         typer.echo(f"整改要求: {one_line(rule.remediation_zh, chinese=True)}")
 
 
+_STATUS_TEXT = {"covered": "covered", "partial": "partial", "not_covered": "NOT COVERED"}
+
+
 @app.command("coverage")
 def coverage(profile: str = ProfileOpt,
-             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Norm -> rules matrix for a profile; a norm with no rule shows as NOT TESTED."""
-    from audit.rules import NORM_IDS
+             as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+             strict: bool = typer.Option(False, "--strict", help="Exit 1 when an obligation of "
+                                         "the profile is not covered or only partly.")) -> None:
+    """Norm -> rules matrix for a profile (a norm with no rule shows as NOT TESTED), then the
+    regulatory obligations of the profile's jurisdictions: covered by the rules it runs,
+    partial, or NOT COVERED with the data a check needs. Not covered is never passed."""
+    from audit.rules import NORM_IDS, RuleFileError, load_obligations, load_packs, load_profile, resolve
 
-    ruleset = _ruleset(profile)
+    try:
+        # NOTE: the obligations name rules of every pack, the profile's or not.
+        packs = load_packs()
+        ruleset = resolve(load_profile(profile), packs)
+        obligations = [ob.under(ruleset) for ob in load_obligations(packs=packs)
+                       if ob.applies_to(ruleset.profile)]
+    except RuleFileError as err:
+        fail(str(err), EXIT_ERROR)
     matrix = {n: [r.id for r in ruleset.rules if n in r.norms] for n in NORM_IDS}
+    counts = {k: sum(ob["status"] == k for ob in obligations) for k in _STATUS_TEXT}
     if as_json:
-        typer.echo(json.dumps(matrix, indent=2))
+        typer.echo(json.dumps({"profile": ruleset.profile.name,
+                               "jurisdictions": ruleset.profile.jurisdictions,
+                               "norms": matrix, "obligations": obligations,
+                               "obligation_counts": counts}, ensure_ascii=False, indent=2))
     else:
         for norm, ids in matrix.items():
             typer.echo(f"{norm:3} {', '.join(ids) if ids else 'NOT TESTED'}")
-    raise typer.Exit(EXIT_FINDINGS if any(not ids for ids in matrix.values()) else 0)
+        places = ", ".join(ruleset.profile.jurisdictions) or "none"
+        typer.echo(f"\nObligations under profile {ruleset.profile.name} (jurisdictions: {places}; "
+                   f"and the generic ones): {counts['covered']} covered, {counts['partial']} "
+                   f"partial, {counts['not_covered']} NOT COVERED (not tested, never passed)")
+        for status in _STATUS_TEXT:
+            for ob in (o for o in obligations if o["status"] == status):
+                _echo_obligation(ob)
+    gaps = any(not ids for ids in matrix.values()) or (
+        strict and any(ob["status"] != "covered" for ob in obligations))
+    raise typer.Exit(EXIT_FINDINGS if gaps else 0)
+
+
+def _echo_obligation(ob: dict) -> None:
+    pad = " " * 4
+    typer.echo(f"\n{_STATUS_TEXT[ob['status']]:11}  {ob['id']}: {ob['title']}")
+    sources = "; ".join(f"{r['source']}" + (f", {r['clause']}" if r.get("clause") else "")
+                        + f" [{r['confidence']}]" for r in ob["references"])
+    typer.echo(f"{pad}source: {sources}")
+    if ob["rules"]:
+        typer.echo(f"{pad}checked by: {', '.join(ob['rules'])}")
+    if ob["rules_not_run"]:
+        typer.echo(f"{pad}not run under this profile: {', '.join(ob['rules_not_run'])}")
+    if ob["status"] != "covered":
+        still = "still needs" if ob["rules"] else "needs"
+        if ob["needs_columns"]:
+            typer.echo(f"{pad}{still} (in the contract): {', '.join(ob['needs_columns'])}")
+        for text in ob["needs_missing"]:
+            typer.echo(f"{pad}{still} (not in the contract): {text}")
 
 
 @app.command("test")
