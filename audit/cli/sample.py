@@ -11,13 +11,19 @@ from audit.cli.common import fail, info
 
 def sample_data(
     out_dir: Path = typer.Argument(..., help="Folder to write the export into."),
+    profile: str = typer.Option(
+        "seed", "--profile", "-p",
+        help="seed: a CN 配资 book (the committed sample_data/); us: a US broker-dealer's margin "
+             "book (XNYS, May-June 2026) planted for the us profile's rules."),
     accounts: int = typer.Option(
-        200, "--accounts", "-n", min=1,
-        help="Number of accounts (at least about 85, which the planted stories need). Below 200 the book is too small to plant the "
+        None, "--accounts", "-n", min=1, show_default=False,
+        help="Number of accounts. seed: 200 by default, at least about 85, which the planted stories need; below 200 the book is too small to plant the "
              "capital and stress rules (CAP-002, CAP-003, LEV-004, LEV-005); "
-             "expected_violations.json lists them under not_planted."),
+             "expected_violations.json lists them under not_planted. us: 60 by default, at least 40."),
     seed: int = typer.Option(7, "--seed", "-s", help="Random seed (same seed, same files)."),
-    days: int = typer.Option(22, "--days", min=6, help="Trading days of snapshots (at least 6)."),
+    days: int = typer.Option(None, "--days", min=6, show_default=False,
+                             help="seed: trading days of snapshots (22 by default, at least 6). "
+                                  "The us book has its fixed 40 sessions."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     plant: bool = typer.Option(
         True, "--plant/--no-plant",
@@ -33,8 +39,20 @@ def sample_data(
 
     if fmt not in ("csv", "parquet"):
         fail(f"--format {fmt!r}: use csv or parquet")
-    summary = generate(out_dir, accounts=accounts, seed=seed, days=days, fmt=fmt,
-                       plant=plant, audit_overdue=audit_overdue)
+    if profile == "us":
+        from audit.sample.us import DAYS, generate_us
+        from audit.sample.us.stories import MIN_ACCOUNTS
+
+        if days not in (None, DAYS) or not plant or audit_overdue:
+            fail("--profile us: the US book has fixed days (40), always plants, and plants CLR-005")
+        if accounts is not None and accounts < MIN_ACCOUNTS:
+            fail(f"--profile us: at least {MIN_ACCOUNTS} accounts")
+        summary = generate_us(out_dir, accounts=accounts or 60, seed=seed, fmt=fmt)
+    elif profile == "seed":
+        summary = generate(out_dir, accounts=accounts or 200, seed=seed, days=days or 22, fmt=fmt,
+                           plant=plant, audit_overdue=audit_overdue)
+    else:
+        fail(f"--profile {profile!r}: sample books exist for seed and us (cn and eu are to come)")
     rows = sum(summary["rows"].values())
     planted = ", ".join(f"{k} {v}" for k, v in summary["violations_by_profile"].items()) or "none"
     info(f"wrote {out_dir}: {len(summary['rows'])} tables, {rows:,} rows, "

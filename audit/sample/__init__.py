@@ -134,6 +134,11 @@ Shanghai platform's deadlines under another profile.
 Everything is vectorised over accounts and positions; the only Python loops run per trading
 day, per planted violation or per scripted story.
 
+Other books: ``audit sample-data --profile us`` writes a US broker-dealer's margin book instead
+(audit/sample/us/, ``generate_us``), planted for the us profile's rules; its docstring lists the
+plants and traps. A cn or eu book would follow it: its own package beside this one, reusing
+``tables.finish`` and the expected_violations.json format.
+
 Where things are: builder.py holds the state of one export and the order it is built in;
 market.py the calendar, instruments and prices; cast.py who plays which story; opening.py and
 stories.py the book on the eve of the window; financings.py, clients.py (with identity.py) the

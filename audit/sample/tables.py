@@ -329,10 +329,12 @@ LEFT_OUT = {
 LEFT_OUT_TABLES = {"trades", "reserve_computations"}
 
 
-def finish(name: str, df: pl.DataFrame, fmt: str) -> pl.DataFrame:
-    """Order columns as the contract does and give every column its storage form."""
+def finish(name: str, df: pl.DataFrame, fmt: str, left_out: set[tuple[str, str]] | None = None) -> pl.DataFrame:
+    """Order columns as the contract does and give every column its storage form (without the
+    optional columns ``left_out`` names: by default this book's ``LEFT_OUT``)."""
     spec = contract.table(name)
-    wanted = [c for c in spec.columns if (name, c.name) not in LEFT_OUT]
+    left_out = LEFT_OUT if left_out is None else left_out
+    wanted = [c for c in spec.columns if (name, c.name) not in left_out]
     if set(df.columns) != {c.name for c in wanted}:
         raise RuntimeError(f"{name}: columns {sorted(set(df.columns) ^ {c.name for c in wanted})}")
     exprs = []
