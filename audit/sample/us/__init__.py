@@ -33,7 +33,7 @@ assessment 25 months old), KYC-007 (high risk reviewed 14 months ago), KYC-008 (
 screened), KYC-009 (PEP never approved), SEG-001 (a day the reserve account is $1,234.56 short),
 SEG-002 (a sweep to the house), SEG-003 (re-pledged at 150% of the debit), SEG-007 ($25.00 of
 fee movement above the day's charges), SEG-008 (a journal to another client without an
-instruction), CON-001 (sold for an unmet call with equity back at 35%), CON-002 (sold the
+instruction), SEG-005 (a week's reserve deposit $25,000 short of Exhibit A), CON-002 (sold the
 morning after the call), CON-004 (a month's interest 4 points above the contract), CON-005 and
 CLR-004 (the terms in force name no custodian and do not disclose the CCP exposure), CON-006
 (commission at 0.10%), CON-007 (a contract rate above the published one), CON-010 (a call one
@@ -54,7 +54,9 @@ $15,000 after 4 June whose opening fills its equity covers; a pattern day trader
 $25,000.00; an intraday deficit met by a deposit within five business days; loans at exactly
 2x and on exactly $2,000.00; a commission of exactly $9.175 charged $9.18 and one at the $1.00
 minimum; a journal to another client with the client's signed authorisation; re-pledging at
-exactly 140% of the debit; a reserve account balance exactly equal to the credit balances;
+exactly 140% of the debit; a reserve account balance exactly equal to the credit balances; a
+week's reserve deposit exactly the Exhibit A requirement; a sale for an unmet call after the
+market lifted equity back to 35% (a US agreement lets the firm sell at any time);
 liquid assets exactly at the buffer; a screening hit cleared on the day of the loan; an
 assessment exactly 24 months old; a high-risk client reviewed exactly 12 months ago; a PEP
 approved on the day of the loan; a qualified opinion older than 400 days; valid LEIs.
@@ -184,6 +186,7 @@ def tables(b: Book, client_rows, kyc_rows, house) -> dict[str, pl.DataFrame]:
         "audits": _frame(house["audits"], "audits"),
         "capital": _frame(house["capital"], "capital"),
         "stress_tests": _frame(house["stress_tests"], "stress_tests"),
+        "reserve_computations": _frame(house["reserve_computations"], "reserve_computations"),
     }
     return out
 

@@ -26,6 +26,10 @@ LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "D
 FIRMS = ["Harbor", "Lumen", "Crescent", "Granite", "Meridian", "Northgate", "Summit", "Bayview"]
 
 
+# Free credit balances of the firm's cash-account customers (cents): the reserve formula covers
+# every customer, this margin export lists the margin accounts only.
+CASH_ACCOUNT_CREDITS = 1_250_000_00
+
 def add_months(d: date, n: int) -> date:
     y, m = divmod(d.month - 1 + n, 12)
     y, m = d.year + y, m + 1
@@ -264,6 +268,28 @@ def house_records(b: Book) -> dict[str, list[dict[str, Any]]]:
             liquid = LIQUIDITY_BUFFER
         capital.append({"date": d, "net_capital": CAPITAL_BUFFER + int(rng.integers(5_000_000_00, 11_000_000_00)),
                         "liquid_assets": liquid})
+    # The weekly customer reserve computation (15c3-3(e), Exhibit A), as of each week's last
+    # session: free credit balances against customer debits less Note E's 3% (the firm computes
+    # net capital by the alternative method). One week's deposit falls short (SEG-005); another
+    # is exactly the requirement (a trap).
+    reserve = []
+    weeks = [d for t, d in enumerate(b.dates) if t + 1 == len(b.dates) or b.dates[t + 1].isocalendar()[1] != d.isocalendar()[1]]
+    for w, d in enumerate(weeks):
+        # Credits include the free credit balances of the firm's cash-account customers, whom
+        # this margin export does not list (the formula covers every customer).
+        credits = sum(max(s["cash"], 0) for s in b.snapshots if s["date"] == d) + CASH_ACCOUNT_CREDITS
+        debits = sum(s["debt"] for s in b.snapshots if s["date"] == d)
+        required = max(0, credits - (debits * 97) // 100)  # cents, rounded up: never below the formula
+        deposit = required + int(rng.integers(10_000_00, 80_000_00))
+        if w == 2:
+            deposit = max(required - 25_000_00, 0)
+            b.violation("SEG-005", "reserve_computations", {"computation_date": d.isoformat()},
+                        "reserve deposit $25,000 short of the Exhibit A requirement")
+        elif w == 4:
+            deposit = required
+        reserve.append({"computation_date": d, "total_credits": credits, "total_debits": debits,
+                        "net_capital_method": "alternative", "reserve_required": required,
+                        "reserve_deposit": deposit})
     audits = [
         {"audit_id": "AR-2023", "auditor": "Whitlock & Crane LLP (fictional)", "period_start": date(2023, 1, 1),
          "period_end": date(2023, 12, 31), "report_date": date(2024, 2, 23), "opinion": "qualified"},
@@ -288,4 +314,4 @@ def house_records(b: Book) -> dict[str, list[dict[str, Any]]]:
     instruments += [{"instrument_id": k, "name": n, "asset_class": "equity", "exchange": "XNAS",
                      "adv": float(int(rng.integers(400, 2_000)) * 1_000)} for k, n in STORY_STOCKS]
     return {"platform": plat, "custody": custody, "capital": capital, "audits": audits,
-            "stress_tests": stress, "instruments": instruments}
+            "stress_tests": stress, "instruments": instruments, "reserve_computations": reserve}

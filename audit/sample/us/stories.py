@@ -181,11 +181,12 @@ def early_sale(b: Book, a: Account) -> None:
 
 
 def sold_above(b: Book, a: Account) -> None:
-    """CON-001: called on 29 May, back above 30% by the market, sold on 3 June anyway."""
+    """Trap: called on 29 May, back above 30% by the market, sold on 3 June anyway. A US margin
+    agreement lets the firm sell at any time (FINRA Rule 2264's disclosure), so the us profile
+    does not run CON-001 (the CN rule that a sale needs the ratio below a line): no finding."""
     holds(b, a, "QMRA", 900, 27_000_00)
     path(b, a, "0.41", d2026_05_29="0.28", d2026_06_01="0.33", d2026_06_02="0.35", d2026_06_03="0.35")
-    sell_out(b, a, "QMRA", "2026-05-29", "2026-06-03", rule="CON-001",
-             note="sold for an unmet call with equity back at 35% (ratio above the line)")
+    sell_out(b, a, "QMRA", "2026-05-29", "2026-06-03")
 
 
 def no_notice(b: Book, a: Account) -> None:
