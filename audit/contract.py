@@ -292,13 +292,14 @@ TABLES: tuple[Table, ...] = (
             C("client_id", STRING, "Client concerned.", aliases=("客户编号", "客户号")),
             C("event_type", STRING, "Kind of event.",
               allowed=("verification", "screening", "screening_resolution", "risk_assessment",
-                       "risk_disclosure", "pep_approval", "periodic_review"),
+                       "risk_disclosure", "pep_approval", "periodic_review", "suitability_warning"),
               aliases=("事件类型", "类型")),
             C("event_date", DATE, "Date of the event.", aliases=("日期", "事件日期")),
             C("outcome", STRING, "Result: verification verified / pending / rejected; screening "
               "clear / hit; screening_resolution cleared (false positive) / confirmed (true "
               "match); risk_disclosure signed; pep_approval approved / refused; periodic_review "
-              "completed.", allowed=("verified", "pending", "rejected", "clear", "hit", "cleared",
+              "completed; suitability_warning signed (the special written warning an ordinary "
+              "investor signs to buy a product above their risk tolerance, 特别风险警示).", allowed=("verified", "pending", "rejected", "clear", "hit", "cleared",
                                      "confirmed", "signed", "approved", "refused", "completed"),
               nullable=True, aliases=("结果",)),
             C("risk_grade", STRING, "Risk-tolerance grade a risk assessment gave.",

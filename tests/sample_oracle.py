@@ -263,7 +263,11 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
         # Professional investors are not graded C1-C5: only ordinary investors are matched.
         if f["product_risk_level"] is not None and clients[f["client_id"]]["category"] != "professional":
             grade = a["risk_grade"] if a else None
-            if grade is None or _level(f["product_risk_level"]) > _level(grade):
+            # A signed special warning after the assessment allows a riskier sale, except to C1.
+            w = latest(events, ("suitability_warning",), d, lambda r: r["outcome"] in (None, "signed"))
+            warned = (w is not None and grade is not None and _level(grade) > 1
+                      and w["event_date"] >= a["event_date"])
+            if grade is None or (_level(f["product_risk_level"]) > _level(grade) and not warned):
                 found.add(key("KYC-005", f, ["financing_id"]))
         if a is None or (a["valid_until"] or add_months(a["event_date"], 24)) < d:
             found.add(key("KYC-006", f, ["financing_id"]))
