@@ -405,6 +405,10 @@ TABLES: tuple[Table, ...] = (
               aliases=("交易所", "市场")),
             C("adv", FLOAT, "Average daily traded volume.", unit="units per day", min=0,
               nullable=True, aliases=("日均成交量",)),
+            C("total_shares", FLOAT, "Total shares issued (总股本), for a stock's total market "
+              "value: total_shares x the day's closing price. The latest count; a count that "
+              "changed during the audited period is reported as of the export.", unit="units",
+              min=0, nullable=True, required=False, since=2, aliases=("总股本", "股本总数")),
         ),
     ),
     Table(

@@ -323,6 +323,9 @@ LEFT_OUT = {
     # ledger of each account to reconcile (SEG-006 is not evaluable on it).
     ("platform", "risk_warning_kind"),
     ("custody", "book_balance"),
+    # The instruments carry no share counts: the broker's single-collateral concentration
+    # (CAP-006) is not evaluable on the sample.
+    ("instruments", "total_shares"),
 }
 # trades: optional, the ledger and fees already carry the day trades' money; reserve_computations:
 # a US broker-dealer's 15c3-3 formula, which a 配资 platform does not compute.
