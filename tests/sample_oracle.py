@@ -619,10 +619,108 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
             if r["counterparty_type"] == "client_account" and r["amount"] < 0 \
                     and not (r["instruction_ref"] and r["instruction_ref"].strip()):
                 found.add(key("SEG-008", r, ["entry_id"]))
+    with _calendar("XSHG"):
+        found |= _cn_extra(tb)
     current = in_force(vs, as_of)
     pct, calc = current["risk_warning_pct"], current["risk_warning_calculated_at"]
     if not (pct is not None and 0 <= pct <= 1 and calc is not None and (as_of - calc).days <= 92):
         found.add(key("CON-009", current, ["platform_id", "disclosed_at"]))
+    return found
+
+
+# ----------------------------------------------------------- cn: eligibility, 300%, warnings
+
+def _cn_extra(tb) -> set:
+    """LEV-022, LEV-023, CAP-004 .. CAP-006 (cn), each record judged only where the data
+    decides it."""
+    found: set = set()
+    acc = tb["accounts"]
+    shorts = has_column(tb, "accounts", "short_market_value")
+    accrued = has_column(tb, "accounts", "accrued_interest")
+    snap, debt_of = {}, {}
+    for r in acc.iter_rows(named=True):
+        debt_of[(r["account_id"], r["date"])] = r["debt"]
+        liab = r["debt"] + ((r["short_market_value"] or 0) if shorts else 0) \
+            + ((r["accrued_interest"] or 0) if accrued else 0)
+        snap[(r["account_id"], r["date"])] = (r["cash"] + r["market_value"], liab)
+    days_of: dict[str, list[date]] = {}
+    for a, d in sorted(snap):
+        days_of.setdefault(a, []).append(d)
+    # LEV-023: a cash withdrawal by an account with debt, below 300% after it both from the
+    # previous trading day's close less the withdrawal and at the day's close.
+    for r in tb["ledger"].iter_rows(named=True):
+        if not (r["amount"] < 0 and r["counterparty_type"] == "client_bank"):
+            continue
+        a, d = r["account_id"], r["date"]
+        before = [x for x in days_of.get(a, []) if x < d]
+        close = snap.get((a, d))
+        prev = snap[(a, before[-1])] if before else None
+        if (prev is not None and prev[1] <= 0) or (close is not None and close[1] <= 0):
+            continue  # debt-free at a close: not a withdrawal against debt
+        if close is None or prev is None or t_between(before[-1], d) > 1:
+            continue  # undecided
+        after_prev = (prev[0] + r["amount"]) / prev[1]
+        after_close = close[0] / close[1]
+        if after_prev < 3 - TOL and after_close < 3 - TOL:
+            found.add(key("LEV-023", r, ["entry_id"]))
+    # CAP-004, CAP-005: at or under the limit and at 80% of it or more (half a cent's grace),
+    # against the latest net capital on or before the day.
+    cap = sorted((r["date"], r["net_capital"]) for r in tb["capital"].iter_rows(named=True))
+    cap_days = [c[0] for c in cap]
+
+    def net_capital(d: date) -> float | None:
+        i = bisect.bisect_right(cap_days, d)
+        return cap[i - 1][1] if i else None
+
+    client: dict[tuple, list[float]] = {}
+    book: dict[date, float] = {}
+    for r in acc.iter_rows(named=True):
+        short = (r["short_market_value"] or 0) if shorts else 0
+        c = client.setdefault((r["client_id"], r["date"]), [0.0, 0.0])
+        c[0] += r["debt"]
+        c[1] += short
+        book[r["date"]] = book.get(r["date"], 0.0) + r["debt"] + short
+    for (cid, d), (debt, short) in client.items():
+        nc = net_capital(d)
+        if nc is None or debt > 0.05 * nc or short > 0.05 * nc:
+            continue
+        warn = 0.8 * 0.05 * nc - 0.005
+        if debt >= warn or short >= warn:
+            found.add(key("CAP-004", {"client_id": cid, "date": d}, ["client_id", "date"]))
+    for d, total in book.items():
+        nc = net_capital(d)
+        if nc is not None and total <= 4 * nc and total >= 0.8 * 4 * nc - 0.005:
+            found.add(key("CAP-005", {"date": d}, ["date"]))
+    # CAP-006: the stock's shares held by accounts with debt against 20% of its total shares.
+    if has_column(tb, "instruments", "total_shares"):
+        inst = {r["instrument_id"]: r for r in tb["instruments"].iter_rows(named=True)}
+        held: dict[tuple, float] = {}
+        for r in tb["positions"].iter_rows(named=True):
+            debt = debt_of.get((r["account_id"], r["date"]))
+            if debt is not None and debt > 0 and inst[r["instrument_id"]]["asset_class"] == "equity":
+                k = (r["date"], r["instrument_id"])
+                held[k] = held.get(k, 0.0) + r["quantity"]
+        for (d, iid), q in held.items():
+            total = inst[iid]["total_shares"]
+            if total is not None and q > 0.2 * total:
+                found.add(key("CAP-006", {"date": d, "instrument_id": iid}, ["date", "instrument_id"]))
+    # LEV-022: a credit buy of a security whose term in force that day says not margin-eligible.
+    if "trades" in tb and has_column(tb, "trades", "on_margin"):
+        terms: dict[str, list[dict]] = {}
+        for r in tb["instrument_terms"].sort("effective_from").iter_rows(named=True):
+            terms.setdefault(r["instrument_id"], []).append(r)
+        for r in tb["trades"].iter_rows(named=True):
+            if r["side"] != "buy" or r["on_margin"] is False:
+                continue
+            d = r["traded_at"].date()
+            t = None
+            for row in terms.get(r["instrument_id"], []):
+                if row["effective_from"] <= d:
+                    t = row
+            if t is None or (t["effective_to"] is not None and t["effective_to"] < d):
+                continue
+            if t["margin_eligible"] is False and r["on_margin"] is True:
+                found.add(key("LEV-022", r, ["trade_id"]))
     return found
 
 

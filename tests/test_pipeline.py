@@ -168,6 +168,59 @@ def test_client_money_labels_are_reconciled_as_the_oracle_reconciles_them(audite
     assert {k for r, k in found if r == "SEG-008"} == {json.dumps({"entry_id": "LGX1"})}
 
 
+def test_cn_eligibility_and_concentration_are_found_as_the_oracle_finds_them(audited, tmp_path):
+    """LEV-022 and CAP-006 are not evaluable on the sample (no trades, no share counts). On a
+    copy with credit and cash buys of every held security (one in three of them credit, one
+    in three not marked either way), buys on margin of the security whose term changes on the
+    sample's last days, and total share counts that put some stocks above 20% in the hands of
+    accounts with debt and leave others unknown, the cn audit finds exactly what the oracle
+    finds."""
+    data, _, _ = audited
+    copy = tmp_path / "export"
+    shutil.copytree(data, copy)
+    positions = pl.read_csv(copy / "positions.csv", infer_schema=False)
+    held = (positions.with_columns(pl.col("quantity").cast(pl.Float64))
+            .group_by("date", "instrument_id").agg(pl.col("quantity").sum())
+            .group_by("instrument_id").agg(pl.col("quantity").max().alias("most")))
+    most = dict(held.iter_rows())
+    instruments = pl.read_csv(copy / "instruments.csv", infer_schema=False)
+    shares = [None if n % 3 == 0 else str(round(most.get(i, 1.0) * (4.5 if n % 3 == 1 else 8)))
+              for n, i in enumerate(instruments["instrument_id"])]
+    instruments.with_columns(pl.Series("total_shares", shares, dtype=pl.String)).write_csv(
+        copy / "instruments.csv")
+    picked = positions.gather_every(5)
+    flags = ["true", "false", None] * (picked.height // 3 + 1)
+    trades = pl.DataFrame({
+        "trade_id": [f"T{n:06d}" for n in range(picked.height)],
+        "account_id": picked["account_id"], "instrument_id": picked["instrument_id"],
+        "side": ["buy"] * picked.height, "quantity": ["100"] * picked.height,
+        "price": picked["price"], "traded_at": (picked["date"] + " 10:00:00"),
+        "on_margin": pl.Series(flags[:picked.height], dtype=pl.String)})
+    terms = pl.read_csv(copy / "instrument_terms.csv", infer_schema=False)
+    changed = terms.filter(pl.col("effective_to").is_not_null())
+    for n, row in enumerate(changed.iter_rows(named=True)):
+        for m, day in enumerate((row["effective_to"], terms.filter(
+                (pl.col("instrument_id") == row["instrument_id"])
+                & (pl.col("effective_from") > row["effective_to"]))["effective_from"][0])):
+            trades = pl.concat([trades, pl.DataFrame({
+                "trade_id": [f"TX{n}{m}"], "account_id": [positions["account_id"][0]],
+                "instrument_id": [row["instrument_id"]], "side": ["buy"], "quantity": ["100"],
+                "price": ["10"], "traded_at": [f"{day} 09:31:00"], "on_margin": ["true"]})])
+    trades.write_csv(copy / "trades.csv")
+    result = audit_cli("run", str(copy), "--out", str(tmp_path / "out"), "--quiet", "--no-report",
+                       "--no-stress", "--profile", "cn", "--mapping", str(copy / "mapping.yaml"))
+    assert result.returncode == 1, result.stderr
+    rules = ("LEV-022", "CAP-006")
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
+    status = {r["id"]: r for r in findings["rules"]}
+    assert all(status[r]["status"] == "failed" and status[r]["not_evaluable"] for r in rules)
+    found = {f for f in _found(tmp_path / "out") if f[0] in rules}
+    oracle_keys = {(rule, json.dumps(dict(items), sort_keys=True))
+                   for rule, items in oracle_jurisdiction(load(copy)) if rule in rules}
+    assert found == oracle_keys
+    assert {r for r, _ in found} == set(rules)
+
+
 def test_findings_account_for_every_row(audited):
     _, out, _ = audited
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
