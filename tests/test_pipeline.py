@@ -113,7 +113,8 @@ def test_jurisdiction_rules_find_their_planted_violations(audited, tmp_path, pro
     # jurisdiction's stricter ones: leverage over 2x in cn and us, any re-pledging in cn and eu,
     # high-risk clients reviewed yearly where cn asks every six months. The audit finds
     # exactly what the independent oracle finds with the profile's numbers and trading
-    # calendar, record by record. No record is accused by a wrong clock: the sample states its
+    # calendar, record by record; so do the cn rules without plants: withdrawals below 300%
+    # (LEV-023) and days at 80% of the capital limits (CAP-004, CAP-005). No record is accused by a wrong clock: the sample states its
     # zone (Asia/Shanghai), so a us audit reads Shanghai times, not New York ones.
     assert findings["contract"]["timezone_source"] == "mapping"
     assert findings["mapping"]["applied"] and findings["mapping"]["file"] == "mapping.yaml"
