@@ -63,13 +63,14 @@ class Profile(NamedTuple):
     review_months: dict  # ongoing due diligence by risk rating (KYC-007)
     call_by_default: bool = True  # a sale without a reason needs a prior call (CON-002)
     aggregate_pledges: bool = False  # the day's pledges within all customers' debits (SEG-003, us)
+    margin_lines: bool = True  # the terms must state a lender's margin lines (CON-005)
 
 
 PROFILES = {
     "seed": Profile("XSHG", 5, 10, 1.4, {"high": 12, "medium": 36, "low": 60}),
     "cn": Profile("XSHG", 2, 2, 0.0, {"high": 6, "medium": 36, "low": 60}),
     "us": Profile("XNYS", 2, 2, 1.4, {"high": 12, "medium": 36, "low": 60}, False, True),
-    "eu": Profile("XLON", 30, 100, 0.0, {"high": 12, "medium": 36, "low": 60}, False),
+    "eu": Profile("XLON", 30, 100, 0.0, {"high": 12, "medium": 36, "low": 60}, False, margin_lines=False),
 }
 
 
@@ -408,14 +409,18 @@ def _oracle(tb: dict[str, pl.DataFrame], prof: Profile) -> set:
             if not r["charged"] <= scheduled + FEE_TOL:
                 found.add(key("CON-006", r, ["fee_id"]))
     current = in_force(vs, as_of)
-    terms = ("initial_margin", "maintenance_margin", "margin_call_ratio", "liquidation_ratio",
-             "interest_rate_annual", "commission_rate", "day_count", "leverage_cap_retail", "custodian")
+    lines = ("initial_margin", "maintenance_margin", "margin_call_ratio", "liquidation_ratio")
+    terms = ((lines if prof.margin_lines else ())
+             + ("interest_rate_annual", "commission_rate", "day_count", "leverage_cap_retail", "custodian"))
     missing = [t for t in terms if current[t] is None]
-    if current["notice_period_hours"] is None and current["notice_period_trading_days"] is None:
+    if prof.margin_lines and current["notice_period_hours"] is None and current["notice_period_trading_days"] is None:
         missing.append("notice")
-    if current["call_response_hours"] is None and current["call_response_trading_days"] is None:
+    if prof.margin_lines and current["call_response_hours"] is None and current["call_response_trading_days"] is None:
         missing.append("response")
-    if missing or not current["liquidation_ratio"] <= current["margin_call_ratio"]:
+    ordered = (current["liquidation_ratio"] is not None and current["margin_call_ratio"] is not None
+               and current["liquidation_ratio"] <= current["margin_call_ratio"])
+    unlined = not prof.margin_lines and (current["liquidation_ratio"] is None or current["margin_call_ratio"] is None)
+    if missing or not (ordered or unlined):
         found.add(key("CON-005", current, ["platform_id", "disclosed_at"]))
     if not (current["clearing_chain"] and current["clearing_chain"].strip() and current["ccp_exposure_disclosed"]):
         found.add(key("CLR-004", current, ["platform_id", "disclosed_at"]))
