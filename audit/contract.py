@@ -334,11 +334,13 @@ TABLES: tuple[Table, ...] = (
             C("client_id", STRING, "Owner of the account.", aliases=("客户编号",)),
             C("cash", MONEY, "Client cash held for the account.", unit="currency",
               aliases=("现金", "可用资金")),
-            C("market_value", MONEY, "Market value of positions.", unit="currency", min=0,
+            C("market_value", MONEY, "Market value of positions (for CFD accounts: the notional "
+              "value of the open positions).", unit="currency", min=0,
               aliases=("持仓市值", "市值")),
             C("debt", MONEY, "Financing owed by the client.", unit="currency", min=0,
               aliases=("负债", "融资余额")),
-            C("equity", MONEY, "Own equity: cash + market value - debt.", unit="currency",
+            C("equity", MONEY, "Own equity: cash + market value - debt (for CFD accounts, which "
+              "hold no securities and owe no debt: cash + unrealised profit and loss).", unit="currency",
               aliases=("权益", "净资产")),
             C("leverage", FLOAT, "Reported leverage: market value / equity.", unit="x",
               nullable=True, aliases=("杠杆", "杠杆倍数")),
