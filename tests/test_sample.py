@@ -63,7 +63,13 @@ NOT_PLANTED.update({r: "an eu rule the CN sample cannot exercise" for r in EU_NO
 # The us rules: a CN book gives them nothing to find (the oracle still re-implements them).
 US_NOT_PLANTED = {"LEV-016", "LEV-017", "LEV-018", "CON-010", "SEG-005"}
 NOT_PLANTED.update({r: "a us rule the CN sample gives nothing to find" for r in US_NOT_PLANTED})
-EXTRA_OK = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
+# The cn rules of brokers' indicators and eligibility: no plants; the 配资 book breaks three of
+# them on its own (the oracle re-implements them all).
+CN_NOT_PLANTED = {"LEV-022", "LEV-023", "CAP-004", "CAP-005", "CAP-006"}
+NOT_PLANTED.update({r: "a cn rule the sample has no plant for" for r in CN_NOT_PLANTED})
+LEVERED = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
+# Also found without plants: the 80% early warnings and withdrawals under 300% (cn).
+EXTRA_OK = LEVERED | {"CAP-004", "CAP-005", "LEV-023"}
 
 
 # --------------------------------------------------------------------------------- fixtures
@@ -84,7 +90,7 @@ def test_every_rule_is_planted_under_the_profile_that_runs_it(export):
     data = json.loads((folder / "expected_violations.json").read_text(encoding="utf-8"))
     planted = {v["rule"] for v in data["violations"]}
     # CLR-003 and CLR-005 exclude each other
-    assert set(data["not_planted"]) == {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+    assert set(data["not_planted"]) == {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED | CN_NOT_PLANTED
     assert planted == ALL_RULES - {"CLR-003"} - set(NOT_PLANTED)
     assert set(NOT_PLANTED) <= OFF_BY_DEFAULT
     enabled_by: dict[str, set[str]] = {}
@@ -114,7 +120,7 @@ def test_jurisdiction_rules_find_their_plants_and_extras_only_where_the_book_is_
     found = oracle_jurisdiction(tb)
     assert planted - found == set()
     extra = found - planted
-    assert {r for r, _ in extra} == EXTRA_OK
+    assert LEVERED <= {r for r, _ in extra} <= EXTRA_OK
     # Most financings open above 2x (Reg T, us) and above 2.25x (the CN 80% regime).
     n = tb["financings"].height
     assert sum(1 for r, _ in extra if r == "LEV-007") > n / 2
@@ -144,7 +150,8 @@ def test_table_level_plants_are_optional(tmp_path):
     tb = load(tmp_path)
     planted = expected(tmp_path)
     data = json.loads((tmp_path / "expected_violations.json").read_text(encoding="utf-8"))
-    assert set(data["not_planted"]) == TABLE_LEVEL | {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+    assert set(data["not_planted"]) == (TABLE_LEVEL | {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+                                        | CN_NOT_PLANTED)
     assert {r for r, _ in planted} == SEED_RULES - TABLE_LEVEL - {"CLR-003"}
     assert oracle(tb) == planted
     assert planted | expected(tmp_path, ("cn", "us", "eu"), set()) == expected(tmp_path, ("seed", "cn", "us", "eu"), set())
@@ -209,7 +216,8 @@ def test_small_exports_leave_out_the_plants_that_need_a_large_book(tmp_path):
     generate(tmp_path / "b", accounts=40, days=6, plant=False)  # traps alone fit in a small export
     generate(tmp_path / "c", accounts=100, seed=8, days=6)
     data = json.loads((tmp_path / "c" / "expected_violations.json").read_text(encoding="utf-8"))
-    left_out = {"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+    left_out = ({"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+                | CN_NOT_PLANTED)
     assert set(data["not_planted"]) == left_out
     assert {v["rule"] for v in data["violations"]} == ALL_RULES - left_out - set(NOT_PLANTED)
     assert oracle(load(tmp_path / "c")) == expected(tmp_path / "c")

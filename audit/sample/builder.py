@@ -135,6 +135,14 @@ class Builder:
         out["LEV-017"] = "us: the book's disclosed maintenance requirement is 25%"
         out["LEV-018"] = "us: needs trades from 4 June 2026; the CN book is of 2025 and has none"
         out["SEG-005"] = "us: a 配资 platform computes no 15c3-3 reserve formula"
+        # The cn rules added for brokers' indicators and eligibility: the 配资 book has no
+        # trades or share counts for two, and breaks the other three without a plant (its large
+        # clients reach the 80% warning levels; some withdraw below 300%): the oracle finds those.
+        out["LEV-022"] = "cn: the 配资 book has no trades table to show credit buys"
+        out["CAP-006"] = "cn: the 配资 book gives no share counts (instruments.total_shares)"
+        out["CAP-004"] = "cn: found without a plant: large clients at or above 80% of the 5% limit"
+        out["CAP-005"] = "cn: found without a plant: the book at or above 80% of four times net capital"
+        out["LEV-023"] = "cn: found without a plant: withdrawals that leave the ratio under 300%"
         out["CON-010"] = ("us: the CN book calls at a 150% collateral ratio, which every account "
                           "under FINRA's 25% of equity has crossed")
         return dict(sorted(out.items()))
