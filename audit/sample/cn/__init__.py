@@ -56,7 +56,8 @@ do not disclose the CCP exposure), CON-006 (a commission at 0.05%), CON-007 (a c
 broker's own account), SEG-003 (securities re-pledged, which cn allows none of), SEG-007 (a
 "repayment" that did not reduce the debt), SEG-008 (a transfer to another client without an
 instruction), CAP-001 (January's liquid assets under the buffer), CAP-002 (the whale, every
-day of March), CLR-005 (the latest audit opinion qualified), LEV-015 (the latest stress test
+day of March), CAP-004 (the whale at or above the 80% early-warning level on every day before
+March), CLR-005 (the latest audit opinion qualified), LEV-015 (the latest stress test
 without results).
 
 Traps (clean, must not be flagged): a ratio of exactly 150% (the line is crossed strictly
@@ -119,6 +120,10 @@ NOT_PLANTED = {
     "LEV-005": "stress: every holding is a small part of its instrument's daily volume",
     "OFX-004": "the financing margin ratio caps a contract at 2.25x: whole multiples of 3x or more "
                "on half the book would break LEV-010..012 on every one of them",
+    "CAP-005": "the book is far below 80% of four times net capital (CAP-003's limit)",
+    "CAP-006": "the book gives no share counts (instruments.total_shares): not evaluable",
+    "LEV-022": "every credit buy in the book is of a security eligible on its trade date",
+    "LEV-023": "no account with debt withdraws cash to its bank in the book's window",
 }
 
 

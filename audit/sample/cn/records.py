@@ -293,6 +293,27 @@ def versions() -> list[dict[str, Any]]:
     return out
 
 
+def early_warnings(b: Book) -> None:
+    """CAP-004: every client-day whose financing or short selling reaches 80% of the 5%
+    single-client limit (风控指标 预警) without passing the limit (that is CAP-002's), against the
+    latest month-end net capital on or before the day. The whale reaches it on every day before
+    March (exactly 5% of December's figure is at the limit, not over it)."""
+    per_client: dict[tuple[date, str], list[int]] = {}
+    for s in b.snapshots:
+        total = per_client.setdefault((s["date"], s["client_id"]), [0, 0])
+        total[0] += s["debt"]
+        total[1] += s["short_market_value"] or 0
+    for (d, client), (debt, short) in sorted(per_client.items()):
+        known = [nc for day, nc in CAPITAL if day <= d]
+        if not known:
+            continue
+        nc = known[-1]
+        over = any(x * 100 > 5 * nc for x in (debt, short))
+        if not over and any(x * 100 >= 4 * nc for x in (debt, short)):
+            b.violation("CAP-004", "accounts", {"date": d.isoformat(), "client_id": client},
+                        "单一客户融资或融券余额达到净资本5%限额的80%预警线")
+
+
 def house_records(b: Book) -> dict[str, list[dict[str, Any]]]:
     rng = b.rng
     current = {"platform_id": PLATFORM_ID, "disclosed_at": "2026-01-12"}
@@ -323,6 +344,7 @@ def house_records(b: Book) -> dict[str, list[dict[str, Any]]]:
         if s["_acc"].story == "WHALE" and s["date"] >= date(2026, 3, 1):
             b.violation("CAP-002", "accounts", {"date": s["date"].isoformat(), "client_id": s["client_id"]},
                         "单一客户融资余额超过二月末净资本的5%")
+    early_warnings(b)
     audits = [
         {"audit_id": "SJ-2023", "auditor": "信衡会计师事务所（特殊普通合伙）（虚构）", "period_start": date(2023, 1, 1),
          "period_end": date(2023, 12, 31), "report_date": date(2024, 3, 28), "opinion": "qualified"},
