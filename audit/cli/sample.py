@@ -16,13 +16,14 @@ def sample_data(
         help="seed: a CN 配资 book (the committed sample_data/); us: a US broker-dealer's margin "
              "book (XNYS, May-June 2026) planted for the us profile's rules; eu: a UK CFD "
              "provider's retail and professional book (XLON, January 2025 to April 2026) planted "
-             "for the eu profile's rules."),
+             "for the eu profile's rules; cn: a broker's 融资融券 book (XSHG, January-March 2026) "
+             "planted for the cn profile's rules."),
     accounts: int = typer.Option(
         None, "--accounts", "-n", min=1, show_default=False,
         help="Number of accounts. seed: 200 by default, at least about 85, which the planted stories need; below 200 the book is too small to plant the "
              "capital and stress rules (CAP-002, CAP-003, LEV-004, LEV-005); "
              "expected_violations.json lists them under not_planted. us: 60 by default, at least 40. "
-             "eu: 60 by default, at least 40."),
+             "eu: 60 by default, at least 40; cn: 60 by default, at least 43."),
     seed: int = typer.Option(7, "--seed", "-s", help="Random seed (same seed, same files)."),
     days: int = typer.Option(None, "--days", min=6, show_default=False,
                              help="seed: trading days of snapshots (22 by default, at least 6). "
@@ -61,11 +62,21 @@ def sample_data(
         if accounts is not None and accounts < EU_MIN:
             fail(f"--profile eu: at least {EU_MIN} accounts")
         summary = generate_eu(out_dir, accounts=accounts or 60, seed=seed, fmt=fmt)
+    elif profile == "cn":
+        from audit.sample.cn import DAYS as CN_DAYS
+        from audit.sample.cn import generate_cn
+        from audit.sample.cn.stories import MIN_ACCOUNTS as CN_MIN
+
+        if days not in (None, CN_DAYS) or not plant or audit_overdue:
+            fail("--profile cn: the cn book has fixed days (40), always plants, and plants CLR-005")
+        if accounts is not None and accounts < CN_MIN:
+            fail(f"--profile cn: at least {CN_MIN} accounts")
+        summary = generate_cn(out_dir, accounts=accounts or 60, seed=seed, fmt=fmt)
     elif profile == "seed":
         summary = generate(out_dir, accounts=accounts or 200, seed=seed, days=days or 22, fmt=fmt,
                            plant=plant, audit_overdue=audit_overdue)
     else:
-        fail(f"--profile {profile!r}: sample books exist for seed, us and eu (cn is to come)")
+        fail(f"--profile {profile!r}: sample books exist for seed, us, eu and cn")
     rows = sum(summary["rows"].values())
     planted = ", ".join(f"{k} {v}" for k, v in summary["violations_by_profile"].items()) or "none"
     info(f"wrote {out_dir}: {len(summary['rows'])} tables, {rows:,} rows, "
