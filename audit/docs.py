@@ -10,9 +10,17 @@ import sys
 from pathlib import Path
 
 from audit import contract
+from audit.obligations import Obligation, load_obligations
 from audit.rules import (
-    BUILTIN_PARAMS, NORM_IDS, PROFILES_DIR, Obligation, Rule, RuleSet, example_params,
-    load_obligations, load_packs, load_ruleset, one_line,
+    BUILTIN_PARAMS,
+    NORM_IDS,
+    PROFILES_DIR,
+    Rule,
+    RuleSet,
+    example_params,
+    load_packs,
+    load_ruleset,
+    one_line,
 )
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

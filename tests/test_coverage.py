@@ -12,9 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from audit.cli import app
-from audit.rules import (
-    OBLIGATIONS_FILE, RuleFileError, load_obligations, load_packs, load_profile, resolve,
-)
+from audit.obligations import OBLIGATIONS_FILE, load_obligations
+from audit.rules import RuleFileError, load_packs, load_profile, resolve
 
 PACKS = load_packs()
 OBLIGATIONS = load_obligations(packs=PACKS)
@@ -131,10 +130,10 @@ def test_malformed_obligations_name_file_line_and_problem(tmp_path, old, new, ex
 
 
 def test_a_broken_obligations_file_is_a_one_line_cli_error(tmp_path, monkeypatch):
-    import audit.rules
+    import audit.obligations
 
     path, _ = _break(tmp_path, "rules: [KYC-009]", "rules: [KYC-099]")
-    monkeypatch.setattr(audit.rules, "OBLIGATIONS_FILE", path)
+    monkeypatch.setattr(audit.obligations, "OBLIGATIONS_FILE", path)
     result = _coverage("us")
     assert result.exit_code == 2
     assert "unknown rule 'KYC-099'" in result.output

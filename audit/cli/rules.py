@@ -94,7 +94,8 @@ def coverage(profile: str = ProfileOpt,
     """Norm -> rules matrix for a profile (a norm with no rule shows as NOT TESTED), then the
     regulatory obligations of the profile's jurisdictions: covered by the rules it runs,
     partial, or NOT COVERED with the data a check needs. Not covered is never passed."""
-    from audit.rules import NORM_IDS, RuleFileError, load_obligations, load_packs, load_profile, resolve
+    from audit.obligations import load_obligations
+    from audit.rules import NORM_IDS, RuleFileError, load_packs, load_profile, resolve
 
     try:
         # NOTE: the obligations name rules of every pack, the profile's or not.
