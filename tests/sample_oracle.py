@@ -636,7 +636,7 @@ def oracle_jurisdiction(tb: dict[str, pl.DataFrame]) -> set:
 # ----------------------------------------------------------- cn: eligibility, 300%, warnings
 
 def _cn_extra(tb) -> set:
-    """LEV-022, LEV-023, CAP-004 .. CAP-006 (cn), each record judged only where the data
+    """LEV-022, LEV-023, CAP-004 .. CAP-007 (cn), each record judged only where the data
     decides it."""
     found: set = set()
     acc = tb["accounts"]
@@ -709,6 +709,9 @@ def _cn_extra(tb) -> set:
             total = inst[iid]["total_shares"]
             if total is not None and q > 0.2 * total:
                 found.add(key("CAP-006", {"date": d, "instrument_id": iid}, ["date", "instrument_id"]))
+            # CAP-007: at or above the early-warning 16% (80% of 20%) without passing 20%.
+            elif total is not None and q * 100 >= 16 * total:
+                found.add(key("CAP-007", {"date": d, "instrument_id": iid}, ["date", "instrument_id"]))
     # LEV-022: a credit buy of a security whose term in force that day says not margin-eligible.
     if "trades" in tb and has_column(tb, "trades", "on_margin"):
         terms: dict[str, list[dict]] = {}

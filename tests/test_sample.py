@@ -65,7 +65,7 @@ US_NOT_PLANTED = {"LEV-016", "LEV-017", "LEV-018", "CON-010", "SEG-005"}
 NOT_PLANTED.update({r: "a us rule the CN sample gives nothing to find" for r in US_NOT_PLANTED})
 # The cn rules of brokers' indicators and eligibility: no plants; the 配资 book breaks three of
 # them on its own (the oracle re-implements them all).
-CN_NOT_PLANTED = {"LEV-022", "LEV-023", "CAP-004", "CAP-005", "CAP-006"}
+CN_NOT_PLANTED = {"LEV-022", "LEV-023", "CAP-004", "CAP-005", "CAP-006", "CAP-007"}
 NOT_PLANTED.update({r: "a cn rule the sample has no plant for" for r in CN_NOT_PLANTED})
 LEVERED = {"LEV-007", "LEV-011"}  # the book opens at up to 3x (retail) and 5x (professional)
 # Also found without plants: the 80% early warnings and withdrawals under 300% (cn).

@@ -140,6 +140,7 @@ class Builder:
         # clients reach the 80% warning levels; some withdraw below 300%): the oracle finds those.
         out["LEV-022"] = "cn: the 配资 book has no trades table to show credit buys"
         out["CAP-006"] = "cn: the 配资 book gives no share counts (instruments.total_shares)"
+        out["CAP-007"] = "cn: the 配资 book gives no share counts (instruments.total_shares)"
         out["CAP-004"] = "cn: found without a plant: large clients at or above 80% of the 5% limit"
         out["CAP-005"] = "cn: found without a plant: the book at or above 80% of four times net capital"
         out["LEV-023"] = "cn: found without a plant: withdrawals that leave the ratio under 300%"

@@ -122,6 +122,7 @@ NOT_PLANTED = {
                "on half the book would break LEV-010..012 on every one of them",
     "CAP-005": "the book is far below 80% of four times net capital (CAP-003's limit)",
     "CAP-006": "the book gives no share counts (instruments.total_shares): not evaluable",
+    "CAP-007": "the book gives no share counts (instruments.total_shares): not evaluable",
     "LEV-022": "every credit buy in the book is of a security eligible on its trade date",
     "LEV-023": "no account with debt withdraws cash to its bank in the book's window",
 }
