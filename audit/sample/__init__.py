@@ -159,7 +159,7 @@ import polars as pl
 from audit import contract
 from audit.sample.builder import Builder
 from audit.sample.rulefiles import profile_of
-from audit.sample.tables import LEFT_OUT_TABLES, finish
+from audit.sample.tables import LEFT_OUT_TABLES, finish, write_table
 
 __all__ = ["PROFILE_OF", "generate"]
 
@@ -227,11 +227,7 @@ def generate(out_dir: Path, accounts: int = 200, seed: int = 7, days: int = 22, 
         if t.name in UTC_TABLES:
             df = in_utc(df, fmt)
         rows[t.name] = df.height
-        path = out_dir / f"{t.name}.{fmt}"
-        if fmt == "csv":
-            df.write_csv(path, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S")
-        else:
-            df.write_parquet(path, compression="zstd", statistics=True)
+        write_table(df, out_dir / f"{t.name}.{fmt}", fmt)
     # NOTE: the platform states its zone, as a real export should: a Shanghai platform audited
     # under another jurisdiction's profile keeps its own clock.
     (out_dir / "mapping.yaml").write_text(SAMPLE_MAPPING, encoding="utf-8")

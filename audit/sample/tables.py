@@ -3,10 +3,11 @@ snapshots, margin events, ledger, fees), and the storage form every table is wri
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -350,3 +351,44 @@ def finish(name: str, df: pl.DataFrame, fmt: str, left_out: set[tuple[str, str]]
         else:
             exprs.append(pl.col(col.name).cast(col.dtype))
     return df.select(exprs)
+
+
+def write_table(df: pl.DataFrame, path: Path, fmt: str) -> None:
+    """One finished table in its file form: CSV with ISO dates, or Parquet (zstd)."""
+    if fmt == "csv":
+        df.write_csv(path, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S")
+    else:
+        df.write_parquet(path, compression="zstd", statistics=True)
+
+
+def write_profile_book(out_dir: Path, profile: str, book: Any, frames: dict[str, pl.DataFrame],
+                       fmt: str, seed: int, accounts: int, *, left_out: set, left_out_tables: set,
+                       mapping: str, not_planted: dict[str, str]) -> dict:
+    """Write a jurisdiction's book (audit/sample/us, eu, cn): its tables, its mapping and
+    expected_violations.json naming every plant with the profile that finds it. Returns the
+    summary `audit sample-data` prints."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for t in contract.TABLES:
+        if t.name in left_out_tables or t.name not in frames:  # a table the book does not keep
+            continue
+        df = finish(t.name, frames[t.name], fmt, left_out=left_out)
+        rows[t.name] = df.height
+        write_table(df, out_dir / f"{t.name}.{fmt}", fmt)
+    (out_dir / "mapping.yaml").write_text(mapping, encoding="utf-8")
+    violations = sorted(({**v, "profile": profile} for v in book.violations),
+                        key=lambda v: (v["rule"], sorted(v["key"].items())))
+    payload = {"generator": f"audit.sample.{profile}", "profile": profile, "seed": seed,
+               "accounts": accounts, "days": len(book.dates), "as_of": book.dates[-1].isoformat(),
+               "plant": True, "not_planted": dict(sorted(not_planted.items())),
+               "violations": violations}
+    (out_dir / "expected_violations.json").write_text(
+        json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    by_rule: dict[str, int] = {}
+    for v in violations:
+        by_rule[v["rule"]] = by_rule.get(v["rule"], 0) + 1
+    return {"out_dir": str(out_dir), "format": fmt, "seed": seed, "accounts": accounts,
+            "days": len(book.dates), "rows": rows, "violations": len(violations),
+            "violations_by_rule": dict(sorted(by_rule.items())),
+            "violations_by_profile": {profile: len(violations)}}

@@ -71,7 +71,6 @@ opinion older than 400 days; valid LEIs.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,7 @@ from audit import contract
 from audit.sample.eu import market, records, stories
 from audit.sample.eu.book import Book
 from audit.sample.eu.market import DAYS
-from audit.sample.tables import finish
+from audit.sample.tables import write_profile_book
 
 __all__ = ["DAYS", "generate_eu"]
 
@@ -206,30 +205,6 @@ def generate_eu(out_dir: Path, accounts: int = 60, seed: int = 7, fmt: str = "cs
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     b, frames = build(accounts, seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    for t in contract.TABLES:
-        if t.name in LEFT_OUT_TABLES or t.name not in frames:
-            continue
-        df = finish(t.name, frames[t.name], fmt, left_out=LEFT_OUT)
-        rows[t.name] = df.height
-        path = out_dir / f"{t.name}.{fmt}"
-        if fmt == "csv":
-            df.write_csv(path, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S")
-        else:
-            df.write_parquet(path, compression="zstd", statistics=True)
-    (out_dir / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
-    violations = sorted(({**v, "profile": "eu"} for v in b.violations),
-                        key=lambda v: (v["rule"], sorted(v["key"].items())))
-    payload = {"generator": "audit.sample.eu", "profile": "eu", "seed": seed, "accounts": accounts,
-               "days": len(b.dates), "as_of": b.dates[-1].isoformat(), "plant": True,
-               "not_planted": dict(sorted(NOT_PLANTED.items())), "violations": violations}
-    (out_dir / "expected_violations.json").write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    by_rule: dict[str, int] = {}
-    for v in violations:
-        by_rule[v["rule"]] = by_rule.get(v["rule"], 0) + 1
-    return {"out_dir": str(out_dir), "format": fmt, "seed": seed, "accounts": accounts,
-            "days": len(b.dates), "rows": rows, "violations": len(violations),
-            "violations_by_rule": dict(sorted(by_rule.items())), "violations_by_profile": {"eu": len(violations)}}
+    return write_profile_book(out_dir, "eu", b, frames, fmt, seed, accounts, left_out=LEFT_OUT,
+                              left_out_tables=LEFT_OUT_TABLES, mapping=MAPPING,
+                              not_planted=NOT_PLANTED)
