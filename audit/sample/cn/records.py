@@ -15,6 +15,7 @@ from audit.sample.cn.book import Account, Book
 from audit.sample.cn.contracts import ix, tag
 from audit.sample.cn.market import END, LISTED, ST_STOCK, STORY_STOCKS, at
 from audit.sample.identity import USCC_ALPHABET, USCC_WEIGHTS, ric_numbers
+from audit.sample.us.records import add_months  # calendar months, as the eu book uses
 
 PLATFORM_ID = "HXZQ"
 PLATFORM_NAME = "华曦证券股份有限公司（虚构）"
@@ -32,13 +33,6 @@ FIRMS = ["上海临港", "杭州钱塘", "深圳前海", "北京中关村", "苏
 KYC_ROLES = ("KYC-001", "KYC-002", "KYC-003", "KYC-004", "KYC-005", "KYC-006", "KYC-007", "KYC-008",
              "KYC-009", "KYC-010", "trap-003", "trap-006", "trap-007", "trap-009", "trap-010",
              "trap-inst", "trap-pro")
-
-
-def add_months(d: date, n: int) -> date:
-    y, m = divmod(d.month - 1 + n, 12)
-    y, m = d.year + y, m + 1
-    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
-    return date(y, m, min(d.day, last))
 
 
 # ------------------------------------------------------------------ plants before the days
