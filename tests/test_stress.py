@@ -179,7 +179,7 @@ def test_derived_closes_are_arch_loaders_closes():
 
 def test_missing_arch_is_reported_clearly(monkeypatch):
     st.index_closes.cache_clear()
-    monkeypatch.setattr(st.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(st.scenarios.importlib.util, "find_spec", lambda name: None)
     try:
         with pytest.raises(ScenarioError, match="pip install arch"):
             load_scenarios(["2008-worst-day"])

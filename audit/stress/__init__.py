@@ -1,0 +1,80 @@
+"""Stress tests of a book: scenario shocks, the deleveraging spiral, leverage caps (docs/stress-model.md).
+
+One module per stage: ``scenarios`` (the files), ``model`` (impact law and lines), ``book``
+(the export as arrays), ``spiral`` (the one-instant engine), ``result`` (stress.json and the
+derived table); this module runs them in order."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from audit.stress.book import (  # noqa: F401
+    LEVERAGE_BUCKETS, NEAR_CALL_FALL, REQUIRED_TABLES, TOP_N, Book, _as_of, book_summary,
+    build_book, capital_at, concentration,
+)
+from audit.stress.model import (  # noqa: F401
+    FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
+)
+from audit.stress.result import (  # noqa: F401
+    MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table, write_stress,
+)
+from audit.stress.scenarios import (  # noqa: F401
+    ASSET_CLASSES, DEFAULT, KIND_ORDER, SCENARIOS_DIR, Dates, Derive, Scenario, ScenarioError,
+    derive_shock, index_closes, load_scenario, load_scenarios,
+)
+from audit.stress.spiral import (  # noqa: F401
+    CAPS, EQUITY_TOL, Outcome, _spiral, capped_book, run_scenario, sensitivity, shock_factors,
+)
+
+# --- the entry points ------------------------------------------------------------------------
+
+def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | None,
+               scenarios: list[Scenario] | None = None, as_of: date | str | None = None,
+               impact: ImpactModel | None = None, caps=CAPS,
+               line_inclusive: bool = False) -> StressResult:
+    """Every scenario on the book of the as-of date, the spiral, concentration and leverage
+    caps. Raises StressError when a table it needs is missing or empty."""
+    as_of = _as_of(tables, as_of)
+    impact = impact or ImpactModel()
+    scenarios = load_scenarios() if scenarios is None else scenarios
+    if not scenarios:
+        raise StressError("no scenario to run; add files to rules/scenarios or name one")
+    book = build_book(tables, as_of)
+    lines = platform_lines(disclosure, inclusive=line_inclusive)
+    weights = book.value_weights
+    outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
+    severe = pick_severe(outcomes)
+    top_share, top_days = concentration(book)
+    capital = capital_at(tables, as_of)
+    d = disclosure or {}
+    capital.update(capital_buffer_min=d.get("capital_buffer_min"),
+                   liquidity_buffer_min=d.get("liquidity_buffer_min"))
+    model = {**impact.describe(), "call_line": lines.call, "call_line_source": lines.call_source,
+             "liquidation_line": lines.liquidation,
+             "liquidation_line_source": lines.liquidation_source,
+             "line_crossed": "at or below the line" if lines.inclusive else "strictly below the line",
+             "near_call": f"not in call, but a {NEAR_CALL_FALL:.0%} fall of its holdings "
+                          "would put it in call",
+             "sensitivity": f"accounts above the cap de-levered to it (pro-rata sales at today's "
+                            f"prices repaying debt), then scenario {severe.scenario.name} with "
+                            "the spiral"}
+    return StressResult(
+        as_of=as_of, model=model, book=book_summary(book, lines), outcomes=outcomes,
+        spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
+        sensitivity=sensitivity(book, severe.scenario, lines, impact, caps, severe),
+        capital=capital,
+        flags=book.flags, arrays=book, lines=lines, impact=impact,
+    )
+
+
+def pick_severe(outcomes: list[Outcome]) -> Outcome:
+    """The first scenario marked severe; without one, the one with the largest stressed loss."""
+    marked = [o for o in outcomes if o.scenario.severe]
+    if marked:
+        return marked[0]
+    return max(outcomes, key=lambda o: (o.spiral_shortfall, o.spiral_book_loss))
+
+
