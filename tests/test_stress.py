@@ -254,6 +254,55 @@ def test_round_guard_stops_and_flags_an_unfinished_spiral():
     assert result.to_dict()["spiral"]["converged"] is False
 
 
+# --- execution price: the integral of the impact curve (stress review R1) ---------------------
+
+def _one(value: float) -> np.ndarray:
+    return np.array([value], dtype=np.float64)
+
+
+def test_one_seller_under_the_square_root_law_bears_two_thirds_of_the_final_fall():
+    """Y*sigma = 0.05, ADV 100, 400 units sold: final fall 10%, average fall 2/3 of it
+    (Caccioli, Bouchaud & Farmer 2012: the integral of sqrt is 2/3 Q^1.5)."""
+    model = ImpactModel(daily_vol={"equity": 0.05})
+    vol, adv = _one(0.05), _one(100)
+    assert model.impact(_one(400), adv, vol)[0] == pytest.approx(0.10)
+    assert model.average_fall(_one(0), _one(400), adv, vol)[0] == pytest.approx(0.2 / 3)
+
+
+def test_saturated_average_fall_integrates_the_cap():
+    """Y*sigma = 0.05, cap 0.9, 402 days of ADV from zero: the law reaches the cap at
+    (0.9 / 0.05)^2 = 324 days, so (0.05 * 2/3 * 324^1.5 + 0.9 * 78) / 402 = 0.65821 (the
+    mid-point rule gave 0.45)."""
+    model = ImpactModel(daily_vol={"equity": 0.05})
+    fall = model.average_fall(_one(0), _one(402), _one(1), _one(0.05))[0]
+    assert fall == pytest.approx((0.05 * 2 / 3 * 324 ** 1.5 + 0.9 * 78) / 402)
+    assert round(fall, 5) == 0.65821
+
+
+@pytest.mark.parametrize("kind", ["sqrt", "linear"])
+def test_proceeds_do_not_depend_on_how_the_same_sales_are_split_into_rounds(kind):
+    """The same cumulative sales in one round or in two (same order) raise the same proceeds."""
+    model = ImpactModel(kind=kind, daily_vol={"equity": 0.05})
+    vol, adv = _one(0.05), _one(50)
+    one = 900 * (1 - model.average_fall(_one(0), _one(900), adv, vol)[0])
+    two = (300 * (1 - model.average_fall(_one(0), _one(300), adv, vol)[0])
+           + 600 * (1 - model.average_fall(_one(300), _one(900), adv, vol)[0]))
+    assert one == pytest.approx(two, rel=1e-12)
+
+
+def test_shortfall_is_non_decreasing_in_a_uniform_shock():
+    """A bigger crash never gives a smaller loss (the mid-point rule broke this: -55% gave
+    less than -50% on the sample book)."""
+    tables = random_book(3000, seed=7)
+    book = build_book(tables, DAY)
+    lines = platform_lines({"margin_call_ratio": 1.3, "liquidation_ratio": 1.2})
+    model = ImpactModel()
+    losses = [st.run_scenario(book, scenario(-s / 100), lines, model).spiral_shortfall
+              for s in range(5, 95, 5)]
+    assert all(b >= a - 0.01 for a, b in zip(losses, losses[1:])), losses
+    assert losses[-1] > losses[0]
+
+
 def test_spiral_terminates_on_a_random_book():
     tables = random_book(3000, seed=7)
     o = run_stress(tables, {"margin_call_ratio": 1.15, "liquidation_ratio": 1.1},
@@ -267,8 +316,9 @@ def test_instruments_without_adv_sell_at_the_floor_and_are_flagged():
     o = result.outcomes[0]
     assert o.max_days_to_liquidate is None and o.illiquid_instruments_sold == 1
     assert result.flags["instruments_without_adv"] == 1
-    # A sells at the mid of 0.75 and 0.75 * 0.1: 4,125 of 8,000 debt
-    assert o.spiral_shortfall == pytest.approx(8000 - 1000 * 10 * (0.75 - 0.5 * 0.75 * 0.9)
+    # No market: every unit sells at the floor, 0.75 * 0.1: A gets 750 of 8,000 debt, B 375
+    # of 3,000 (no mid-point between the shocked price and the floor)
+    assert o.spiral_shortfall == pytest.approx(8000 - 1000 * 10 * 0.75 * 0.1
                                                + 3000 - 500 * 10 * 0.075)
     assert stress_table(result)["max_days_to_liquidate"].to_list() == [None]
 

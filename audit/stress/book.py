@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from audit.evaluate import reference_date
+from audit.stress.boards import boards
 from audit.stress.model import Lines, StressError
 
 
@@ -37,6 +38,9 @@ class Book:
     asset_class: np.ndarray  # (K,) str
     adv: np.ndarray  # (K,) units per day; 0 = unknown
     flags: dict[str, int] = field(default_factory=dict)
+    client_ids: np.ndarray | None = None  # (N,) str or None: the account's client, for groups
+    board: np.ndarray | None = None  # (K,) str: the board whose daily price limit applies
+    total_shares: np.ndarray | None = None  # (K,) shares issued; NaN = unknown
 
     @property
     def n_accounts(self) -> int:
@@ -96,7 +100,9 @@ def build_book(tables: dict[str, pl.DataFrame], as_of: date) -> Book:
     # NOTE: the contract's key makes account_id unique per date; a duplicate (reported by the
     # validate stage) keeps its first row. Sort-and-compare is cheaper than a group-by.
     accounts = (tables["accounts"].lazy().filter(pl.col("date") == as_of)
-                .select("account_id", pl.col("cash").fill_null(0), pl.col("debt").fill_null(0))
+                .select("account_id", pl.col("cash").fill_null(0), pl.col("debt").fill_null(0),
+                        (pl.col("client_id") if "client_id" in tables["accounts"].columns
+                         else pl.lit(None, pl.String)).alias("client_id"))
                 .sort("account_id", maintain_order=True)
                 .filter((pl.int_range(pl.len()) == 0)
                         | (pl.col("account_id") != pl.col("account_id").shift(1)))
@@ -136,6 +142,11 @@ def build_book(tables: dict[str, pl.DataFrame], as_of: date) -> Book:
         instrument_ids=instruments["instrument_id"].to_numpy(),
         asset_class=instruments["asset_class"].to_numpy(),
         adv=adv,
+        client_ids=accounts["client_id"].to_numpy(),
+        board=boards(instruments["instrument_id"].to_list(), instruments["exchange"].to_list(),
+                     instruments["name"].to_list(), instruments["asset_class"].to_list()),
+        total_shares=instruments["total_shares"].cast(pl.Float64).fill_null(float("nan"))
+        .to_numpy(),
         flags={"positions_without_account": orphans,
                "instruments_without_reference": int(instruments["unknown"].sum()),
                "instruments_without_adv": int((~(adv > 0)).sum())},
@@ -144,10 +155,15 @@ def build_book(tables: dict[str, pl.DataFrame], as_of: date) -> Book:
 
 def _instrument_index(positions: pl.DataFrame, instruments: pl.DataFrame) -> pl.DataFrame:
     held = positions.select(pl.col("instrument_id").unique().sort()).with_row_index("k")
-    if "adv" not in instruments.columns:
-        instruments = instruments.with_columns(pl.lit(None, pl.Float64).alias("adv"))
+    optional = {"adv": pl.Float64, "exchange": pl.String, "name": pl.String,
+                "total_shares": pl.Float64}
+    instruments = instruments.with_columns(
+        pl.lit(None, dtype).alias(c) for c, dtype in optional.items()
+        if c not in instruments.columns)
     reference = instruments.group_by("instrument_id").agg(
-        pl.col("asset_class").first(), pl.col("adv").cast(pl.Float64).first())
+        pl.col("asset_class").first(), pl.col("adv").cast(pl.Float64).first(),
+        pl.col("exchange").cast(pl.String).first(), pl.col("name").cast(pl.String).first(),
+        pl.col("total_shares").cast(pl.Float64).first())
     joined = held.join(reference, on="instrument_id", how="left", maintain_order="left")
     return joined.with_columns(
         pl.col("asset_class").is_null().alias("unknown"),

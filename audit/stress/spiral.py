@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -106,11 +106,13 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         selling = breach[acct]
         at = np.flatnonzero(selling)
         s_acct, s_inst, s_value = acct[at], inst[at], value[at]
-        sold += np.bincount(s_inst, weights=units[at], minlength=k)
+        sold_before = sold
+        sold = sold + np.bincount(s_inst, weights=units[at], minlength=k)
         before = factor
         factor = shocked * (1 - impact.impact(sold, book.adv, vol))
-        # Sellers execute between the round's opening and closing price (Cont & Schaanning).
-        executed = before - impact.alpha * (before - factor)
+        # Sellers execute at the average of the impact curve over the units they add (exact
+        # for any law, so proceeds do not depend on how sellers are split into rounds).
+        executed = shocked * (1 - impact.average_fall(sold_before, sold, book.adv, vol))
         proceeds = np.bincount(s_acct, weights=s_value * executed[s_inst], minlength=n)
         closed_assets[breach] = book.cash[breach] + proceeds[breach]
         closed |= breach
@@ -169,9 +171,8 @@ def capped_book(book: Book, cap: float) -> tuple[Book, np.ndarray]:
     debt = book.debt - sale
     cash = book.cash + np.maximum(-debt, 0)  # proceeds beyond the debt stay as cash
     scale = keep[book.pos_account]
-    capped = Book(book.account_ids, cash, np.maximum(debt, 0), book.pos_account,
-                  book.pos_instrument, book.pos_units * scale, book.pos_value * scale,
-                  book.instrument_ids, book.asset_class, book.adv, book.flags)
+    capped = replace(book, cash=cash, debt=np.maximum(debt, 0),
+                     pos_units=book.pos_units * scale, pos_value=book.pos_value * scale)
     return capped, breach
 
 
