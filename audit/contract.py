@@ -675,6 +675,44 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "market_leverage",
+        "Other leveraged holders of the platform's stocks (optional, for the stress test's "
+        "common exposures): one row per stock and day. Their forced sales join the "
+        "platform's in the fire sale. The exchange margin-financing balance of each stock is "
+        "published daily by the Shanghai and Shenzhen exchanges (融资融券交易明细); the "
+        "off-exchange part is an estimate the auditor states.",
+        key=("instrument_id", "date"),
+        aliases=("margin_balances", "融资融券余额", "融资余额", "两融余额", "融资融券交易明细"),
+        norms=("N4", "R4"),
+        since=2,
+        columns=(
+            C("date", DATE, "Trading day of the figures; the stress test uses each stock's "
+              "last row on or before its as-of date.", aliases=("日期", "交易日期", "信用交易日期")),
+            C("instrument_id", STRING, "Instrument identifier.",
+              aliases=("证券代码", "代码", "标的证券代码")),
+            C("margin_balance", MONEY, "Exchange margin-financing balance of the stock (融资余额): "
+              "the debt of every margin account in the market that bought it on credit, as the "
+              "SSE and SZSE publish it per stock each trading day (融资融券交易明细).",
+              unit="currency", min=0, aliases=("融资余额", "两融余额", "本日融资余额")),
+            C("offexchange_multiple", FLOAT, "Assumed off-exchange financing (场外配资) in the "
+              "stock as a multiple of its margin balance; empty = 0 (none assumed). No one "
+              "publishes it: state the estimate in `source`.", unit="x margin balance",
+              nullable=True, required=False, min=0, aliases=("场外配资倍数", "场外倍数")),
+            C("collateral_ratio", FLOAT, "Average collateral ratio (assets / debt, 维持担保比例) "
+              "of the stock's leveraged holders; empty = 2.5, a toolkit assumption to be "
+              "replaced by the published market-wide average (平均维持担保比例).",
+              unit="assets / debt (2.5 = 250%)", nullable=True, required=False, min=0,
+              aliases=("维持担保比例", "平均维持担保比例", "担保比例")),
+            C("liquidation_line", FLOAT, "Collateral ratio at which these holders are closed "
+              "out (平仓线); empty = the platform's own liquidation line.",
+              unit="assets / debt", nullable=True, required=False, min=0,
+              aliases=("平仓线", "平仓比例")),
+            C("source", STRING, "Where the figures come from (the exchange file, the estimate of "
+              "the off-exchange multiple and its author).", nullable=True, required=False,
+              aliases=("来源", "数据来源")),
+        ),
+    ),
+    Table(
         "reserve_computations",
         "A US broker-dealer's customer reserve computations (SEC Rule 15c3-3(e), Exhibit A): one "
         "row per computation (weekly, as of the close of the last business day of the week).",

@@ -1,8 +1,9 @@
 """Stress tests of a book: scenario shocks, the deleveraging spiral, leverage caps (docs/stress-model.md).
 
 One module per stage: ``scenarios`` (the files), ``model`` (impact law and lines), ``book``
-(the export as arrays), ``spiral`` (the one-instant engine), ``result`` (stress.json and the
-derived table); this module runs them in order."""
+(the export as arrays), ``spiral`` (the one-instant engine), ``exposures`` (the market's other
+leveraged holders), ``result`` (stress.json and the derived table); this module runs them in
+order."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import polars as pl
 from audit.stress.book import (  # noqa: F401
     LEVERAGE_BUCKETS, NEAR_CALL_FALL, REQUIRED_TABLES, TOP_N, Book, _as_of, book_summary,
     build_book, capital_at, concentration,
+)
+from audit.stress.exposures import (  # noqa: F401
+    common_exposures, exponential_fall, glt_vulnerability, with_other_holders,
 )
 from audit.stress.model import (  # noqa: F401
     FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
@@ -61,12 +65,16 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
              "sensitivity": f"accounts above the cap de-levered to it (pro-rata sales at today's "
                             f"prices repaying debt), then scenario {severe.scenario.name} with "
                             "the spiral"}
+    # NOTE: the other holders enter only this section; the scenarios above stay the platform's.
+    exposures = common_exposures(book, tables, as_of, lines, impact, severe.scenario,
+                                 net_capital=capital["net_capital"])
     return StressResult(
         as_of=as_of, model=model, book=book_summary(book, lines), outcomes=outcomes,
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
         sensitivity=sensitivity(book, severe.scenario, lines, impact, caps, severe),
         capital=capital,
         flags=book.flags, arrays=book, lines=lines, impact=impact,
+        common_exposures=exposures,
     )
 
 

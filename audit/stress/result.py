@@ -37,6 +37,8 @@ class StressResult:
     arrays: Book | None = field(default=None, repr=False)  # for accounts_after()
     lines: Lines | None = None
     impact: ImpactModel | None = None
+    # the other leveraged holders of the platform's stocks (exposures.py); None: not run
+    common_exposures: dict[str, Any] | None = None
 
     def outcome(self, name: str) -> Outcome:
         return next(o for o in self.outcomes if o.scenario.name == name)
@@ -114,12 +116,20 @@ class StressResult:
             "concentration": [_jsonable(r) for r in self.concentration],
             "liquidity": [_jsonable(r) for r in self.liquidity],
             "sensitivity": [_jsonable(r) for r in self.sensitivity],
+            # NOTE: never absent and never a zero when not tested: the report says so.
+            "common_exposures": _jsonable(self.common_exposures or {
+                "available": False, "reason": "the common exposures were not run"}),
         }
 
 
 MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulative_loss",
               "shortfall", "static_shortfall", "net_capital", "liquid_assets",
-              "capital_buffer_min", "liquidity_buffer_min"}
+              "capital_buffer_min", "liquidity_buffer_min",
+              # common exposures (exposures.py)
+              "margin_balance", "other_debt", "other_holdings_value", "platform_leveraged_value",
+              "shortfall_without", "shortfall_with", "shortfall_added", "other_sales_value",
+              "second_round_loss_platform", "second_round_loss_platform_alone",
+              "second_round_loss_others", "equity_platform", "equity_others"}
 
 
 def _money(value: float | None) -> float | None:

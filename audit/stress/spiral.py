@@ -76,6 +76,10 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     n, k = book.n_accounts, book.n_instruments
     vol = np.array([impact.vol_for(c) for c in book.asset_class], dtype=np.float64)
     leveraged = book.debt > 0
+    # NOTE: other holders' synthetic accounts (book.external) are closed out and sell like the
+    # platform's, but every figure (shortfall, counts, losses) counts the platform's only.
+    own = book.platform
+    counted = leveraged & own
     acct, inst, units, value = book.leveraged_positions
     factor = shocked
     sold = np.zeros(k)
@@ -90,11 +94,11 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     for number in range(1, impact.max_rounds + 2):
         marked = book.cash + np.bincount(acct, weights=value * factor[inst], minlength=n)
         assets = np.where(closed, closed_assets, marked)
-        shortfall = _shortfall(assets, book.debt, leveraged)
+        shortfall = _shortfall(assets, book.debt, counted)
         if not static:
             static = {"static_shortfall": shortfall, "static_assets": assets,
-                      "static_in_call": int((leveraged & lines.crossed(assets, lines.call, book.debt)).sum()),
-                      "static_wiped_out": _wiped_out(assets, book.debt, leveraged)}
+                      "static_in_call": int((counted & lines.crossed(assets, lines.call, book.debt)).sum()),
+                      "static_wiped_out": _wiped_out(assets, book.debt, counted)}
         if rounds:
             rounds[-1]["shortfall"] = shortfall
         breach = leveraged & ~closed & lines.crossed(assets, lines.liquidation, book.debt)
@@ -116,6 +120,9 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         proceeds = np.bincount(s_acct, weights=s_value * executed[s_inst], minlength=n)
         closed_assets[breach] = book.cash[breach] + proceeds[breach]
         closed |= breach
+        if book.external is not None:
+            proceeds = np.where(own, proceeds, 0.0)
+            s_value = np.where(own[s_acct], s_value, 0.0)
         held_value -= np.bincount(s_inst, weights=s_value, minlength=k)
         realised += float(proceeds.sum())
         # NOTE: closed accounts' positions are masked by `closed`; dropping them costs a copy,
@@ -124,7 +131,7 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
             rest = ~selling
             acct, inst, units, value = acct[rest], inst[rest], units[rest], value[rest]
         move = np.divide(factor, before, out=np.ones(k), where=before > 0) - 1
-        rounds.append({"round": number, "accounts_liquidated": int(breach.sum()),
+        rounds.append({"round": number, "accounts_liquidated": int((breach & own).sum()),
                        "sales_value": float(proceeds.sum()),
                        "avg_price_move": float(weights @ move),
                        "cumulative_loss": shocked_value - float(held_value @ factor) - realised})
@@ -136,11 +143,11 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     no_market_sold = int(((sold > 0) & (book.adv <= 0)).sum())
     return {**static, "shortfall": shortfall,
             "fire_sale_loss": rounds[-1]["cumulative_loss"] if rounds else 0.0,
-            "wiped_out": _wiped_out(assets, book.debt, leveraged),
-            "liquidated": int(closed.sum()), "rounds": rounds, "converged": converged,
+            "wiped_out": _wiped_out(assets, book.debt, counted),
+            "liquidated": int((closed & own).sum()), "rounds": rounds, "converged": converged,
             "max_days": None if illiquid_sold else float(days.max(initial=0.0)),
             "illiquid_sold": illiquid_sold, "no_market_sold": no_market_sold,
-            "assets": assets, "closed": closed}
+            "assets": assets, "closed": closed, "sold": sold, "factor": factor}
 
 
 def _shortfall(assets: np.ndarray, debt: np.ndarray, leveraged: np.ndarray) -> float:
