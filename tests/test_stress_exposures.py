@@ -6,7 +6,7 @@ impact convention)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import polars as pl

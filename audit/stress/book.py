@@ -87,7 +87,8 @@ class Book:
         """(account, instrument, units, value) of the positions of accounts with debt.
 
         Accounts without debt owe the platform nothing and can never be closed out, and no one
-        else trades in this model, so the spiral only carries these positions."""
+        else trades in this model (but the other holders' synthetic accounts, which carry
+        debt), so the spiral only carries these positions."""
         keep = (self.debt > 0)[self.pos_account]
         return (self.pos_account[keep], self.pos_instrument[keep], self.pos_units[keep],
                 self.pos_value[keep])

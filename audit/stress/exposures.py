@@ -195,8 +195,8 @@ def with_other_holders(book: Book, holders: pl.DataFrame, lines: Lines,
     line_debt = each * np.repeat(line / lines.liquidation, m)
     n, added = book.n_accounts, len(value)
     inst = np.repeat(k, m)
-    ids = np.array([f"~other:{i}:{j + 1:02d}" for i in book.instrument_ids[k] for j in range(m)],
-                   dtype=object)
+    ids = np.char.add(np.repeat(np.char.add("~other:", book.instrument_ids[k].astype(str)), m),
+                      np.tile(np.char.mod(":%02d", np.arange(1, m + 1)), len(k))).astype(object)
     clients = book.client_ids if book.client_ids is not None else \
         np.full(n, None, dtype=object)
     external = np.zeros(n, dtype=bool) if book.external is None else book.external
@@ -238,7 +238,7 @@ def common_exposures(book: Book, tables: dict[str, pl.DataFrame], as_of: date, l
     ext = joint_book.external
     other_closed = joint["closed"] & ext
     k = holders["k"].to_numpy()
-    lev_acct, lev_inst, _, lev_value = book.leveraged_positions
+    _, lev_inst, _, lev_value = book.leveraged_positions
     platform_value = np.bincount(lev_inst, weights=lev_value, minlength=book.n_instruments)
     other_value = holders["other_holdings_value"].to_numpy()
     share = _share(platform_value[k], other_value)
@@ -320,7 +320,7 @@ def _glt_on_book(book: Book, holders: pl.DataFrame, shocked: np.ndarray,
     """GLT on the platform's leveraged accounts (one holder) and each stock's other holders
     (one holder per stock), with and without the other holders."""
     kk = book.n_instruments
-    lev_acct, lev_inst, lev_units, lev_value = book.leveraged_positions
+    _, lev_inst, _, lev_value = book.leveraged_positions
     leveraged = book.debt > 0
     p_value = np.bincount(lev_inst, weights=lev_value, minlength=kk)
     p_assets = float(book.cash[leveraged].sum() + p_value.sum())
