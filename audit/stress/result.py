@@ -37,6 +37,9 @@ class StressResult:
     arrays: Book | None = field(default=None, repr=False)  # for accounts_after()
     lines: Lines | None = None
     impact: ImpactModel | None = None
+    cover: dict[str, Any] | None = None  # cover-1 / cover-2 by client group (stress.cover)
+    concentration_detail: dict[str, Any] | None = None
+    funding: dict[str, Any] | None = None  # the funding stress (stress.funding)
 
     def outcome(self, name: str) -> Outcome:
         return next(o for o in self.outcomes if o.scenario.name == name)
@@ -114,12 +117,20 @@ class StressResult:
             "concentration": [_jsonable(r) for r in self.concentration],
             "liquidity": [_jsonable(r) for r in self.liquidity],
             "sensitivity": [_jsonable(r) for r in self.sensitivity],
+            "cover": _jsonable(self.cover),
+            "concentration_detail": _jsonable(self.concentration_detail),
+            "funding": _jsonable(self.funding),
         }
 
 
 MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulative_loss",
               "shortfall", "static_shortfall", "net_capital", "liquid_assets",
-              "capital_buffer_min", "liquidity_buffer_min"}
+              "capital_buffer_min", "liquidity_buffer_min",
+              # cover-1 / cover-2, concentration detail, funding stress
+              "cover_1", "cover_2", "group_shortfall", "group_shortfall_total", "held_value",
+              "debt_secured", "accounts_without_debt", "excess_over_call_line", "withdrawable",
+              "withdrawals", "funder_run", "outflow", "outflows", "forced_sale_inflows", "gap",
+              "gap_after_settlement"}
 
 
 def _money(value: float | None) -> float | None:
