@@ -71,7 +71,11 @@ def funding_stress(book: Book, lines: Lines, assets_after: np.ndarray, closed: n
         rows.append({"case": name, "run_off": run_off, "withdrawals": withdrawals,
                      "funder_run": funder, "outflows": outflows,
                      **_verdict(withdrawals, outflows, liquid_assets, inflows,
-                                funding_runoff is not None)})
+                                funding_runoff is not None),
+                     # NOTE: the reverse question, answerable without funding data: the
+                     # funder run (share of debt) that would exhaust what withdrawals leave.
+                     "funding_runoff_to_break": None if liquid_assets is None or debt <= 0
+                     else max(liquid_assets - withdrawals, 0.0) / debt})
     return {
         "scenario": scenario, "horizon_days": HORIZON_DAYS,
         "liquid_assets": liquid_assets,
