@@ -135,7 +135,7 @@ def cover(book: Book, groups: Groups, shortfall: np.ndarray, net_capital: float 
     # NOTE: ties broken by the group's first account in id order, so the output is stable.
     order = np.argsort(groups.group, kind="stable")
     sorted_groups = groups.group[order]
-    starts = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]] if len(order) else order > 0
+    starts = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]][:len(order)]
     first_of = np.full(groups.n_groups, book.n_accounts)
     first_of[sorted_groups[starts]] = order[starts]
     ranked = np.lexsort((first_of, -by_group))
@@ -200,7 +200,7 @@ def concentration_detail(book: Book, participation: float = PARTICIPATION) -> di
     acct, inst, units, _ = book.leveraged_positions
     # NOTE: sort and drop repeats: numpy's hash-based unique is slow on millions of ints.
     pair = np.sort(acct[units > 0] * k + inst[units > 0])
-    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]][:len(pair)]]
     debt_by = np.bincount(pair % k, weights=book.debt[pair // k], minlength=k)
     holders = np.bincount(pair % k, minlength=k)
     total_debt = float(book.debt[book.debt > 0].sum())
