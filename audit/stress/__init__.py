@@ -33,14 +33,22 @@ from audit.stress.spiral import (  # noqa: F401
     CAPS, EQUITY_TOL, Outcome, _spiral, capped_book, run_scenario, sensitivity, shock_factors,
 )
 
+from audit.stress.cover import (  # noqa: F401
+    PARTICIPATION, Groups, account_shortfalls, client_groups, concentration_detail, cover,
+)
+from audit.stress.funding import funding_stress  # noqa: F401
+
 # --- the entry points ------------------------------------------------------------------------
 
 def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | None,
                scenarios: list[Scenario] | None = None, as_of: date | str | None = None,
                impact: ImpactModel | None = None, caps=CAPS,
-               line_inclusive: bool = False) -> StressResult:
+               line_inclusive: bool = False,
+               funding_runoff: float | None = None) -> StressResult:
     """Every scenario on the book of the as-of date, the spiral, concentration and leverage
-    caps. Raises StressError when a table it needs is missing or empty."""
+    caps, cover-1 / cover-2 by client group and the funding stress. ``funding_runoff`` (else
+    the disclosure's): share of the lending funded by others who can withdraw it in 30 days.
+    Raises StressError when a table it needs is missing or empty."""
     as_of = _as_of(tables, as_of)
     impact = impact or ImpactModel()
     scenarios = load_scenarios() if scenarios is None else scenarios
@@ -56,6 +64,10 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     d = disclosure or {}
     capital.update(capital_buffer_min=d.get("capital_buffer_min"),
                    liquidity_buffer_min=d.get("liquidity_buffer_min"))
+    # NOTE: the severe run again, for its per-account assets (Outcome keeps only totals).
+    after = _spiral(book, shock_factors(book, severe.scenario), lines, impact, weights)
+    groups = client_groups(book, tables.get("financings"), as_of)
+    runoff = funding_runoff if funding_runoff is not None else d.get("funding_runoff")
     model = {**impact.describe(), "call_line": lines.call, "call_line_source": lines.call_source,
              "liquidation_line": lines.liquidation,
              "liquidation_line_source": lines.liquidation_source,
@@ -75,6 +87,11 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         capital=capital,
         flags=book.flags, arrays=book, lines=lines, impact=impact,
         common_exposures=exposures,
+        cover=cover(book, groups, account_shortfalls(book, after["assets"]),
+                    capital["net_capital"], severe.scenario.name),
+        concentration_detail=concentration_detail(book),
+        funding=funding_stress(book, lines, after["assets"], after["closed"],
+                               capital["liquid_assets"], runoff, severe.scenario.name),
     )
 
 

@@ -39,6 +39,9 @@ class StressResult:
     impact: ImpactModel | None = None
     # the other leveraged holders of the platform's stocks (exposures.py); None: not run
     common_exposures: dict[str, Any] | None = None
+    cover: dict[str, Any] | None = None  # cover-1 / cover-2 by client group (stress.cover)
+    concentration_detail: dict[str, Any] | None = None
+    funding: dict[str, Any] | None = None  # the funding stress (stress.funding)
 
     def outcome(self, name: str) -> Outcome:
         return next(o for o in self.outcomes if o.scenario.name == name)
@@ -119,6 +122,9 @@ class StressResult:
             # NOTE: never absent and never a zero when not tested: the report says so.
             "common_exposures": _jsonable(self.common_exposures or {
                 "available": False, "reason": "the common exposures were not run"}),
+            "cover": _jsonable(self.cover),
+            "concentration_detail": _jsonable(self.concentration_detail),
+            "funding": _jsonable(self.funding),
         }
 
 
@@ -129,7 +135,12 @@ MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulati
               "margin_balance", "other_debt", "other_holdings_value", "platform_leveraged_value",
               "shortfall_without", "shortfall_with", "shortfall_added", "other_sales_value",
               "second_round_loss_platform", "second_round_loss_platform_alone",
-              "second_round_loss_others", "equity_platform", "equity_others"}
+              "second_round_loss_others", "equity_platform", "equity_others",
+              # cover-1 / cover-2, concentration detail, funding stress
+              "cover_1", "cover_2", "group_shortfall", "group_shortfall_total", "held_value",
+              "debt_secured", "accounts_without_debt", "excess_over_call_line", "withdrawable",
+              "withdrawals", "funder_run", "outflow", "outflows", "forced_sale_inflows", "gap",
+              "gap_after_settlement"}
 
 
 def _money(value: float | None) -> float | None:
