@@ -748,7 +748,7 @@ DERIVED: tuple[Table, ...] = (
         columns=(
             C("scenario", STRING, "Scenario name."),
             C("title", STRING, "Scenario title.", nullable=True),
-            C("kind", STRING, "uniform, asset_class or historical.", nullable=True),
+            C("kind", STRING, "uniform, asset_class, historical or hypothetical.", nullable=True),
             C("severe", BOOL, "The scenario is the severe one capital must cover."),
             C("accounts", INT, "Accounts in the book."),
             C("accounts_in_call", INT, "Accounts in margin call after the shock."),

@@ -15,7 +15,7 @@ import polars as pl
 from audit import contract
 from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
-from audit.stress.spiral import EQUITY_TOL, Outcome, _spiral, shock_factors
+from audit.stress.spiral import EQUITY_TOL, Outcome, _spiral, shock_factors, top_names
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -83,6 +83,7 @@ class StressResult:
                 "end": s.dates.end.isoformat() if s.dates.end else None},
             "shocks": {c: _num(v, 6) for c, v in sorted(s.shocks.items())},
             "derivation": _jsonable(s.derivation),
+            **self.scenario_legs(s),
             "accounts": self.book["accounts"],
             "accounts_in_call": o.accounts_in_call, "accounts_wiped_out": o.accounts_wiped_out,
             "shortfall": _money(o.shortfall), "spiral_shortfall": _money(o.spiral_shortfall),
@@ -104,6 +105,20 @@ class StressResult:
             "illiquid_instruments_sold": o.illiquid_instruments_sold,
             "no_market_instruments_sold": o.no_market_instruments_sold,
         }
+
+    def scenario_legs(self, s) -> dict[str, Any]:
+        """The scenario's board, limit-down and single-name legs, its jurisdictions and the
+        intraday figure (information only); for a single-name scenario, the names it hit."""
+        hit = None
+        if s.single_name is not None and self.arrays is not None:
+            hit = [str(self.arrays.instrument_ids[k])
+                   for k in top_names(self.arrays, s.single_name.top)]
+        return {"jurisdictions": list(s.jurisdictions),
+                "boards": {b: _num(v, 6) for b, v in sorted(s.boards.items())},
+                "limit_downs": s.limit_downs,
+                "single_name": None if s.single_name is None else {
+                    **s.single_name.model_dump(), "instruments": hit},
+                "intraday": _num(s.intraday, 6)}
 
     def to_dict(self) -> dict[str, Any]:
         spiral = self.outcome(self.spiral_scenario)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from audit.stress.boards import DAILY_LIMIT, LIMITED_CLASSES
 from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
 from audit.stress.scenarios import Scenario
@@ -44,9 +45,45 @@ class Outcome:
 
 
 def shock_factors(book: Book, scenario: Scenario) -> np.ndarray:
-    """Price factor (1 + shock) per instrument."""
+    """Price factor (1 + shock) per instrument, by precedence: the asset-class shock; for an
+    equity or ETF, its board's leg (``boards``) or N limit-downs of its board (``limit_downs``);
+    then, for the book's largest equity/ETF names, N limit-downs of their own board
+    (``single_name``). A limit-down factor is (1 - daily limit)^N."""
     per_class = {c: 1.0 + scenario.shock_for(c) for c in set(book.asset_class.tolist())}
-    return np.array([per_class[c] for c in book.asset_class], dtype=np.float64)
+    factor = np.array([per_class[c] for c in book.asset_class], dtype=np.float64)
+    if not (scenario.boards or scenario.limit_downs or scenario.single_name):
+        return factor
+    board = (book.board if book.board is not None
+             else np.full(book.n_instruments, "none", dtype=object))
+    limited = np.isin(book.asset_class, list(LIMITED_CLASSES))
+    if scenario.boards:
+        for name, shock in scenario.boards.items():
+            factor[limited & (board == name)] = 1.0 + shock
+    if scenario.limit_downs:
+        on_board = limited & np.isin(board, list(DAILY_LIMIT))
+        factor[on_board] = limit_down_factor(board[on_board], scenario.limit_downs)
+    if scenario.single_name:
+        top = top_names(book, scenario.single_name.top)
+        factor[top] = limit_down_factor(board[top], scenario.single_name.limit_downs)
+    return factor
+
+
+def limit_down_factor(board: np.ndarray, n: int) -> np.ndarray:
+    """(1 - limit)^n per instrument: the close after n limit-down days on its board. An
+    instrument without a daily limit (not an A-share) is given the main board's 10%, so that
+    "n limit-downs" stays a defined fall wherever it is listed."""
+    limit = np.array([DAILY_LIMIT.get(b, DAILY_LIMIT["main"]) for b in board], dtype=np.float64)
+    return (1.0 - limit) ** n
+
+
+def top_names(book: Book, top: int) -> np.ndarray:
+    """Indices of the ``top`` largest equity/ETF holdings by share of the book's value; ties
+    broken by instrument id, so the choice does not depend on the file's row order."""
+    limited = np.isin(book.asset_class, list(LIMITED_CLASSES)) & (book.held_value > 0)
+    # NOTE: one row per instrument (thousands at most), so a Python sort is cheap here.
+    ranked = sorted(np.flatnonzero(limited).tolist(),
+                    key=lambda k: (-book.held_value[k], str(book.instrument_ids[k])))
+    return np.array(ranked[:top], dtype=np.int64)
 
 
 def run_scenario(book: Book, scenario: Scenario, lines: Lines, impact: ImpactModel,
