@@ -98,6 +98,7 @@ class StressResult:
             "max_days_to_liquidate": _num(o.max_days_to_liquidate, 4),
             "illiquid_instruments_sold": o.illiquid_instruments_sold,
             "no_market_instruments_sold": o.no_market_instruments_sold,
+            **_path_keys(o.path),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,12 +115,63 @@ class StressResult:
             "concentration": [_jsonable(r) for r in self.concentration],
             "liquidity": [_jsonable(r) for r in self.liquidity],
             "sensitivity": [_jsonable(r) for r in self.sensitivity],
+            "path": _path_block(spiral),
         }
 
 
 MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulative_loss",
               "shortfall", "static_shortfall", "net_capital", "liquid_assets",
-              "capital_buffer_min", "liquidity_buffer_min"}
+              "capital_buffer_min", "liquidity_buffer_min", "value_unsold", "gap_loss",
+              "path_shortfall", "path_gap_loss", "path_value_unsold"}
+
+# What the multi-day path assumes, said once in stress.json -> path.
+PATH_RULES = [
+    "each instrument's scenario move happens as fast as its daily price limit allows (10% main "
+    "board, 5% ST, 20% ChiNext and STAR, 30% Beijing; no limit elsewhere: the whole move on day 1)",
+    "a day whose exogenous fall reaches the limit is locked limit-down: nothing trades; a "
+    "suspended instrument trades nothing and keeps its last close until it resumes",
+    "forced sales add impact on top of the exogenous price (cumulative, permanent over the "
+    "horizon), executed at the integral of the impact curve, at most the participation rate "
+    "x ADV a day and never past the day's limit price; sellers of one instrument share the "
+    "day's capacity pro rata to what they still hold",
+    "an account crossing the liquidation line at a close is closed out from the next trading "
+    "day; one in call only after the grace days if still in call; full close-out, proceeds "
+    "repay debt",
+    "units unsold at the horizon are marked at the horizon's price on the limit path",
+    "days to liquidate = units closed-out accounts must sell / (participation x ADV)",
+]
+
+
+def _path_keys(path) -> dict[str, Any]:
+    """The multi-day path's figures for one scenario row (None where no path was run)."""
+    if path is None:
+        return dict.fromkeys(("path_shortfall", "path_static_shortfall", "path_gap_loss",
+                              "path_value_unsold", "path_days_to_liquidate",
+                              "path_unsellable_instruments", "path_accounts_closed",
+                              "path_illiquid_instruments_sold",
+                              "path_no_market_instruments_sold", "horizon_days",
+                              "participation"))
+    return {"path_shortfall": _money(path.shortfall),
+            "path_static_shortfall": _money(path.static_shortfall),
+            "path_gap_loss": _money(path.gap_loss),
+            "path_value_unsold": _money(path.value_unsold),
+            "path_days_to_liquidate": _num(path.days_to_liquidate, 4),
+            "path_unsellable_instruments": len(path.unsellable_within_horizon),
+            "path_accounts_closed": path.accounts_closed,
+            "path_illiquid_instruments_sold": path.illiquid_instruments_sold,
+            "path_no_market_instruments_sold": path.no_market_instruments_sold,
+            "horizon_days": int(path.params.horizon),
+            "participation": path.params.participation}
+
+
+def _path_block(outcome: Outcome) -> dict[str, Any] | None:
+    """stress.json -> path: the severe scenario day by day, with the path's parameters."""
+    path = outcome.path
+    if path is None:
+        return None
+    return {"scenario": outcome.scenario.name, "params": path.params.describe(),
+            "rules": PATH_RULES, **_jsonable(path.summary()),
+            "daily": [_jsonable(r) for r in path.daily]}
 
 
 def _money(value: float | None) -> float | None:
@@ -158,6 +210,12 @@ def stress_table(result: StressResult) -> pl.DataFrame:
     rows = []
     for o in result.outcomes:
         r = result.scenario_row(o)
+        if o.path is not None:
+            # NOTE: days to liquidate are read at the path's participation rate of ADV, the
+            # figure LEV-005 states; the one-instant engine's (100% of ADV) stays in stress.json.
+            r = {**r, "max_days_to_liquidate": r["path_days_to_liquidate"],
+                 "illiquid_instruments_sold": r["path_illiquid_instruments_sold"],
+                 "no_market_instruments_sold": r["path_no_market_instruments_sold"]}
         rows.append({
             "scenario": r["name"], "title": r["title"], "kind": r["kind"], "severe": r["severe"],
             "accounts": r["accounts"], "accounts_in_call": r["accounts_in_call"],
