@@ -128,6 +128,7 @@ class PathOutcome:
     units_to_sell: np.ndarray = field(repr=False)  # (K,) units of closed-out accounts
     days_locked: np.ndarray = field(repr=False)  # (K,) locked limit-down days
     assets: np.ndarray = field(repr=False)  # (N,) cash + proceeds + held at H
+    proceeds: np.ndarray = field(repr=False)  # (N,) what each account's forced sales realised
     closed: np.ndarray = field(repr=False)  # (N,) bool
 
     def summary(self) -> dict[str, Any]:
@@ -255,7 +256,7 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         no_market_instruments_sold=int(((to_sell > 0) & (adv <= 0)).sum()),
         unsellable_within_horizon=[str(i) for i in book.instrument_ids[unsellable]],
         daily=daily, prices=prices, units_sold=units_sold, units_to_sell=to_sell,
-        days_locked=days_locked, assets=assets, closed=closed,
+        days_locked=days_locked, assets=assets, proceeds=proceeds, closed=closed,
     )
 
 
