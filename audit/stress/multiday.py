@@ -160,7 +160,14 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     liquid = adv > 0  # NaN (unknown) and 0 (no market): nothing can be sold
     capacity = np.where(liquid, params.participation * np.where(liquid, adv, 0.0), 0.0)
     leveraged = book.debt > 0
-    acct, inst, units, value = book.leveraged_positions
+    # NOTE: positions live in two sets: those of open accounts (marked each close) and the
+    # queue of closed-out accounts' positions (sold pro rata, marked on what remains). A
+    # position moves from the first to the second when its account is closed out, and leaves
+    # the queue once sold out, so each day touches only what can still change.
+    o_acct, o_inst, o_units, o_value = book.leveraged_positions
+    q_acct = np.empty(0, dtype=np.int64)
+    q_inst = np.empty(0, dtype=np.int64)
+    q_units, q_value, q_rem = np.empty(0), np.empty(0), np.empty(0)  # q_rem: share not yet sold
 
     exo = np.ones(k)  # exogenous price factor
     price = np.ones(k)  # exo x (1 - impact of the cumulative sales)
@@ -168,8 +175,6 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     cum_sold = np.zeros(k)
     queue = np.zeros(k)  # units closed-out accounts still have to sell
     to_sell = np.zeros(k)
-    rem = np.ones(len(acct))  # share of each position not yet sold
-    queued = np.zeros(len(acct), dtype=bool)
     closed = np.zeros(n, dtype=bool)
     call_since = np.full(n, -1, dtype=np.int64)
     proceeds = np.zeros(n)
@@ -198,11 +203,11 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
                     share = np.divide(sell, queue, out=np.zeros(k), where=queue > 0)
                     # NOTE: pro rata to what each seller still holds: every queued position of
                     # an instrument sells the same share of its remainder.
-                    part = np.where(queued, rem * share[inst], 0.0)
-                    got = value * part * executed[inst]
-                    proceeds += np.bincount(acct, weights=got, minlength=n)
+                    part = q_rem * share[q_inst]
+                    got = q_value * part * executed[q_inst]
+                    proceeds += np.bincount(q_acct, weights=got, minlength=n)
                     sales = float(got.sum())
-                    rem = rem - part
+                    q_rem = q_rem - part
                     queue = np.where(sell >= queue, 0.0, queue - sell)
                     cum_sold = after
                     psi = impact.impact(cum_sold, adv, vol)
@@ -210,8 +215,10 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
             price = exo * (1 - psi)
             days_locked += locked
         prices[day] = price
-        held = value * rem * price[inst]
-        assets = book.cash + proceeds + np.bincount(acct, weights=held, minlength=n)
+        o_held = o_value * price[o_inst]
+        q_held = q_value * q_rem * price[q_inst]
+        assets = (book.cash + proceeds + np.bincount(o_acct, weights=o_held, minlength=n)
+                  + np.bincount(q_acct, weights=q_held, minlength=n))
         # --- the close: who is closed out from the next trading day -------------------------
         open_ = leveraged & ~closed
         breach = open_ & lines.crossed(assets, lines.liquidation, book.debt)
@@ -219,13 +226,27 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         call_since = np.where(in_call, np.where(call_since < 0, day, call_since), -1)
         trigger = breach | (in_call & (day - call_since >= params.grace_days))
         if trigger.any():
-            new = trigger[acct]
+            new = trigger[o_acct]
             closed |= trigger
-            queued |= new
-            add = np.bincount(inst[new], weights=units[new] * rem[new], minlength=k)
+            add = np.bincount(o_inst[new], weights=o_units[new], minlength=k)
             queue = queue + add
             to_sell += add
-            value_at_trigger += np.bincount(acct[new], weights=held[new], minlength=n)
+            value_at_trigger += np.bincount(o_acct[new], weights=o_held[new], minlength=n)
+            q_acct = np.concatenate([q_acct, o_acct[new]])
+            q_inst = np.concatenate([q_inst, o_inst[new]])
+            q_units = np.concatenate([q_units, o_units[new]])
+            q_value = np.concatenate([q_value, o_value[new]])
+            q_rem = np.concatenate([q_rem, np.ones(int(new.sum()))])
+            q_held = np.concatenate([q_held, o_held[new]])
+            keep = ~new
+            o_acct, o_inst, o_units, o_value = o_acct[keep], o_inst[keep], o_units[keep], \
+                o_value[keep]
+        sold_out = q_rem <= 0
+        if sold_out.sum() > len(q_rem) // 4:
+            live = ~sold_out
+            q_acct, q_inst, q_units, q_value, q_rem, q_held = (
+                q_acct[live], q_inst[live], q_units[live], q_value[live], q_rem[live],
+                q_held[live])
         move = np.divide(price, before, out=np.ones(k), where=before > 0) - 1
         daily.append({"day": day, "price_move": float(weights @ move), "sales_value": sales,
                       "units_sold": float(units_sold[day].sum()),
@@ -233,13 +254,23 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
                       "instruments_locked": int(locked.sum()),
                       "instruments_suspended": int(suspended.sum()),
                       "shortfall": _shortfall(assets, book.debt, leveraged)})
+        # NOTE: nothing left to sell, no move left to take and no account waiting out its
+        # grace: every later day repeats this close.
+        if day < horizon and not (queue > 0).any() and not (open_ & in_call & ~trigger).any() \
+                and np.allclose(exo, target, rtol=1e-12, atol=0.0):
+            for later in range(day + 1, horizon + 1):
+                prices[later] = price
+                daily.append({**daily[-1], "day": later, "price_move": 0.0, "sales_value": 0.0,
+                              "units_sold": 0.0, "accounts_closed": 0, "instruments_locked": 0,
+                              "instruments_suspended": int(suspended_on[later].sum())})
+            break
 
-    held_closed = np.where(queued, held, 0.0)
-    realised = proceeds + np.bincount(acct, weights=held_closed, minlength=n)
+    held_closed = q_held
+    realised = proceeds + np.bincount(q_acct, weights=q_held, minlength=n)
     static = book.cash + book.account_values(exo)
     illiquid = (to_sell > 0) & ~liquid
     days_needed = np.divide(to_sell, capacity, out=np.zeros(k), where=capacity > 0)
-    unsold = np.bincount(inst, weights=np.where(queued, units * rem, 0.0), minlength=k)
+    unsold = np.bincount(q_inst, weights=q_units * q_rem, minlength=k)
     # NOTE: a remainder below a millionth of a unit is float dust from the pro-rata shares.
     unsellable = unsold > 1e-6
     return PathOutcome(
