@@ -126,19 +126,19 @@ MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulati
 
 # What the multi-day path assumes, said once in stress.json -> path.
 PATH_RULES = [
-    "each instrument's scenario move happens as fast as its daily price limit allows (10% main "
-    "board, 5% ST, 20% ChiNext and STAR, 30% Beijing; no limit elsewhere: the whole move on day 1)",
-    "a day whose exogenous fall reaches the limit is locked limit-down: nothing trades; a "
-    "suspended instrument trades nothing and keeps its last close until it resumes",
-    "forced sales add impact on top of the exogenous price (cumulative, permanent over the "
-    "horizon), executed at the integral of the impact curve, at most the participation rate "
-    "x ADV a day and never past the day's limit price; sellers of one instrument share the "
-    "day's capacity pro rata to what they still hold",
-    "an account crossing the liquidation line at a close is closed out from the next trading "
-    "day; one in call only after the grace days if still in call; full close-out, proceeds "
-    "repay debt",
-    "units unsold at the horizon are marked at the horizon's price on the limit path",
-    "days to liquidate = units closed-out accounts must sell / (participation x ADV)",
+    ("each instrument's scenario move happens as fast as its daily price limit allows (10% main "
+     "board, 5% ST, 20% ChiNext and STAR, 30% Beijing; no limit elsewhere: the whole move on day 1)"),
+    ("a day whose exogenous fall reaches the limit is locked limit-down: nothing trades; a "
+     "suspended instrument trades nothing and keeps its last close until it resumes"),
+    ("forced sales add impact on top of the exogenous price (cumulative, permanent over the "
+     "horizon), executed at the integral of the impact curve, at most the participation rate "
+     "x ADV a day and never past the day's limit price; sellers of one instrument share the "
+     "day's capacity pro rata to what they still hold"),
+    ("an account crossing the liquidation line at a close is closed out from the next trading "
+     "day; one in call only after the grace days if still in call; full close-out, proceeds "
+     "repay debt"),
+    ("units unsold at the horizon are marked at the horizon's price on the limit path"),
+    ("days to liquidate = units closed-out accounts must sell / (participation x ADV)"),
 ]
 
 
@@ -170,7 +170,13 @@ def _path_block(outcome: Outcome) -> dict[str, Any] | None:
     if path is None:
         return None
     return {"scenario": outcome.scenario.name, "params": path.params.describe(),
-            "rules": PATH_RULES, **_jsonable(path.summary()),
+            "rules": PATH_RULES,
+            "sources": ["Bank of England, system-wide exploratory scenario (10 Nov 2023): "
+                        "\"severe, but plausible, 10-day shocks\"",
+                        "SSE, SZSE and BSE trading rules: daily price limits",
+                        "Cont & Schaanning (2017), Norges Bank WP 2/2017: forced sellers only, "
+                        "no recovery"],
+            **_jsonable(path.summary()),
             "daily": [_jsonable(r) for r in path.daily]}
 
 
