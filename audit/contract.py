@@ -755,7 +755,12 @@ DERIVED: tuple[Table, ...] = (
             C("accounts_wiped_out", INT, "Accounts with negative equity after the shock."),
             C("shortfall", MONEY, "Static loss falling on the platform (negative equity).",
               unit="currency"),
-            C("spiral_shortfall", MONEY, "Loss after the deleveraging spiral.", unit="currency"),
+            C("spiral_shortfall", MONEY, "Loss after the one-instant deleveraging spiral (every "
+              "forced sale at once, no price limits: a sensitivity).", unit="currency"),
+            C("path_shortfall", MONEY, "Loss after the multi-day path: the scenario's move within "
+              "daily price limits, forced sales at a participation rate of volume, locked "
+              "limit-down days trading nothing, unsold holdings marked at the horizon.",
+              unit="currency", nullable=True),
             C("amplification", FLOAT, "Spiral loss over static loss.", unit="x", nullable=True),
             C("spiral_rounds", INT, "Rounds until no new account was liquidated."),
             C("net_capital", MONEY, "Platform net capital at the as-of date.", unit="currency",

@@ -465,7 +465,10 @@ def test_a_rule_can_assert_that_capital_covers_the_severe_scenario():
                                     impact=LINEAR))
     ctx = Context.build({"stress": table}, {})
     assert evaluate_rule(_stress_rule("net_capital >= spiral_shortfall"), ctx).status == "failed"
-    assert evaluate_rule(_stress_rule("max_days_to_liquidate <= 5"), ctx).status == "passed"
+    # 1,500 units to sell at 20% of an ADV of 1,000: 7.5 days
+    assert table["max_days_to_liquidate"].to_list() == [7.5]
+    assert evaluate_rule(_stress_rule("max_days_to_liquidate <= 8"), ctx).status == "passed"
+    assert evaluate_rule(_stress_rule("max_days_to_liquidate <= 5"), ctx).status == "failed"
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from audit.stress.exposures import (  # noqa: F401
 from audit.stress.model import (  # noqa: F401
     FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
 )
+from audit.stress.multiday import PathOutcome, PathParams, grace_days_from, run_path  # noqa: F401
 from audit.stress.result import (  # noqa: F401
     MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table, write_stress,
 )
@@ -43,12 +44,14 @@ from audit.stress.funding import funding_stress  # noqa: F401
 def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | None,
                scenarios: list[Scenario] | None = None, as_of: date | str | None = None,
                impact: ImpactModel | None = None, caps=CAPS,
-               line_inclusive: bool = False,
-               funding_runoff: float | None = None) -> StressResult:
-    """Every scenario on the book of the as-of date, the spiral, concentration and leverage
-    caps, cover-1 / cover-2 by client group and the funding stress. ``funding_runoff`` (else
-    the disclosure's): share of the lending funded by others who can withdraw it in 30 days.
-    Raises StressError when a table it needs is missing or empty."""
+               line_inclusive: bool = False, funding_runoff: float | None = None,
+               path: PathParams | None = None) -> StressResult:
+    """Every scenario on the book of the as-of date: the static shock, the multi-day path and
+    the one-instant spiral; concentration and leverage caps, cover-1 / cover-2 by client group
+    and the funding stress. ``path`` defaults to PathParams() with the grace days the
+    disclosure gives. ``funding_runoff`` (else the disclosure's): share of the lending funded by
+    others who can withdraw it in 30 days. Raises StressError when a table it needs is missing
+    or empty."""
     as_of = _as_of(tables, as_of)
     impact = impact or ImpactModel()
     scenarios = load_scenarios() if scenarios is None else scenarios
@@ -58,6 +61,9 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     lines = platform_lines(disclosure, inclusive=line_inclusive)
     weights = book.value_weights
     outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
+    path = path or PathParams(grace_days=grace_days_from(disclosure))
+    for o in outcomes:
+        o.path = run_path(book, shock_factors(book, o.scenario), lines, impact, path, weights)
     severe = pick_severe(outcomes)
     top_share, top_days = concentration(book)
     capital = capital_at(tables, as_of)

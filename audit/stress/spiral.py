@@ -37,6 +37,7 @@ class Outcome:
     max_days_to_liquidate: float | None  # None: an instrument without ADV was sold
     illiquid_instruments_sold: int
     no_market_instruments_sold: int = 0  # of them, with an ADV of 0: no market at all
+    path: Any = None  # multiday.PathOutcome: the same scenario day by day (run_stress sets it)
 
     @property
     def amplification(self) -> float | None:
