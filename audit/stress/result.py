@@ -37,6 +37,8 @@ class StressResult:
     arrays: Book | None = field(default=None, repr=False)  # for accounts_after()
     lines: Lines | None = None
     impact: ImpactModel | None = None
+    reverse: dict[str, Any] | None = None  # reverse.reverse_stress
+    model_risk: dict[str, Any] | None = None  # modelrisk.model_grid
 
     def outcome(self, name: str) -> Outcome:
         return next(o for o in self.outcomes if o.scenario.name == name)
@@ -114,12 +116,15 @@ class StressResult:
             "concentration": [_jsonable(r) for r in self.concentration],
             "liquidity": [_jsonable(r) for r in self.liquidity],
             "sensitivity": [_jsonable(r) for r in self.sensitivity],
+            "reverse": _jsonable(self.reverse),
+            "model_risk": _jsonable(self.model_risk),
         }
 
 
 MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulative_loss",
               "shortfall", "static_shortfall", "net_capital", "liquid_assets",
-              "capital_buffer_min", "liquidity_buffer_min"}
+              "capital_buffer_min", "liquidity_buffer_min",
+              "threshold_shortfall", "previous_shortfall", "default_shortfall"}
 
 
 def _money(value: float | None) -> float | None:
