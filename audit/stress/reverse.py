@@ -66,32 +66,52 @@ class _Curve:
         return self.cache[k]
 
 
-def _search(curve: _Curve, capital: float, depth: int, which: int) -> dict[str, Any]:
+def _bisect(curve: _Curve, capital: float, which: int, lo: int, hi: int, step: int) -> int:
+    """The first point of ``lo + step``, ..., ``hi`` whose shortfall exceeds ``capital``, given
+    that ``lo`` does not and ``hi`` does and the shortfall is non-decreasing in between."""
+    while hi - lo > step:
+        mid = lo + (hi - lo) // (2 * step) * step
+        if curve(mid)[which] > capital:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _search(curve: _Curve, capital: float, depth: int, which: int,
+            deepest_first: bool = False) -> dict[str, Any]:
     """The first 0.5-point grid shock (0 to ``depth`` units) whose shortfall (``which``: 0
     static, 1 spiral) exceeds ``capital``, the last one that does not, and a 0.1-point
-    refinement between them."""
+    refinement between them. ``deepest_first``: try the deepest shock first and stop there
+    when even it leaves capital standing (the ten single names, most of which never do)."""
+    out: dict[str, Any] = {"reached": False, "scan_monotone": None}
+    if deepest_first and not curve(depth)[which] > capital:
+        out.update(threshold=None, threshold_shortfall=None, previous=-depth / UNITS,
+                   previous_shortfall=curve(depth)[which], cliff=False, refined=None)
+        return out
     coarse = sorted({*range(0, depth + 1, COARSE), depth})
     values = [curve(k)[which] for k in coarse]
     # NOTE: exact execution prices make the shortfall non-decreasing in the shock, so a 5-point
-    # scan brackets the first crossing and only that bracket needs the 0.5-point grid. An
-    # engine whose scan is not monotone gets the whole 0.5-point grid scanned instead.
+    # scan brackets the first crossing and bisection finds it on the 0.5-point grid. An engine
+    # whose scan is not non-decreasing gets the whole 0.5-point grid scanned instead.
     monotone = all(b >= a - TOL for a, b in zip(values, values[1:]))
+    out["scan_monotone"] = monotone
     if monotone:
         first = next((i for i, v in enumerate(values) if v > capital), None)
         if first is None:
-            candidates: list[int] = []
+            threshold = None
         elif first == 0:
-            candidates = [coarse[0]]
+            threshold = coarse[0]
         else:
-            candidates = list(range(coarse[first - 1] + GRID, coarse[first] + 1, GRID))
+            threshold = _bisect(curve, capital, which, coarse[first - 1], coarse[first], GRID)
     else:
-        candidates = list(range(0, depth + 1, GRID))
-    threshold = next((k for k in candidates if curve(k)[which] > capital), None)
-    out: dict[str, Any] = {"reached": threshold is not None, "scan_monotone": monotone}
+        threshold = next((k for k in range(0, depth + 1, GRID) if curve(k)[which] > capital),
+                         None)
     if threshold is None:
         out.update(threshold=None, threshold_shortfall=None, previous=-depth / UNITS,
                    previous_shortfall=curve(depth)[which], cliff=False, refined=None)
         return out
+    out["reached"] = True
     previous = threshold - GRID if threshold > 0 else None
     after = curve(threshold)[which]
     before = None if previous is None else curve(previous)[which]
@@ -102,21 +122,18 @@ def _search(curve: _Curve, capital: float, depth: int, which: int) -> dict[str, 
     if previous is None:
         out["refined"] = None
         return out
-    lo, hi = previous, threshold  # lo does not exceed capital, hi does
-    while hi - lo > FINE:
-        mid = (lo + hi) // 2
-        if curve(mid)[which] > capital:
-            hi = mid
-        else:
-            lo = mid
+    hi = _bisect(curve, capital, which, previous, threshold, FINE)
     out["refined"] = {"threshold": -hi / UNITS, "threshold_shortfall": curve(hi)[which],
-                      "previous": -lo / UNITS, "previous_shortfall": curve(lo)[which]}
+                      "previous": -(hi - FINE) / UNITS,
+                      "previous_shortfall": curve(hi - FINE)[which]}
     return out
 
 
-def _both(curve: _Curve, capital: float, depth: int) -> dict[str, Any]:
+def _both(curve: _Curve, capital: float, depth: int, deepest_first: bool = False
+          ) -> dict[str, Any]:
     """The spiral threshold, with the static-only one (marks only, no forced sales) beside it."""
-    return {**_search(curve, capital, depth, 1), "static": _search(curve, capital, depth, 0)}
+    return {**_search(curve, capital, depth, 1, deepest_first),
+            "static": _search(curve, capital, depth, 0, deepest_first)}
 
 
 def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float | None,
@@ -143,9 +160,11 @@ def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float
         "cliff_rule": f"the shortfall goes from below {CLIFF_FROM:.0%} of net capital to above "
                       "net capital within one grid step",
         "method": "a 5-point scan brackets the first crossing (the shortfall is non-decreasing "
-                  "in the shock when sales are priced on the integrated impact curve); the "
-                  "0.5-point grid is scanned inside the bracket, then bisected to 0.1 point; a "
-                  "scan that is not non-decreasing is flagged and the whole grid is scanned",
+                  "in the shock when sales are priced on the integrated impact curve), "
+                  "bisection finds it on the 0.5-point grid, then to 0.1 point; a scan that is "
+                  "not non-decreasing is flagged (scan_monotone false) and the whole 0.5-point "
+                  "grid is scanned; a single name that leaves capital standing at -100% is not "
+                  "scanned (scan_monotone null)",
         "static_meaning": "marks only: the shock's first pass, before any forced sale",
         "uniform": _both(_Curve(engine, book, uniform), capital, DEPTH),
     }
@@ -164,7 +183,7 @@ def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float
             return f
         singles.append({"instrument_id": row["instrument_id"], "asset_class": row["asset_class"],
                         "share_of_book": row["share_of_book"],
-                        **_both(_Curve(engine, book, alone), capital, DEPTH)})
+                        **_both(_Curve(engine, book, alone), capital, DEPTH, True)})
     result["single_name"] = singles
     result["equity_safe_haven"] = _grid(book, engine, capital)
     return result
