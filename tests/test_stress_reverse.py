@@ -106,9 +106,17 @@ def test_other_classes_stay_unchanged_in_the_grid_and_a_book_without_equity_is_s
     assert grid["thresholds"][0]["threshold"] == pytest.approx(-0.25)  # 7,520 > 10,000 (1 + e)
 
 
-def test_without_net_capital_the_reverse_test_is_not_evaluable():
-    assert reverse_stress(one_account(), LINES, NO_IMPACT, None) == {
+@pytest.mark.parametrize("capital", [None, float("nan")])
+def test_without_net_capital_the_reverse_test_is_not_evaluable(capital):
+    assert reverse_stress(one_account(), LINES, NO_IMPACT, capital) == {
         "evaluable": False, "reason": "not evaluable: no net capital"}
+
+
+def test_a_book_without_debt_never_exhausts_capital():
+    tables = book_tables([("A", 0, 0)], [("A", "E", 1000, 10)], [("E", "equity", 1.0)], 1.0)
+    r = reverse_stress(build_book(tables, DAY), LINES, ImpactModel(), 1.0)
+    assert not r["uniform"]["reached"] and r["uniform"]["previous_shortfall"] == 0
+    assert not any(t["reached"] for t in r["equity_safe_haven"]["thresholds"])
 
 
 def test_capital_already_exhausted_without_a_shock():
@@ -168,9 +176,10 @@ def test_model_grid_stable_verdict_and_no_capital():
     book = one_account()
     stable = model_grid(book, scenario(-0.10), LINES, 5000.0)
     assert stable["verdict_stable"] is True and stable["deciding_parameters"] == []
-    none = model_grid(book, scenario(-0.34), LINES, None)
-    assert {c["verdict"] for c in none["cells"]} == {"not evaluable"}
-    assert none["verdict_stable"] is None and none["deciding_parameters"] is None
+    for capital in (None, float("nan")):
+        none = model_grid(book, scenario(-0.34), LINES, capital)
+        assert {c["verdict"] for c in none["cells"]} == {"not evaluable"}
+        assert none["verdict_stable"] is None and none["deciding_parameters"] is None
 
 
 def test_assumptions_register_covers_every_parameter():

@@ -9,6 +9,7 @@ register lists every other assumption with its source and the direction of its e
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -31,7 +32,7 @@ EngineFactory = Callable[[ImpactModel], Engine]
 
 def verdict(shortfall: float, capital: float | None) -> str:
     """covered / not covered / not evaluable: the same test as a scenario's covered_by_capital."""
-    if capital is None:
+    if capital is None or not math.isfinite(capital):
         return "not evaluable"
     return "covered" if capital >= shortfall else "not covered"
 
@@ -44,6 +45,8 @@ def model_grid(book: Book, scenario: Scenario, lines: Lines, capital: float | No
     ``impact``: the run's model, the default cell (its other settings, such as sigma, are kept in
     every cell). ``engine_for``: builds the engine ``(book, shocked) -> (static, spiral)`` for
     one impact model; by default the one-instant spiral with ``lines``."""
+    if capital is not None and not math.isfinite(float(capital)):
+        capital = None
     base = impact or ImpactModel()
     engine_for = engine_for or (lambda model: one_instant_engine(lines, model))
     shocked = shock_factors(book, scenario)

@@ -16,6 +16,7 @@ resources are exhausted"."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -144,7 +145,7 @@ def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float
     ``engine``: ``(book, shocked_factors) -> (static_shortfall, spiral_shortfall)``, by default
     the one-instant spiral with ``lines`` and ``impact``. ``top``: the concentration rows whose
     instruments are shocked one at a time (default: ``concentration(book)``'s top ten)."""
-    if capital is None:
+    if capital is None or not math.isfinite(float(capital)):
         return {"evaluable": False, "reason": "not evaluable: no net capital"}
     capital = float(capital)
     engine = engine or one_instant_engine(lines, impact)
