@@ -1,9 +1,11 @@
 """Stress tests of a book: scenario shocks, the deleveraging spiral, leverage caps (docs/stress-model.md).
 
 One module per stage: ``scenarios`` (the files), ``model`` (impact law and lines), ``book``
-(the export as arrays), ``spiral`` (the one-instant engine), ``exposures`` (the market's other
-leveraged holders), ``result`` (stress.json and the derived table); this module runs them in
-order."""
+(the export as arrays), ``spiral`` (the one-instant engine), ``multiday`` (the multi-day path),
+``exposures`` (the market's other leveraged holders), ``cover`` and ``funding`` (who bears the
+loss, can the platform pay), ``reverse`` (the shocks that exhaust capital), ``modelrisk`` (the
+parameter grid and the assumptions register), ``result`` (stress.json and the derived table);
+this module runs them in order."""
 
 from __future__ import annotations
 
@@ -23,9 +25,11 @@ from audit.stress.model import (  # noqa: F401
     FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
 )
 from audit.stress.multiday import PathOutcome, PathParams, grace_days_from, run_path  # noqa: F401
+from audit.stress.modelrisk import model_grid  # noqa: F401
 from audit.stress.result import (  # noqa: F401
     MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table, write_stress,
 )
+from audit.stress.reverse import one_instant_engine, reverse_stress  # noqa: F401
 from audit.stress.scenarios import (  # noqa: F401
     ASSET_CLASSES, DEFAULT, KIND_ORDER, SCENARIOS_DIR, Dates, Derive, Scenario, ScenarioError,
     derive_shock, index_closes, load_scenario, load_scenarios,
@@ -98,6 +102,8 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         concentration_detail=concentration_detail(book),
         funding=funding_stress(book, lines, after["assets"], after["closed"],
                                capital["liquid_assets"], runoff, severe.scenario.name),
+        reverse=reverse_stress(book, lines, impact, capital["net_capital"], top=top_share),
+        model_risk=model_grid(book, severe.scenario, lines, capital["net_capital"], impact),
     )
 
 

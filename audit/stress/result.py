@@ -42,6 +42,8 @@ class StressResult:
     cover: dict[str, Any] | None = None  # cover-1 / cover-2 by client group (stress.cover)
     concentration_detail: dict[str, Any] | None = None
     funding: dict[str, Any] | None = None  # the funding stress (stress.funding)
+    reverse: dict[str, Any] | None = None  # reverse.reverse_stress
+    model_risk: dict[str, Any] | None = None  # modelrisk.model_grid
 
     def outcome(self, name: str) -> Outcome:
         return next(o for o in self.outcomes if o.scenario.name == name)
@@ -142,6 +144,8 @@ class StressResult:
             "concentration_detail": _jsonable(self.concentration_detail),
             "funding": _jsonable(self.funding),
             "path": _path_block(spiral),
+            "reverse": _jsonable(self.reverse),
+            "model_risk": _jsonable(self.model_risk),
         }
 
 
@@ -159,7 +163,9 @@ MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulati
               "withdrawals", "funder_run", "outflow", "outflows", "forced_sale_inflows", "gap",
               "gap_after_settlement",
               # the multi-day path (multiday.py)
-              "value_unsold", "gap_loss", "path_shortfall", "path_gap_loss", "path_value_unsold"}
+              "value_unsold", "gap_loss", "path_shortfall", "path_gap_loss", "path_value_unsold",
+              # reverse stress and the model grid (reverse.py, modelrisk.py)
+              "threshold_shortfall", "previous_shortfall", "default_shortfall"}
 
 # What the multi-day path assumes, said once in stress.json -> path.
 PATH_RULES = [
