@@ -172,13 +172,18 @@ def instruments(b: Builder) -> None:
     limit += [0.10] * n_gold
     b.n_generic = len(codes)
     # Scripted: three Beijing Stock Exchange stocks (the -30% day), three SH V-dip stocks,
-    # three more BSE stocks (two limit-down days in a row) and one thinly traded SH stock.
+    # three more BSE stocks (two limit-down days in a row) and one thinly traded ChiNext stock
+    # (Z: a 20% daily limit, so ten limit-down days take it to 0.8^10 of its close, the
+    # concentration scenario behind LEV-004). Z's code is the highest ChiNext code the
+    # generic stocks left free, so no random draw moves.
     bse = 920000 + r.choice(1000, 6, replace=False)
     codes += [f"{c:06d}" for c in bse[:3]] + [f"{c:06d}" for c in sh[boards[0]:boards[0] + 3]]
-    codes += [f"{c:06d}" for c in bse[3:]] + [f"{sh[boards[0] + 3]:06d}"]
+    taken = set(codes)
+    z_code = next(f"{c:06d}" for c in range(301999, 300000, -1) if f"{c:06d}" not in taken)
+    codes += [f"{c:06d}" for c in bse[3:]] + [z_code]
     cls += ["equity"] * 10
-    exch += ["BSE"] * 3 + ["SSE"] * 3 + ["BSE"] * 3 + ["SSE"]
-    limit += [0.30] * 3 + [0.10] * 3 + [0.30] * 3 + [0.10]
+    exch += ["BSE"] * 3 + ["SSE"] * 3 + ["BSE"] * 3 + ["SZSE"]
+    limit += [0.30] * 3 + [0.10] * 3 + [0.30] * 3 + [0.20]
     g = b.n_generic
     b.S1 = np.arange(g, g + 3)
     b.S2 = np.arange(g + 3, g + 6)

@@ -13,15 +13,31 @@ import audit
 RULES_DIR = Path(audit.__file__).resolve().parent.parent / "rules"
 
 
-def severe_scenario() -> tuple[str, dict[str, float]]:
-    """Name and shocks of the scenario marked severe in rules/scenarios (what LEV-004/005 read)."""
+def severe_scenarios(jurisdiction: str | None = "cn") -> list[tuple[str, dict]]:
+    """Name and spec of every scenario marked severe in rules/scenarios that applies to
+    ``jurisdiction`` (None: to any) -- what LEV-004/005 read: one stress row each -- in file
+    order."""
     import yaml
 
+    out = []
     for path in sorted((RULES_DIR / "scenarios").glob("*.yaml")):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if spec.get("severe"):
-            return spec["name"], dict(spec.get("shocks") or {})
-    raise RuntimeError("no severe scenario in rules/scenarios")
+        where = spec.get("jurisdictions")
+        if spec.get("severe") and (jurisdiction is None or not where or jurisdiction in where):
+            out.append((spec["name"], spec))
+    if not out:
+        raise RuntimeError(f"no severe scenario for {jurisdiction or 'any jurisdiction'} in "
+                           "rules/scenarios")
+    return out
+
+
+def concentration_scenario(jurisdiction: str = "cn") -> tuple[str, int]:
+    """The severe single-name scenario: its name and the limit-down days its top name takes."""
+    for name, spec in severe_scenarios(jurisdiction):
+        single = spec.get("single_name")
+        if single and int(single.get("top", 1)) == 1:
+            return name, int(single["limit_downs"])
+    raise RuntimeError(f"no severe single-name scenario for {jurisdiction} in rules/scenarios")
 
 
 def profile_of(rules_dir: Path = RULES_DIR) -> dict[str, str]:

@@ -291,7 +291,7 @@ def _cluster_states(b: Builder) -> None:
         if s.role in dies or s.role == "cluster":
             gone[s.account] = True
     alive_book = int(b.D0[~gone].sum())
-    d = 0.6 * alive_book / len(stories)
+    d = 0.7 * alive_book / len(stories)
     Z, s2a, s2b = int(b.Z), int(b.S2[0]), int(b.S2[1])
     for s in stories:
         a = s.account

@@ -15,8 +15,8 @@ from audit.sample.plants.registry import (
     CAPITAL, CLIENTS, FINANCING_DATES, FINANCING_DRAWS, FINANCINGS, INSTRUMENTS, SIMULATION, SNAPSHOTS,
     STRESS_TESTS, TOP_UPS, account_day_key, first_financings, hook, plant, trap,
 )
-from audit.sample.rulefiles import severe_scenario
-from audit.sample.terms import DAY, DISCLOSURE, HOUR
+from audit.sample.rulefiles import concentration_scenario, severe_scenarios
+from audit.sample.terms import DAY, HOUR
 
 if TYPE_CHECKING:
     from audit.sample.book import Book, Day
@@ -68,19 +68,23 @@ def plant_lev_003(b: Builder, book: Book, day: Day) -> None:
 
 
 def _severe_shortfall_floor(b: Builder, accounts: pl.DataFrame, positions: pl.DataFrame) -> float:
-    """A floor under the severe scenario's spiral shortfall on the last day, assuming only what
-    the stress model guarantees. The two trigger accounts of the illiquid cluster are closed out
-    by the shock alone (their collateral ratio falls below the liquidation line), their sale of
-    Z needs 400 days of its volume, so Z drops to the floor (10% of its shocked price); every
-    other cluster account then owes at least debt - cash - Z at the floor."""
+    """A floor under the concentration scenario's stressed shortfall on the last day, assuming
+    only what the stress model guarantees: Z, the book's largest holding, takes N limit-down
+    days on its 20% board and trades nothing on them (a locked limit-down day), so it is marked
+    at 0.8^N of its close at the horizon; everything else is unchanged and, sold or not, brings
+    at most its market value. Each cluster account then owes at least
+    debt - cash - (holdings - Z) - 0.8^N * Z."""
     stories = b.by_role["cluster"]
-    _, shocks = severe_scenario()
-    eq = 1 + shocks.get("equity", shocks["default"])
-    ids = pl.DataFrame({"account_id": [f"A{s.account + 1:06d}" for s in stories],
-                        "trigger": [s.variant < 2 for s in stories]})
+    _, limit_downs = concentration_scenario()
+    mark = (1 - float(b.inst_limit[b.Z])) ** limit_downs
+    ids = pl.DataFrame({"account_id": [f"A{s.account + 1:06d}" for s in stories]})
     z_code = b.inst_code[b.Z]
-    pos = (positions.lazy().filter(pl.col("date") == b.as_of)
-           .join(ids.lazy(), on="account_id", how="semi")
+    last = positions.lazy().filter(pl.col("date") == b.as_of)
+    top = last.group_by("instrument_id").agg(pl.col("market_value").sum()).sort(
+        ["market_value", "instrument_id"], descending=[True, False]).first().collect()
+    if top["instrument_id"][0] != z_code:
+        raise RuntimeError("LEV-004 plant: Z is not the book's largest holding on the last day")
+    pos = (last.join(ids.lazy(), on="account_id", how="semi")
            .group_by("account_id").agg(
                pl.col("market_value").sum().alias("mv"),
                pl.col("market_value").filter(pl.col("instrument_id") == z_code).sum().alias("z")))
@@ -89,23 +93,21 @@ def _severe_shortfall_floor(b: Builder, accounts: pl.DataFrame, positions: pl.Da
             .join(pos, on="account_id", how="left").collect())
     if book.height != len(stories):
         raise RuntimeError("LEV-004 plant: a cluster account is missing on the last day")
-    trig = book.filter(pl.col("trigger"))
-    if (trig["cash"] + eq * trig["mv"] > DISCLOSURE["liquidation_ratio"] * 0.99 * trig["debt"]).any():
-        raise RuntimeError("LEV-004 plant: a trigger account survives the severe shock")
-    rest = book.filter(~pl.col("trigger"))
-    gap = rest["debt"] - rest["cash"] - (rest["mv"] - rest["z"]) - 0.1 * eq * rest["z"]
+    gap = book["debt"] - book["cash"] - (book["mv"] - book["z"]) - mark * book["z"]
     return float(gap.clip(lower_bound=0).sum())
 
 
 @plant("LEV-004", at=CAPITAL)
 def plant_lev_004(b: Builder, capital: Capital) -> None:
     """With the illiquid cluster (stories.py): on the last day net capital has the smallest
-    margin the capital rules allow, below the severe scenario's spiral shortfall."""
+    margin the capital rules allow, below the concentration scenario's stressed shortfall
+    (the book's largest name, Z, locked limit-down for the whole horizon)."""
     if not b.by_role["cluster"]:
         return
     floor = _severe_shortfall_floor(b, capital.accounts, capital.positions)
-    b.violation("LEV-004", "stress", {"scenario": severe_scenario()[0]},
-                "severe scenario: forced sales of an illiquid stock push the spiral shortfall above net capital")
+    b.violation("LEV-004", "stress", {"scenario": concentration_scenario()[0]},
+                "concentration scenario: the book's largest name, thinly traded, locked "
+                "limit-down for the horizon; the stressed shortfall exceeds net capital")
     nc, last = capital.net_capital, b.T - 1
     nc[last] = int(math.ceil(capital.need[last] * 1.02))
     if nc[last] >= 0.97 * floor:
@@ -116,16 +118,20 @@ def plant_lev_004(b: Builder, capital: Capital) -> None:
 
 @plant("LEV-005", at=INSTRUMENTS)
 def plant_lev_005(b: Builder, adv: np.ndarray) -> None:
-    """With the illiquid cluster: Z trades a few hundred shares a day, so the two accounts the
-    severe shock closes out alone need 400 days of its volume to sell, and their sale takes Z to
-    the stress model's floor price."""
+    """With the illiquid cluster: Z trades a few hundred shares a day, so the two accounts
+    every severe scenario closes out hold 400 days of its whole volume, 2,000 days at the
+    participation rate the stress model allows: no severe scenario's forced sales can be
+    absorbed. Planted for the severe scenarios of every jurisdiction (an audit of this book
+    under a us or eu profile runs theirs); each audit finds the ones its profile runs."""
     if not b.by_role["cluster"]:
         return
     trig = [s.account for s in b.by_role["cluster"] if s.variant < 2]
     z_rows = np.isin(b.pos_acc, trig) & (b.pos_inst == b.Z)
     adv[b.Z] = max(1.0, float(b.q[z_rows].sum() // 400))
-    b.violation("LEV-005", "stress", {"scenario": severe_scenario()[0]},
-                "severe scenario: the forced sales of one stock need thousands of days of its volume")
+    for name, _ in severe_scenarios(None):
+        b.violation("LEV-005", "stress", {"scenario": name},
+                    "severe scenario: the forced sales of one stock need thousands of days of "
+                    "its volume")
 
 
 @plant("LEV-006", at=FINANCINGS)
