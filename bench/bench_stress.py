@@ -118,7 +118,7 @@ def main() -> None:
     print(f"one scenario + spiral ({severe.name})  median {t_spiral:6.2f} s: "
           f"{len(outcome.rounds)} rounds, {outcome.accounts_liquidated:,} accounts closed, "
           f"amplification {outcome.amplification or float('nan'):.2f}x")
-    print(f"run_stress ({len(scenarios)} scenarios + 9 caps)      median {t_all:6.2f} s; "
+    print(f"run_stress ({len(scenarios)} scenarios + frontier)   median {t_all:6.2f} s; "
           f"spiral scenario {pick_severe(result.outcomes).scenario.name}")
     print(f"peak RSS {peak_mb:,.0f} MB; {args.runs} runs each")
 
