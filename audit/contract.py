@@ -675,6 +675,44 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "market_leverage",
+        "Other leveraged holders of the platform's stocks (optional, for the stress test's "
+        "common exposures): one row per stock and day. Their forced sales join the "
+        "platform's in the fire sale. The exchange margin-financing balance of each stock is "
+        "published daily by the Shanghai and Shenzhen exchanges (融资融券交易明细); the "
+        "off-exchange part is an estimate the auditor states.",
+        key=("instrument_id", "date"),
+        aliases=("margin_balances", "融资融券余额", "融资余额", "两融余额", "融资融券交易明细"),
+        norms=("N4", "R4"),
+        since=2,
+        columns=(
+            C("date", DATE, "Trading day of the figures; the stress test uses each stock's "
+              "last row on or before its as-of date.", aliases=("日期", "交易日期", "信用交易日期")),
+            C("instrument_id", STRING, "Instrument identifier.",
+              aliases=("证券代码", "代码", "标的证券代码")),
+            C("margin_balance", MONEY, "Exchange margin-financing balance of the stock (融资余额): "
+              "the debt of every margin account in the market that bought it on credit, as the "
+              "SSE and SZSE publish it per stock each trading day (融资融券交易明细).",
+              unit="currency", min=0, aliases=("融资余额", "两融余额", "本日融资余额")),
+            C("offexchange_multiple", FLOAT, "Assumed off-exchange financing (场外配资) in the "
+              "stock as a multiple of its margin balance; empty = 0 (none assumed). No one "
+              "publishes it: state the estimate in `source`.", unit="x margin balance",
+              nullable=True, required=False, min=0, aliases=("场外配资倍数", "场外倍数")),
+            C("collateral_ratio", FLOAT, "Average collateral ratio (assets / debt, 维持担保比例) "
+              "of the stock's leveraged holders; empty = 2.5, a toolkit assumption to be "
+              "replaced by the published market-wide average (平均维持担保比例).",
+              unit="assets / debt (2.5 = 250%)", nullable=True, required=False, min=0,
+              aliases=("维持担保比例", "平均维持担保比例", "担保比例")),
+            C("liquidation_line", FLOAT, "Collateral ratio at which these holders are closed "
+              "out (平仓线); empty = the platform's own liquidation line.",
+              unit="assets / debt", nullable=True, required=False, min=0,
+              aliases=("平仓线", "平仓比例")),
+            C("source", STRING, "Where the figures come from (the exchange file, the estimate of "
+              "the off-exchange multiple and its author).", nullable=True, required=False,
+              aliases=("来源", "数据来源")),
+        ),
+    ),
+    Table(
         "reserve_computations",
         "A US broker-dealer's customer reserve computations (SEC Rule 15c3-3(e), Exhibit A): one "
         "row per computation (weekly, as of the close of the last business day of the week).",
@@ -710,14 +748,19 @@ DERIVED: tuple[Table, ...] = (
         columns=(
             C("scenario", STRING, "Scenario name."),
             C("title", STRING, "Scenario title.", nullable=True),
-            C("kind", STRING, "uniform, asset_class or historical.", nullable=True),
+            C("kind", STRING, "uniform, asset_class, historical or hypothetical.", nullable=True),
             C("severe", BOOL, "The scenario is the severe one capital must cover."),
             C("accounts", INT, "Accounts in the book."),
             C("accounts_in_call", INT, "Accounts in margin call after the shock."),
             C("accounts_wiped_out", INT, "Accounts with negative equity after the shock."),
             C("shortfall", MONEY, "Static loss falling on the platform (negative equity).",
               unit="currency"),
-            C("spiral_shortfall", MONEY, "Loss after the deleveraging spiral.", unit="currency"),
+            C("spiral_shortfall", MONEY, "Loss after the one-instant deleveraging spiral (every "
+              "forced sale at once, no price limits: a sensitivity).", unit="currency"),
+            C("path_shortfall", MONEY, "Loss after the multi-day path: the scenario's move within "
+              "daily price limits, forced sales at a participation rate of volume, locked "
+              "limit-down days trading nothing, unsold holdings marked at the horizon.",
+              unit="currency", nullable=True),
             C("amplification", FLOAT, "Spiral loss over static loss.", unit="x", nullable=True),
             C("spiral_rounds", INT, "Rounds until no new account was liquidated."),
             C("net_capital", MONEY, "Platform net capital at the as-of date.", unit="currency",

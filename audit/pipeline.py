@@ -47,7 +47,8 @@ def run_audit(
     tables = {name: t.frame for name, t in export.tables.items()}
     provided = {name: set(t.column_map.values()) for name, t in export.tables.items()}
     as_of = as_of or reference_date(tables)
-    stress_result = (run_stress_analytics(tables, as_of, say, impact, ruleset.params)
+    stress_result = (run_stress_analytics(tables, as_of, say, impact, ruleset.params,
+                                          jurisdictions=ruleset.profile.jurisdictions)
                      if stress else None)
     if stress_result is not None:
         from audit.stress import stress_table
@@ -99,14 +100,18 @@ def stress_unreadable(export, as_of: date | None) -> int:
     return count
 
 
-def run_stress_analytics(tables, as_of, say, impact=None, params: dict[str, Any] | None = None):
-    """The stress tests of the export, or None (said why) when its tables do not allow them."""
-    from audit.stress import StressError, run_stress
+def run_stress_analytics(tables, as_of, say, impact=None, params: dict[str, Any] | None = None,
+                         jurisdictions=None):
+    """The stress tests of the export, or None (said why) when its tables do not allow them.
+    ``jurisdictions``: the profile's; only the scenarios that fit its books run (None: all)."""
+    from audit.stress import StressError, load_scenarios, run_stress
 
     inclusive = bool((params or {}).get("line_inclusive", False))
+    # NOTE: a malformed scenario file is a RuleFileError, reported like a bad rule file.
+    scenarios = load_scenarios(jurisdictions=jurisdictions)
     try:
-        result = run_stress(tables, in_force_at(tables, as_of), as_of=as_of, impact=impact,
-                            line_inclusive=inclusive)
+        result = run_stress(tables, in_force_at(tables, as_of), scenarios, as_of=as_of,
+                            impact=impact, line_inclusive=inclusive)
     except StressError as err:
         say(f"stress analytics skipped: {err}")
         return None

@@ -12,7 +12,7 @@ import typer
 
 from audit.cli.common import (
     EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
-    TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
+    ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
 )
 
 
@@ -23,7 +23,9 @@ def stress(
                              "(replaced as a whole)."),
     scenario: Optional[list[str]] = typer.Option(None, "--scenario", "-s", help="Run only this "
                                                  "scenario (repeatable; default: every file in "
-                                                 "rules/scenarios)."),
+                                                 "rules/scenarios that fits the profile's "
+                                                 "jurisdictions)."),
+    profile: str = ProfileOpt,
     mapping: Optional[Path] = MappingOpt,
     timezone: Optional[str] = TimezoneOpt,
     as_of: Optional[str] = typer.Option(None, help="Snapshot date YYYY-MM-DD (default: the "
@@ -44,16 +46,21 @@ def stress(
     from audit.evaluate import reference_date
     from audit.outputs import OutputFolder
     from audit.load.types import file_sha256
-    from audit.rules import BUILTINS
+    from audit.rules import BUILTINS, RuleFileError, load_profile
     from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
 
     require_dir(data_dir)
     reference = _parse_date(as_of) if as_of else None
     model = impact_model(impact, impact_coefficient)
     limits = limits_from(limit)
+    try:
+        # NOTE: the profile chooses the scenarios that fit its books, as in `audit run`.
+        jurisdictions = load_profile(profile).jurisdictions
+    except RuleFileError as err:
+        fail(str(err), EXIT_ERROR)
     with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
         try:
-            scenarios = load_scenarios(scenario or None)
+            scenarios = load_scenarios(scenario or None, jurisdictions=jurisdictions)
             tables = _load_tables(data_dir, mapping, timezone, limits)
             at = reference or reference_date(tables)
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,

@@ -1,9 +1,9 @@
 """Stress tests of a book: scenario shocks, the deleveraging spiral, the cost of risk control (docs/stress-model.md).
 
 One module per stage: ``scenarios`` (the files), ``model`` (impact law and lines), ``book``
-(the export as arrays), ``spiral`` (the one-instant engine), ``result`` (stress.json and the
-derived table), ``frontier`` (what leverage caps and concentration limits cost and save); this
-module runs them in order."""
+(the export as arrays), ``spiral`` (the one-instant engine), ``exposures`` (the market's other
+leveraged holders), ``frontier`` (what leverage caps and concentration limits cost and save),
+``result`` (stress.json and the derived table); this module runs them in order."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from audit.stress.book import (  # noqa: F401
     LEVERAGE_BUCKETS, NEAR_CALL_FALL, REQUIRED_TABLES, TOP_N, Book, _as_of, book_summary,
     build_book, capital_at, concentration,
 )
+from audit.stress.exposures import (  # noqa: F401
+    common_exposures, exponential_fall, glt_vulnerability, with_other_holders,
+)
 from audit.stress.frontier import (  # noqa: F401
     CONCENTRATION_LIMITS, binding_cap_limit, concentration_book, cost_of_control,
 )
 from audit.stress.model import (  # noqa: F401
     FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
 )
+from audit.stress.multiday import PathOutcome, PathParams, grace_days_from, run_path  # noqa: F401
 from audit.stress.result import (  # noqa: F401
     AMPLIFICATION_MIN, MONEY_KEYS, PARTICIPATION, StressResult, _jsonable, _money, _num, _ratio, stress_table, write_stress,
 )
@@ -33,14 +37,24 @@ from audit.stress.spiral import (  # noqa: F401
     CAPS, EQUITY_TOL, Outcome, _spiral, capped_book, run_scenario, sensitivity, shock_factors,
 )
 
+from audit.stress.cover import (  # noqa: F401
+    PARTICIPATION, Groups, account_shortfalls, client_groups, concentration_detail, cover,
+)
+from audit.stress.funding import funding_stress  # noqa: F401
+
 # --- the entry points ------------------------------------------------------------------------
 
 def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | None,
                scenarios: list[Scenario] | None = None, as_of: date | str | None = None,
                impact: ImpactModel | None = None, caps=CAPS,
-               line_inclusive: bool = False) -> StressResult:
-    """Every scenario on the book of the as-of date, the spiral, concentration and leverage
-    caps. Raises StressError when a table it needs is missing or empty."""
+               line_inclusive: bool = False, funding_runoff: float | None = None,
+               path: PathParams | None = None) -> StressResult:
+    """Every scenario on the book of the as-of date: the static shock, the multi-day path and
+    the one-instant spiral; concentration and leverage caps, cover-1 / cover-2 by client group
+    and the funding stress. ``path`` defaults to PathParams() with the grace days the
+    disclosure gives. ``funding_runoff`` (else the disclosure's): share of the lending funded by
+    others who can withdraw it in 30 days. Raises StressError when a table it needs is missing
+    or empty."""
     as_of = _as_of(tables, as_of)
     impact = impact or ImpactModel()
     scenarios = load_scenarios() if scenarios is None else scenarios
@@ -50,12 +64,19 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     lines = platform_lines(disclosure, inclusive=line_inclusive)
     weights = book.value_weights
     outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
+    path = path or PathParams(grace_days=grace_days_from(disclosure))
+    for o in outcomes:
+        o.path = run_path(book, shock_factors(book, o.scenario), lines, impact, path, weights)
     severe = pick_severe(outcomes)
     top_share, top_days = concentration(book)
     capital = capital_at(tables, as_of)
     d = disclosure or {}
     capital.update(capital_buffer_min=d.get("capital_buffer_min"),
                    liquidity_buffer_min=d.get("liquidity_buffer_min"))
+    # NOTE: the severe run again, for its per-account assets (Outcome keeps only totals).
+    after = _spiral(book, shock_factors(book, severe.scenario), lines, impact, weights)
+    groups = client_groups(book, tables.get("financings"), as_of)
+    runoff = funding_runoff if funding_runoff is not None else d.get("funding_runoff")
     model = {**impact.describe(), "call_line": lines.call, "call_line_source": lines.call_source,
              "liquidation_line": lines.liquidation,
              "liquidation_line_source": lines.liquidation_source,
@@ -79,12 +100,21 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
                               "nothing",
              "participation": f"days to liquidate = units sold / ({PARTICIPATION:.0%} x ADV): "
                               "a forced seller takes at most that share of normal volume a day"}
+    # NOTE: the other holders enter only this section; the scenarios above stay the platform's.
+    exposures = common_exposures(book, tables, as_of, lines, impact, severe.scenario,
+                                 net_capital=capital["net_capital"])
     return StressResult(
         as_of=as_of, model=model, book=book_summary(book, lines), outcomes=outcomes,
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
         frontier=cost_of_control(book, severe, outcomes, lines, impact, disclosure, caps),
         capital=capital,
         flags=book.flags, arrays=book, lines=lines, impact=impact,
+        common_exposures=exposures,
+        cover=cover(book, groups, account_shortfalls(book, after["assets"]),
+                    capital["net_capital"], severe.scenario.name),
+        concentration_detail=concentration_detail(book),
+        funding=funding_stress(book, lines, after["assets"], after["closed"],
+                               capital["liquid_assets"], runoff, severe.scenario.name),
     )
 
 

@@ -41,6 +41,9 @@ class Book:
     client_ids: np.ndarray | None = None  # (N,) str or None: the account's client, for groups
     board: np.ndarray | None = None  # (K,) str: the board whose daily price limit applies
     total_shares: np.ndarray | None = None  # (K,) shares issued; NaN = unknown
+    # (N,) bool: synthetic accounts of the market's other leveraged holders (exposures.py).
+    # Their forced sales move prices; they are in no platform figure. None: none appended.
+    external: np.ndarray | None = None
 
     @property
     def n_accounts(self) -> int:
@@ -59,9 +62,19 @@ class Book:
         return np.bincount(self.pos_instrument, weights=weights, minlength=self.n_instruments)
 
     @cached_property
+    def platform(self) -> np.ndarray:
+        """(N,) bool: the platform's own accounts, i.e. all but the other holders' synthetic
+        accounts. Engines count shortfalls, accounts and losses on these only."""
+        if self.external is None:
+            return np.ones(self.n_accounts, dtype=bool)
+        return ~self.external
+
+    @cached_property
     def held_value(self) -> np.ndarray:
-        """The book's market value in each instrument."""
-        return self.instrument_totals(self.pos_value)
+        """The platform's market value in each instrument (other holders' accounts left out)."""
+        if self.external is None:
+            return self.instrument_totals(self.pos_value)
+        return self.instrument_totals(np.where(self.platform[self.pos_account], self.pos_value, 0.0))
 
     @cached_property
     def value_weights(self) -> np.ndarray:
@@ -74,7 +87,8 @@ class Book:
         """(account, instrument, units, value) of the positions of accounts with debt.
 
         Accounts without debt owe the platform nothing and can never be closed out, and no one
-        else trades in this model, so the spiral only carries these positions."""
+        else trades in this model (but the other holders' synthetic accounts, which carry
+        debt), so the spiral only carries these positions."""
         keep = (self.debt > 0)[self.pos_account]
         return (self.pos_account[keep], self.pos_instrument[keep], self.pos_units[keep],
                 self.pos_value[keep])

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from audit.stress.boards import DAILY_LIMIT, LIMITED_CLASSES
 from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
 from audit.stress.scenarios import Scenario
@@ -36,6 +37,7 @@ class Outcome:
     max_days_to_liquidate: float | None  # None: an instrument without ADV was sold
     illiquid_instruments_sold: int
     no_market_instruments_sold: int = 0  # of them, with an ADV of 0: no market at all
+    path: Any = None  # multiday.PathOutcome: the same scenario day by day (run_stress sets it)
 
     @property
     def amplification(self) -> float | None:
@@ -44,9 +46,45 @@ class Outcome:
 
 
 def shock_factors(book: Book, scenario: Scenario) -> np.ndarray:
-    """Price factor (1 + shock) per instrument."""
+    """Price factor (1 + shock) per instrument, by precedence: the asset-class shock; for an
+    equity or ETF, its board's leg (``boards``) or N limit-downs of its board (``limit_downs``);
+    then, for the book's largest equity/ETF names, N limit-downs of their own board
+    (``single_name``). A limit-down factor is (1 - daily limit)^N."""
     per_class = {c: 1.0 + scenario.shock_for(c) for c in set(book.asset_class.tolist())}
-    return np.array([per_class[c] for c in book.asset_class], dtype=np.float64)
+    factor = np.array([per_class[c] for c in book.asset_class], dtype=np.float64)
+    if not (scenario.boards or scenario.limit_downs or scenario.single_name):
+        return factor
+    board = (book.board if book.board is not None
+             else np.full(book.n_instruments, "none", dtype=object))
+    limited = np.isin(book.asset_class, list(LIMITED_CLASSES))
+    if scenario.boards:
+        for name, shock in scenario.boards.items():
+            factor[limited & (board == name)] = 1.0 + shock
+    if scenario.limit_downs:
+        on_board = limited & np.isin(board, list(DAILY_LIMIT))
+        factor[on_board] = limit_down_factor(board[on_board], scenario.limit_downs)
+    if scenario.single_name:
+        top = top_names(book, scenario.single_name.top)
+        factor[top] = limit_down_factor(board[top], scenario.single_name.limit_downs)
+    return factor
+
+
+def limit_down_factor(board: np.ndarray, n: int) -> np.ndarray:
+    """(1 - limit)^n per instrument: the close after n limit-down days on its board. An
+    instrument without a daily limit (not an A-share) is given the main board's 10%, so that
+    "n limit-downs" stays a defined fall wherever it is listed."""
+    limit = np.array([DAILY_LIMIT.get(b, DAILY_LIMIT["main"]) for b in board], dtype=np.float64)
+    return (1.0 - limit) ** n
+
+
+def top_names(book: Book, top: int) -> np.ndarray:
+    """Indices of the ``top`` largest equity/ETF holdings by share of the book's value; ties
+    broken by instrument id, so the choice does not depend on the file's row order."""
+    limited = np.isin(book.asset_class, list(LIMITED_CLASSES)) & (book.held_value > 0)
+    # NOTE: one row per instrument (thousands at most), so a Python sort is cheap here.
+    ranked = sorted(np.flatnonzero(limited).tolist(),
+                    key=lambda k: (-book.held_value[k], str(book.instrument_ids[k])))
+    return np.array(ranked[:top], dtype=np.int64)
 
 
 def run_scenario(book: Book, scenario: Scenario, lines: Lines, impact: ImpactModel,
@@ -76,6 +114,10 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     n, k = book.n_accounts, book.n_instruments
     vol = np.array([impact.vol_for(c) for c in book.asset_class], dtype=np.float64)
     leveraged = book.debt > 0
+    # NOTE: other holders' synthetic accounts (book.external) are closed out and sell like the
+    # platform's, but every figure (shortfall, counts, losses) counts the platform's only.
+    own = book.platform
+    counted = leveraged & own
     acct, inst, units, value = book.leveraged_positions
     factor = shocked
     sold = np.zeros(k)
@@ -90,11 +132,11 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     for number in range(1, impact.max_rounds + 2):
         marked = book.cash + np.bincount(acct, weights=value * factor[inst], minlength=n)
         assets = np.where(closed, closed_assets, marked)
-        shortfall = _shortfall(assets, book.debt, leveraged)
+        shortfall = _shortfall(assets, book.debt, counted)
         if not static:
             static = {"static_shortfall": shortfall, "static_assets": assets,
-                      "static_in_call": int((leveraged & lines.crossed(assets, lines.call, book.debt)).sum()),
-                      "static_wiped_out": _wiped_out(assets, book.debt, leveraged)}
+                      "static_in_call": int((counted & lines.crossed(assets, lines.call, book.debt)).sum()),
+                      "static_wiped_out": _wiped_out(assets, book.debt, counted)}
         if rounds:
             rounds[-1]["shortfall"] = shortfall
         breach = leveraged & ~closed & lines.crossed(assets, lines.liquidation, book.debt)
@@ -116,6 +158,9 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         proceeds = np.bincount(s_acct, weights=s_value * executed[s_inst], minlength=n)
         closed_assets[breach] = book.cash[breach] + proceeds[breach]
         closed |= breach
+        if book.external is not None:
+            proceeds = np.where(own, proceeds, 0.0)
+            s_value = np.where(own[s_acct], s_value, 0.0)
         held_value -= np.bincount(s_inst, weights=s_value, minlength=k)
         realised += float(proceeds.sum())
         # NOTE: closed accounts' positions are masked by `closed`; dropping them costs a copy,
@@ -124,7 +169,7 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
             rest = ~selling
             acct, inst, units, value = acct[rest], inst[rest], units[rest], value[rest]
         move = np.divide(factor, before, out=np.ones(k), where=before > 0) - 1
-        rounds.append({"round": number, "accounts_liquidated": int(breach.sum()),
+        rounds.append({"round": number, "accounts_liquidated": int((breach & own).sum()),
                        "sales_value": float(proceeds.sum()),
                        "avg_price_move": float(weights @ move),
                        "cumulative_loss": shocked_value - float(held_value @ factor) - realised})
@@ -136,11 +181,11 @@ def _spiral(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
     no_market_sold = int(((sold > 0) & (book.adv <= 0)).sum())
     return {**static, "shortfall": shortfall,
             "fire_sale_loss": rounds[-1]["cumulative_loss"] if rounds else 0.0,
-            "wiped_out": _wiped_out(assets, book.debt, leveraged),
-            "liquidated": int(closed.sum()), "rounds": rounds, "converged": converged,
+            "wiped_out": _wiped_out(assets, book.debt, counted),
+            "liquidated": int((closed & own).sum()), "rounds": rounds, "converged": converged,
             "max_days": None if illiquid_sold else float(days.max(initial=0.0)),
             "illiquid_sold": illiquid_sold, "no_market_sold": no_market_sold,
-            "assets": assets, "closed": closed}
+            "assets": assets, "closed": closed, "sold": sold, "factor": factor}
 
 
 def _shortfall(assets: np.ndarray, debt: np.ndarray, leveraged: np.ndarray) -> float:
