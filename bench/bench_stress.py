@@ -130,7 +130,7 @@ def main() -> None:
         print(f"multi-day path, {p.params.horizon} days, {label:10}     median {t:6.2f} s: "
               f"{p.accounts_closed:,} accounts closed, shortfall {p.shortfall:,.0f}, "
               f"value unsold {p.value_unsold:,.0f}, days locked max {p.days_locked_max}")
-    print(f"run_stress ({len(scenarios)} scenarios, each with its path, + 9 caps) "
+    print(f"run_stress ({len(scenarios)} scenarios, each with its path, + frontier) "
           f"median {t_all:6.2f} s; "
           f"spiral scenario {pick_severe(result.outcomes).scenario.name}")
     print(f"peak RSS {peak_mb:,.0f} MB; {args.runs} runs each")

@@ -142,11 +142,16 @@ def stress_fixture(hostile: bool = False) -> dict:
             {"name": "cn_2015", "title": title, "kind": "historical", "source": "SSE 2015",
              "severe": True, "accounts_in_call": 41, "accounts_wiped_out": 12,
              "shortfall": 1234567.89, "spiral_shortfall": 2345678.91, "amplification": 1.9,
-             "spiral_rounds": 4, "shortfall_vs_capital": 1.17, "max_days_to_liquidate": 6.5},
+             "fire_sale_loss": 1111111.02, "fire_sale_loss_vs_capital": 0.5556,
+             "fire_sale_loss_vs_debt": 0.0347, "book_fire_sale_loss_vs_equity": 0.0812,
+             "spiral_rounds": 4, "shortfall_vs_capital": 1.17, "max_days_to_liquidate": 6.5,
+             "max_days_at_participation": 32.5, "participation": 0.2},
             {"name": "uniform_20", "title": "Uniform fall 20%", "kind": "uniform",
              "source": None, "severe": False, "accounts_in_call": 30, "accounts_wiped_out": 4,
-             "shortfall": 250000.0, "spiral_shortfall": 300000.0, "amplification": 1.2,
-             "spiral_rounds": 2, "shortfall_vs_capital": 0.15, "max_days_to_liquidate": 1.5},
+             "shortfall": 0.0, "spiral_shortfall": 300000.0, "amplification": None,
+             "fire_sale_loss": 300000.0, "fire_sale_loss_vs_capital": 0.15,
+             "spiral_rounds": 2, "shortfall_vs_capital": 0.15, "max_days_to_liquidate": 1.5,
+             "max_days_at_participation": 7.5, "participation": 0.2},
         ],
         "spiral": {"scenario": "cn_2015", "rounds": [
             {"round": 1, "accounts_liquidated": 12, "sales_value": 4e6, "avg_price_move": -0.03,
@@ -155,9 +160,29 @@ def stress_fixture(hostile: bool = False) -> dict:
              "cumulative_loss": 2.3e6}]},
         "concentration": [{"instrument_id": HOSTILE_LINK if hostile else "600519",
                            "share_of_book": 0.21, "days_of_adv": 7.5}],
-        "sensitivity": [{"cap": c, "share_breaching": s, "shortfall": f} for c, s, f in
-                        ((2, 0.6, 1e5), (3, 0.4, 4e5), (5, 0.2, 1.2e6), (10, 0.0, 2.3e6))],
+        "frontier": frontier_fixture(0.0865),
     }
+
+
+def frontier_fixture(rate: float | None) -> dict:
+    """Two scenarios; caps 2x and 3x, then a 50% single-instrument limit."""
+    def row(lever, level, accounts, removed, shortfalls):
+        return {"lever": lever, "level": level, "accounts_affected": accounts,
+                "clients_affected": accounts - 1, "debt_removed": removed,
+                "interest_forgone": None if rate is None else round(removed * rate, 2),
+                "scenarios": [{"name": n, "shortfall": f, "shortfall_avoided": base - f}
+                              for (n, base), f in zip((("cn_2015", 2345678.91),
+                                                       ("uniform-40", 3e6)), shortfalls)]}
+    return {"interest_rate_annual": rate, "rate_source": "disclosure.interest_rate_annual",
+            "scenarios": [{"name": "cn_2015", "title": "2015 A-share crash",
+                           "shortfall": 2345678.91},
+                          {"name": "uniform-40", "title": "Every holding falls 40%",
+                           "shortfall": 3e6}],
+            "binding_cap_limit": 4.333333, "caps_not_binding": [5.0],
+            "caps_note": "caps of 4.33x and above cannot bind",
+            "rows": [row("leverage_cap", 2.0, 21, 4548956.11, (0.0, 1.2e6)),
+                     row("leverage_cap", 3.0, 4, 270659.56, (2e6, 2.9e6)),
+                     row("concentration_limit", 0.5, 46, 15207626.41, (2.7e5, 6.8e5))]}
 
 
 # --- rendering once per module ------------------------------------------------------------------
@@ -319,6 +344,38 @@ def test_stress_section_renders_scenarios_and_vector_charts(en):
     assert "Stress analytics not run" not in en.text
 
 
+def test_stress_figures_are_bounded_money_not_ratios(en):
+    text = " ".join(en.text.split())
+    assert "Fire-sale loss" in text and "Amplification" not in text
+    assert "1.90x" not in text  # the ratio stays in stress.json only
+    assert "1,111,111" in text and "55.6% of capital" in text
+    assert "300,000" in text  # a spiral loss with no static loss is shown, not "–"
+    assert "Days to sell at 20% of volume" in text and "32.5" in text
+    assert "Forced sales add 1,111,111 to the shortfall" in text
+    assert "3.5% of the book's debt" in text and "8.1% of client equity" in text
+
+
+def test_cost_of_risk_control_table_and_chart(en):
+    text = " ".join(en.text.split())
+    assert "The cost of risk control" in text and "8.65%" in text
+    assert "Leverage cap 2.00x" in text and "At most 50% in one instrument" in text
+    assert "4,548,956" in text and "393,485" in text  # debt removed, interest a year
+    assert "avoided 2,345,679" in text  # 2x removes the severe scenario's whole shortfall
+    assert "Caps of 4.33x and above are not shown" in text
+    assert "Shortfall against what the platform gives up each year" in text  # the chart
+
+
+def test_cost_of_risk_control_without_a_rate_and_in_chinese(tmp_path):
+    stress = {**stress_fixture(), "frontier": frontier_fixture(None)}
+    rendered = _render(tmp_path, synthetic_run(accounts=12), lang="zh", formats=("html",),
+                       stress=stress)
+    assert "风险控制的成本" in rendered.html and "平台未披露年利率" in rendered.html
+    assert "杠杆上限 2.00x" in rendered.html and "单一证券不超过 50%" in rendered.html
+    context = report_context.stress_view(stress)
+    assert context["frontier"]["rate"] is None
+    assert all(r["interest_forgone"] is None for r in context["frontier"]["rows"])
+
+
 def test_without_stress_the_report_says_so(tmp_path):
     rendered = _render(tmp_path, synthetic_run(accounts=12), formats=("html",))
     assert "Stress analytics not run." in rendered.html
@@ -327,7 +384,8 @@ def test_without_stress_the_report_says_so(tmp_path):
 def test_partial_stress_results_still_render(tmp_path):
     partial = {"as_of": "2024-03-03", "book": {"accounts": 3},
                "scenarios": [{"name": "only_a_name"}], "spiral": {"rounds": [{"round": 1}]},
-               "concentration": [{"instrument_id": "X"}], "sensitivity": [{"cap": 3}]}
+               "concentration": [{"instrument_id": "X"}],
+               "frontier": {"rows": [{"lever": "leverage_cap", "level": 3}]}}
     rendered = _render(tmp_path, synthetic_run(accounts=12), formats=("html",), stress=partial)
     assert "only_a_name" in rendered.html and "Stress analytics not run." not in rendered.html
 

@@ -389,10 +389,12 @@ def random_book(n: int, seed: int) -> dict[str, pl.DataFrame]:
 
 
 def test_sensitivity_is_monotone_in_the_cap():
-    result = run_stress(random_book(2000, seed=1), {"margin_call_ratio": 1.3,
-                                                    "liquidation_ratio": 1.2},
+    tables = random_book(2000, seed=1)
+    lines = platform_lines({"margin_call_ratio": 1.3, "liquidation_ratio": 1.2})
+    result = run_stress(tables, {"margin_call_ratio": 1.3, "liquidation_ratio": 1.2},
                         [scenario(-0.34, severe=True)])
-    rows = result.sensitivity
+    rows = st.sensitivity(build_book(tables, DAY), result.outcomes[0].scenario, lines,
+                          ImpactModel())
     assert [r["cap"] for r in rows] == list(range(2, 11))
     shares = [r["share_breaching"] for r in rows]
     losses = [r["shortfall"] for r in rows]
@@ -410,14 +412,16 @@ def test_to_dict_shape_is_json_safe_and_deterministic(tmp_path):
     data = first.to_dict()
     assert json.dumps(data, allow_nan=False) == json.dumps(second.to_dict(), allow_nan=False)
     assert {"as_of", "model", "book", "scenarios", "spiral", "concentration",
-            "sensitivity"} <= set(data)
+            "frontier"} <= set(data)
     assert {"accounts", "leveraged_accounts", "market_value", "debt", "equity",
             "leverage_histogram", "near_call"} <= set(data["book"])
     assert {"name", "title", "kind", "source", "severe", "accounts_in_call",
             "accounts_wiped_out", "shortfall", "spiral_shortfall", "amplification",
             "spiral_rounds", "shortfall_vs_capital", "max_days_to_liquidate"} <= set(data["scenarios"][0])
     assert data["spiral"]["scenario"] == "b"  # the one marked severe, not the worst
-    assert len(data["sensitivity"]) == 9
+    # the 120% close-out line: no account above it carries more than 1.2 / 0.2 = 6x
+    caps = [r["level"] for r in data["frontier"]["rows"] if r["lever"] == "leverage_cap"]
+    assert caps == [2, 3, 4, 5] and data["frontier"]["caps_not_binding"] == [6, 7, 8, 9, 10]
     assert {"instrument_id", "share_of_book", "days_of_adv"} <= set(data["concentration"][0])
     path = write_stress(first, tmp_path / "out")
     assert json.loads(path.read_text(encoding="utf-8")) == data

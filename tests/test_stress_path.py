@@ -344,21 +344,24 @@ def test_lev_005_text_states_the_participation_rate():
     assert "participation" in rule.title and "participation rate" in rule.rationale
 
 
-def test_sample_603709_days_to_liquidate_at_20_percent_of_adv():
-    """R3: the planted stock's units held by accounts with debt / (0.2 x ADV), when the whole
-    position must be sold (a -50% uniform fall closes every account holding it)."""
+def test_sample_thin_stock_days_to_liquidate_at_20_percent_of_adv():
+    """R3: the planted thin stock's units held by accounts with debt / (0.2 x ADV), when the
+    whole position must be sold (a -50% uniform fall closes every account holding it)."""
     from audit.load import load_export
     tables = {n: t.frame for n, t in load_export(ROOT / "sample_data").tables.items()}
     as_of = tables["accounts"]["date"].max()
     with_debt = tables["accounts"].filter((pl.col("date") == as_of) & (pl.col("debt") > 0))
-    units = (tables["positions"].filter((pl.col("date") == as_of)
-                                        & (pl.col("instrument_id") == "603709"))
-             .join(with_debt.select("account_id"), on="account_id")["quantity"].sum())
-    adv = tables["instruments"].filter(pl.col("instrument_id") == "603709")["adv"][0]
+    held = (tables["positions"].filter(pl.col("date") == as_of)
+            .join(with_debt.select("account_id"), on="account_id")
+            .group_by("instrument_id").agg(pl.col("quantity").sum())
+            .join(tables["instruments"].select("instrument_id", "adv"), on="instrument_id")
+            .with_columns((pl.col("quantity") / pl.col("adv")).alias("days"))
+            .sort("days", descending=True))
+    thin, units, adv = held["instrument_id"][0], held["quantity"][0], held["adv"][0]
     book = build_book(tables, as_of)
     lines = platform_lines({"margin_call_ratio": 1.5, "liquidation_ratio": 1.3})
     o = run_path(book, shock_factors(book, scenario(-0.5)), lines, ImpactModel())
-    k = int(np.flatnonzero(book.instrument_ids == "603709")[0])
+    k = int(np.flatnonzero(book.instrument_ids == thin)[0])
     assert o.units_to_sell[k] == pytest.approx(units)
     assert o.days_to_liquidate == pytest.approx(units / (0.2 * adv))
-    assert "603709" in o.unsellable_within_horizon
+    assert thin in o.unsellable_within_horizon

@@ -1,4 +1,4 @@
-"""`audit stress`: scenario shocks, the deleveraging spiral and leverage caps on one export."""
+"""`audit stress`: scenario shocks, the deleveraging spiral and the cost of risk control on one export."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def stress(
     limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Stress the book in DATA_DIR: every scenario statically and through the deleveraging
-    spiral, the book's concentration and liquidity, and what leverage caps of 2x-10x buy.
+    spiral, the book's concentration and liquidity, and what leverage caps and concentration
+    limits cost in interest against the shortfall they avoid.
 
     Exit code: 0 capital covers the severe scenario's stressed shortfall (or no capital table),
     1 it does not, 2 bad usage or unreadable input.
@@ -104,19 +105,22 @@ def _parse_date(text: str) -> date:
 
 def _print_summary(summary: dict, path: Path) -> None:
     book = summary["book"]
+    from audit.stress.result import PARTICIPATION
+
+    days_label = f"days @{PARTICIPATION:.0%}"
     info(f"book on {summary['as_of']}: {book['accounts']:,} accounts "
          f"({book['leveraged_accounts']:,} with debt), market value {book['market_value']:,.2f}, "
          f"debt {book['debt']:,.2f}; {book['in_call']:,} in call, {book['near_call']:,} near it")
     header = f"  {'scenario':24} {'in call':>9} {'wiped':>9} {'shortfall':>16} " \
-             f"{'after spiral':>16} {'x':>6} {'rounds':>6} {'days ADV':>9}"
+             f"{'after spiral':>16} {'fire-sale loss':>16} {'rounds':>6} {days_label:>10}"
     info(header)
     for s in summary["scenarios"]:
-        amp = "-" if s["amplification"] is None else f"{s['amplification']:.2f}"
-        days = "no ADV" if s["max_days_to_liquidate"] is None else f"{s['max_days_to_liquidate']:.1f}"
+        days = "no ADV" if s["max_days_at_participation"] is None \
+            else f"{s['max_days_at_participation']:.1f}"
         mark = "*" if s["severe"] else " "
         info(f"{mark} {s['name']:24} {s['accounts_in_call']:>9,} {s['accounts_wiped_out']:>9,} "
-             f"{s['shortfall']:>16,.2f} {s['spiral_shortfall']:>16,.2f} {amp:>6} "
-             f"{s['spiral_rounds']:>6} {days:>9}")
+             f"{s['shortfall']:>16,.2f} {s['spiral_shortfall']:>16,.2f} "
+             f"{s['fire_sale_loss']:>16,.2f} {s['spiral_rounds']:>6} {days:>10}")
     severe = next(s for s in summary["scenarios"] if s["name"] == summary["spiral"]["scenario"])
     capital = summary["capital"]["net_capital"]
     if capital is None:

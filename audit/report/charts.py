@@ -223,22 +223,50 @@ def spiral_rounds(rounds: Sequence[dict], texts: dict[str, str]) -> str:
     return _draw(draw)
 
 
-def sensitivity_curve(rows: Sequence[dict], texts: dict[str, str]) -> str:
-    """Share of accounts breaching and shortfall, against the leverage cap."""
+def cost_frontier(frontier: dict, texts: dict[str, str]) -> str:
+    """The cost of risk control: shortfall (y) against interest forgone a year (x; debt removed
+    when no rate is disclosed), one line per scenario from today's book through the leverage
+    caps (solid) and the concentration limits (dashed), each point labelled by its level."""
+    colours = (RED, BLUE, AMBER, LIGHT_BLUE, INK)
+    priced = frontier.get("rate") is not None
+
     def draw(fig):
         ax = fig.subplots()
-        caps = [_num(r.get("cap")) for r in rows]
-        ax.plot(caps, [_num(r.get("share_breaching")) for r in rows], color=BLUE, marker="o",
-                markersize=3, linewidth=1.6, label=label(texts["share"]))
-        ax.set_xlabel(label(texts["x"]))
-        ax.set_ylabel(label(texts["share"]))
+        for i, scenario in enumerate(frontier["scenarios"]):
+            colour = colours[i % len(colours)]
+            for lever, style, marker in (("leverage_cap", "-", "o"),
+                                         ("concentration_limit", "--", "s")):
+                rows = [r for r in frontier["rows"] if r.get("lever") == lever]
+                if not rows:
+                    continue
+                x = [0.0] + [_num(r.get("interest_forgone" if priced else "debt_removed"))
+                             for r in rows]
+                y = [_num(scenario.get("shortfall"))] + [_num(r["scenarios"][i].get("shortfall"))
+                                                         for r in rows]
+                name = f"{_short(scenario.get('title') or scenario.get('name'), 28)} · " \
+                       f"{texts[lever]}"
+                ax.plot(x, y, style, color=colour, marker=marker, markersize=3, linewidth=1.3,
+                        label=label(name))
+                for r, xi, yi in zip(rows, x[1:], y[1:]):
+                    ax.annotate(label(_level(r)), (xi, yi), textcoords="offset points",
+                                xytext=(3, 3), fontsize=6.5, color=colour)
+        ax.set_xlabel(label(texts["x"] if priced else texts["x_debt"]))
+        ax.set_ylabel(label(texts["y"]))
+        ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        _percent(ax, "y")
+        _compact(ax, "x")
+        _compact(ax, "y")
         _grid(ax, "both")
-        loss = _money_on_right_axis(ax, caps, [_num(r.get("shortfall")) for r in rows], "s",
-                                    texts["shortfall"])
-        _legend_of_both_axes(ax, loss)
-    return _draw(draw)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=6.5,
+                  handlelength=2.2)
+    return _draw(draw, height_in=3.4)
+
+
+def _level(row: dict) -> str:
+    level = _num(row.get("level"))
+    if row.get("lever") == "concentration_limit":
+        return f"{level:.0%}"
+    return f"{level:g}x"
 
 
 def _money_on_right_axis(ax, x, values, marker: str, text: str):

@@ -486,11 +486,14 @@ def _fall_curve(call_fall, wipe_fall) -> dict[str, list]:
 BOOK_FIELDS = ("accounts", "leveraged_accounts", "market_value", "debt", "equity", "near_call",
                "leverage_histogram")
 ROUND_FIELDS = ("round", "accounts_liquidated", "sales_value", "avg_price_move", "cumulative_loss")
-CONCENTRATION_FIELDS = ("instrument_id", "share_of_book", "days_of_adv")
-SENSITIVITY_FIELDS = ("cap", "share_breaching", "shortfall")
+CONCENTRATION_FIELDS = ("instrument_id", "share_of_book", "days_of_adv", "days_at_participation")
 SCENARIO_FIELDS = ("name", "title", "kind", "source", "severe", "accounts_in_call",
                    "accounts_wiped_out", "shortfall", "spiral_shortfall", "amplification",
-                   "spiral_rounds", "shortfall_vs_capital", "max_days_to_liquidate")
+                   "fire_sale_loss", "fire_sale_loss_vs_capital", "fire_sale_loss_vs_debt",
+                   "book_fire_sale_loss_vs_equity", "spiral_rounds", "shortfall_vs_capital",
+                   "max_days_to_liquidate", "max_days_at_participation", "participation")
+FRONTIER_FIELDS = ("lever", "level", "accounts_affected", "clients_affected", "debt_removed",
+                   "interest_forgone")
 
 
 def stress_view(stress: dict | None) -> dict[str, Any] | None:
@@ -505,19 +508,51 @@ def stress_view(stress: dict | None) -> dict[str, Any] | None:
     book = {f: book.get(f) for f in BOOK_FIELDS} if book else {}
     spiral = stress.get("spiral") or {}
     capital = stress.get("capital") or {}
+    scenarios = rows(stress.get("scenarios"), SCENARIO_FIELDS)
+    from audit.stress.result import PARTICIPATION
+
     return {
         "as_of": stress.get("as_of"),
         "model": [{"name": str(k), "value": _plain(v)} for k, v in (stress.get("model") or {}).items()],
         "book": book,
         "capital": {k: capital.get(k) for k in ("date", "net_capital", "liquid_assets",
                                                  "capital_buffer_min", "liquidity_buffer_min")},
-        "scenarios": rows(stress.get("scenarios"), SCENARIO_FIELDS),
+        "scenarios": scenarios,
+        # NOTE: the rate the days were computed at; stress.json states it per scenario.
+        "participation": next((s["participation"] for s in scenarios if s["participation"]),
+                              PARTICIPATION),
         "spiral": {"scenario": spiral.get("scenario"),
                    "rounds": rows(spiral.get("rounds"), ROUND_FIELDS),
                    "converged": spiral.get("converged")},
         "concentration": rows(stress.get("concentration"), CONCENTRATION_FIELDS),
-        "sensitivity": rows(stress.get("sensitivity"), SENSITIVITY_FIELDS),
+        "frontier": frontier_view(stress.get("frontier")),
     }
+
+
+def frontier_view(frontier: Any) -> dict[str, Any] | None:
+    """The cost-of-control frontier: scenarios in one order, and per lever level the scenario
+    shortfalls in that order (None where a row lacks one), so the table's columns line up."""
+    if not isinstance(frontier, dict):
+        return None
+    scenarios = [{"name": s.get("name"), "title": s.get("title"), "shortfall": s.get("shortfall")}
+                 for s in frontier.get("scenarios") or [] if isinstance(s, dict)]
+    rows = []
+    for r in frontier.get("rows") or []:
+        if not isinstance(r, dict):
+            continue
+        found = {s.get("name"): s for s in r.get("scenarios") or [] if isinstance(s, dict)}
+        rows.append({**{f: r.get(f) for f in FRONTIER_FIELDS},
+                     "scenarios": [{"shortfall": found.get(s["name"], {}).get("shortfall"),
+                                    "shortfall_avoided":
+                                        found.get(s["name"], {}).get("shortfall_avoided")}
+                                   for s in scenarios]})
+    if not rows and not scenarios:
+        return None
+    return {"scenarios": scenarios, "rows": rows,
+            "rate": frontier.get("interest_rate_annual"),
+            "rate_source": frontier.get("rate_source"),
+            "caps_note": frontier.get("caps_note"),
+            "binding_cap_limit": frontier.get("binding_cap_limit")}
 
 
 def _plain(value: Any) -> str:

@@ -84,10 +84,12 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
             out["spiral"] = charts.spiral_rounds(stress["spiral"]["rounds"], {
                 "x": t("stress.round"), "accounts": t("stress.accounts_liquidated"),
                 "loss": t("stress.cumulative_loss")})
-        if stress["sensitivity"]:
-            out["sensitivity"] = charts.sensitivity_curve(stress["sensitivity"], {
-                "x": t("stress.cap"), "share": t("stress.share_breaching"),
-                "shortfall": t("stress.shortfall")})
+        frontier = stress.get("frontier")
+        if frontier and frontier["rows"] and frontier["scenarios"]:
+            out["frontier"] = charts.cost_frontier(frontier, {
+                "x": t("stress.interest_forgone"), "x_debt": t("stress.debt_removed"),
+                "y": t("stress.shortfall"), "leverage_cap": t("stress.lever_cap"),
+                "concentration_limit": t("stress.lever_concentration")})
     return out
 
 

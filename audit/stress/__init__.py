@@ -1,11 +1,12 @@
-"""Stress tests of a book: scenario shocks, the deleveraging spiral, leverage caps (docs/stress-model.md).
+"""Stress tests of a book: scenario shocks, the deleveraging spiral, the cost of risk control (docs/stress-model.md).
 
 One module per stage: ``scenarios`` (the files), ``model`` (impact law and lines), ``book``
 (the export as arrays), ``spiral`` (the one-instant engine), ``multiday`` (the multi-day path),
 ``exposures`` (the market's other leveraged holders), ``cover`` and ``funding`` (who bears the
 loss, can the platform pay), ``reverse`` (the shocks that exhaust capital), ``modelrisk`` (the
-parameter grid and the assumptions register), ``result`` (stress.json and the derived table);
-this module runs them in order."""
+parameter grid and the assumptions register), ``frontier`` (what leverage caps and
+concentration limits cost and save), ``result`` (stress.json and the derived table); this
+module runs them in order."""
 
 from __future__ import annotations
 
@@ -15,33 +16,89 @@ from typing import Any
 import polars as pl
 
 from audit.stress.book import (  # noqa: F401
-    LEVERAGE_BUCKETS, NEAR_CALL_FALL, REQUIRED_TABLES, TOP_N, Book, _as_of, book_summary,
-    build_book, capital_at, concentration,
+    LEVERAGE_BUCKETS,
+    NEAR_CALL_FALL,
+    REQUIRED_TABLES,
+    TOP_N,
+    Book,
+    _as_of,
+    book_summary,
+    build_book,
+    capital_at,
+    concentration,
+)
+from audit.stress.cover import (  # noqa: F401
+    Groups,
+    account_shortfalls,
+    client_groups,
+    concentration_detail,
+    cover,
 )
 from audit.stress.exposures import (  # noqa: F401
-    common_exposures, exponential_fall, glt_vulnerability, with_other_holders,
+    common_exposures,
+    exponential_fall,
+    glt_vulnerability,
+    with_other_holders,
 )
+from audit.stress.frontier import (  # noqa: F401
+    CONCENTRATION_LIMITS,
+    binding_cap_limit,
+    concentration_book,
+    cost_of_control,
+)
+from audit.stress.funding import funding_stress  # noqa: F401
 from audit.stress.model import (  # noqa: F401
-    FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
+    FINRA_CALL_LINE,
+    STRESSED_DAILY_VOL,
+    ImpactModel,
+    Lines,
+    StressError,
+    platform_lines,
 )
-from audit.stress.multiday import PathOutcome, PathParams, grace_days_from, run_path  # noqa: F401
 from audit.stress.modelrisk import model_grid  # noqa: F401
+from audit.stress.multiday import (  # noqa: F401
+    PARTICIPATION,
+    PathOutcome,
+    PathParams,
+    grace_days_from,
+    run_path,
+)
 from audit.stress.result import (  # noqa: F401
-    MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table, write_stress,
+    AMPLIFICATION_MIN,
+    MONEY_KEYS,
+    StressResult,
+    _jsonable,
+    _money,
+    _num,
+    _ratio,
+    stress_table,
+    write_stress,
 )
 from audit.stress.reverse import one_instant_engine, reverse_stress  # noqa: F401
 from audit.stress.scenarios import (  # noqa: F401
-    ASSET_CLASSES, DEFAULT, KIND_ORDER, SCENARIOS_DIR, Dates, Derive, Scenario, ScenarioError,
-    derive_shock, index_closes, load_scenario, load_scenarios,
+    ASSET_CLASSES,
+    DEFAULT,
+    KIND_ORDER,
+    SCENARIOS_DIR,
+    Dates,
+    Derive,
+    Scenario,
+    ScenarioError,
+    derive_shock,
+    index_closes,
+    load_scenario,
+    load_scenarios,
 )
 from audit.stress.spiral import (  # noqa: F401
-    CAPS, EQUITY_TOL, Outcome, _spiral, capped_book, run_scenario, sensitivity, shock_factors,
+    CAPS,
+    EQUITY_TOL,
+    Outcome,
+    _spiral,
+    capped_book,
+    run_scenario,
+    sensitivity,
+    shock_factors,
 )
-
-from audit.stress.cover import (  # noqa: F401
-    PARTICIPATION, Groups, account_shortfalls, client_groups, concentration_detail, cover,
-)
-from audit.stress.funding import funding_stress  # noqa: F401
 
 # --- the entry points ------------------------------------------------------------------------
 
@@ -84,16 +141,30 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
              "line_crossed": "at or below the line" if lines.inclusive else "strictly below the line",
              "near_call": f"not in call, but a {NEAR_CALL_FALL:.0%} fall of its holdings "
                           "would put it in call",
-             "sensitivity": f"accounts above the cap de-levered to it (pro-rata sales at today's "
-                            f"prices repaying debt), then scenario {severe.scenario.name} with "
-                            "the spiral"}
+             "frontier": "each leverage cap that can bind (accounts above it de-levered to it) "
+                         "and each single-instrument concentration limit (an account's excess "
+                         "over the limit sold) applied beforehand: pro-rata sales at today's "
+                         "prices repaying debt; then the severe scenario and uniform 40% and "
+                         "50% falls with the spiral. Interest forgone = debt removed x the "
+                         "disclosed annual rate",
+             "fire_sale_loss": "spiral shortfall minus static shortfall: the platform's loss "
+                               "from forced sales beyond the shock itself, in money and over "
+                               "net capital and debt; book_fire_sale_loss_vs_equity is the "
+                               "whole book's fire-sale loss over client equity (Greenwood, "
+                               "Landier & Thesmar 2015)",
+             "amplification": f"spiral / static shortfall, given only when the static "
+                              f"shortfall is at least {AMPLIFICATION_MIN:.0%} of net capital: "
+                              "below that the ratio has a near-zero denominator and says "
+                              "nothing",
+             "participation": f"days to liquidate = units sold / ({PARTICIPATION:.0%} x ADV): "
+                              "a forced seller takes at most that share of normal volume a day"}
     # NOTE: the other holders enter only this section; the scenarios above stay the platform's.
     exposures = common_exposures(book, tables, as_of, lines, impact, severe.scenario,
                                  net_capital=capital["net_capital"])
     return StressResult(
         as_of=as_of, model=model, book=book_summary(book, lines), outcomes=outcomes,
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
-        sensitivity=sensitivity(book, severe.scenario, lines, impact, caps, severe),
+        frontier=cost_of_control(book, severe, outcomes, lines, impact, disclosure, caps),
         capital=capital,
         flags=book.flags, arrays=book, lines=lines, impact=impact,
         common_exposures=exposures,

@@ -15,7 +15,6 @@ from audit.evaluate import reference_date
 from audit.stress.boards import boards
 from audit.stress.model import Lines, StressError
 
-
 REQUIRED_TABLES = ("accounts", "positions", "instruments")
 NEAR_CALL_FALL = 0.10  # "near call": a 10% fall of the account's holdings puts it in call
 TOP_N = 10

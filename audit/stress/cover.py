@@ -23,10 +23,9 @@ import polars as pl
 
 from audit.mask import mask_other
 from audit.stress.book import TOP_N, Book
+from audit.stress.multiday import PARTICIPATION
 from audit.stress.spiral import EQUITY_TOL
 
-
-PARTICIPATION = 0.20  # share of a day's volume a forced seller can take without moving the market alone
 MEMBERS_SHOWN = 5  # masked client ids listed per group
 
 

@@ -50,7 +50,6 @@ from audit.stress.model import ImpactModel, Lines
 from audit.stress.scenarios import Scenario
 from audit.stress.spiral import _spiral, shock_factors
 
-
 ACCOUNTS_PER_STOCK = 20
 DEFAULT_COLLATERAL_RATIO = 2.5
 DEFAULT_COLLATERAL_SOURCE = (

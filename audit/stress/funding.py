@@ -25,7 +25,6 @@ import numpy as np
 from audit.stress.book import Book
 from audit.stress.model import Lines, StressError
 
-
 HORIZON_DAYS = 30
 RUN_OFF_CASES = (("stressed", 1.0), ("moderate", 0.25))  # share of free cash withdrawn
 NOT_TESTED = "not tested: no funding data (pass funding_runoff, the share of lending funded " \

@@ -9,7 +9,6 @@ import numpy as np
 
 from audit.errors import InputError
 
-
 FINRA_CALL_LINE = 1 / (1 - 0.25)  # collateral ratio at which E/A = 25% (FINRA 4210(c))
 
 

@@ -19,7 +19,6 @@ from audit.stress.reverse import Engine, one_instant_engine
 from audit.stress.scenarios import Scenario
 from audit.stress.spiral import shock_factors
 
-
 COEFFICIENTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 LAWS = ("sqrt", "linear")
 # NOTE: 0.271 is the fall of three successive 10% limit-downs (1 - 0.9 ** 3), the main-board

@@ -52,12 +52,17 @@ from audit.stress.spiral import _shortfall, _wiped_out
 LOCK_TOL = 1e-9  # an exogenous fall within this of the limit locks the day
 
 
+# The share of a day's volume a forced seller takes (the review's 20%): the default of the path
+# and of every days-to-liquidate figure.
+PARTICIPATION = 0.20
+
+
 @dataclass(frozen=True)
 class PathParams:
     """Parameters of the multi-day path."""
 
     horizon: int = 10  # trading days (BoE SWES: 10-day shocks)
-    participation: float = 0.20  # max share of stressed ADV the platform's sales take per day
+    participation: float = PARTICIPATION  # max share of stressed ADV the platform's sales take per day
     grace_days: int = 1  # trading days between a call-line breach and the forced sale when the
     #                      account is above the liquidation line
     suspensions: dict[int, tuple[int, int]] | None = None  # instrument index -> (first, last) day

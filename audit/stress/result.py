@@ -15,7 +15,14 @@ import polars as pl
 from audit import contract
 from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
+from audit.stress.multiday import PARTICIPATION
 from audit.stress.spiral import EQUITY_TOL, Outcome, _spiral, shock_factors, top_names
+
+# NOTE: a forced seller cannot take all of a stock's normal volume: the one-instant engine's
+# days are stated at the multi-day path's participation rate (20% of ADV a day by default).
+# Spiral / static shortfall is shown only when the static shortfall is at least this share of
+# net capital; below it the ratio is a near-zero denominator (thousands of "x").
+AMPLIFICATION_MIN = 0.01
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -31,7 +38,7 @@ class StressResult:
     spiral_scenario: str
     concentration: list[dict[str, Any]]
     liquidity: list[dict[str, Any]]
-    sensitivity: list[dict[str, Any]]
+    frontier: dict[str, Any]
     capital: dict[str, Any]
     flags: dict[str, int]
     arrays: Book | None = field(default=None, repr=False)  # for accounts_after()
@@ -77,6 +84,11 @@ class StressResult:
         net, liquid = cap["net_capital"], cap["liquid_assets"]
         after = None if net is None else net - o.spiral_shortfall
         buffer_min, liquid_min = cap.get("capital_buffer_min"), cap.get("liquidity_buffer_min")
+        fire_sale = o.spiral_shortfall - o.shortfall
+        book_fire_sale = o.spiral_book_loss - o.book_loss
+        equity = self.book.get("equity")
+        days = o.max_days_to_liquidate
+        rate = PARTICIPATION if o.path is None else o.path.params.participation
         return {
             "name": s.name, "title": s.title, "kind": s.kind, "source": s.source,
             "confidence": s.confidence, "severe": s.severe,
@@ -89,7 +101,16 @@ class StressResult:
             "accounts": self.book["accounts"],
             "accounts_in_call": o.accounts_in_call, "accounts_wiped_out": o.accounts_wiped_out,
             "shortfall": _money(o.shortfall), "spiral_shortfall": _money(o.spiral_shortfall),
-            "amplification": _num(o.amplification, 4), "spiral_rounds": len(o.rounds),
+            "fire_sale_loss": _money(fire_sale),
+            "fire_sale_loss_vs_capital": _ratio(fire_sale, net),
+            "fire_sale_loss_vs_debt": _ratio(fire_sale, self.book.get("debt")),
+            "book_fire_sale_loss": _money(book_fire_sale),
+            "book_fire_sale_loss_vs_equity": None if not equity or equity <= 0
+            else _ratio(book_fire_sale, equity),
+            # NOTE: unknown capital leaves the ratio unjudged, hence null.
+            "amplification": _num(o.amplification, 4)
+            if net and o.shortfall >= AMPLIFICATION_MIN * net else None,
+            "spiral_rounds": len(o.rounds),
             "converged": o.converged, "accounts_liquidated": o.accounts_liquidated,
             "spiral_accounts_wiped_out": o.spiral_wiped_out,
             "book_loss": _money(o.book_loss), "spiral_book_loss": _money(o.spiral_book_loss),
@@ -103,10 +124,12 @@ class StressResult:
             else bool(after < buffer_min),
             "below_liquidity_buffer": None if liquid is None or liquid_min is None
             else bool(liquid - o.spiral_shortfall < liquid_min),
-            "max_days_to_liquidate": _num(o.max_days_to_liquidate, 4),
+            "max_days_to_liquidate": _num(days, 4),
+            "max_days_at_participation": None if days is None else _num(days / rate, 4),
             "illiquid_instruments_sold": o.illiquid_instruments_sold,
             "no_market_instruments_sold": o.no_market_instruments_sold,
             **_path_keys(o.path),
+            "participation": rate,  # the path's rate, stated also where no path was run
         }
 
     def scenario_legs(self, s) -> dict[str, Any]:
@@ -134,9 +157,9 @@ class StressResult:
             "scenarios": [self.scenario_row(o) for o in self.outcomes],
             "spiral": {"scenario": self.spiral_scenario, "converged": spiral.converged,
                        "rounds": [_jsonable(r) for r in spiral.rounds]},
-            "concentration": [_jsonable(r) for r in self.concentration],
-            "liquidity": [_jsonable(r) for r in self.liquidity],
-            "sensitivity": [_jsonable(r) for r in self.sensitivity],
+            "concentration": [_jsonable(_at_participation(r)) for r in self.concentration],
+            "liquidity": [_jsonable(_at_participation(r)) for r in self.liquidity],
+            "frontier": _jsonable(self.frontier),
             # NOTE: never absent and never a zero when not tested: the report says so.
             "common_exposures": _jsonable(self.common_exposures or {
                 "available": False, "reason": "the common exposures were not run"}),
@@ -152,6 +175,9 @@ class StressResult:
 MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulative_loss",
               "shortfall", "static_shortfall", "net_capital", "liquid_assets",
               "capital_buffer_min", "liquidity_buffer_min",
+              # honest figures and the cost-of-control frontier (frontier.py)
+              "fire_sale_loss", "book_fire_sale_loss", "debt_removed", "interest_forgone",
+              "shortfall_avoided",
               # common exposures (exposures.py)
               "margin_balance", "other_debt", "other_holdings_value", "platform_leveraged_value",
               "shortfall_without", "shortfall_with", "shortfall_added", "other_sales_value",
@@ -221,6 +247,12 @@ def _path_block(outcome: Outcome) -> dict[str, Any] | None:
                         "no recovery"],
             **_jsonable(path.summary()),
             "daily": [_jsonable(r) for r in path.daily]}
+
+
+def _at_participation(row: dict[str, Any]) -> dict[str, Any]:
+    """A concentration row with its days at the participation rate (units / (p x ADV))."""
+    days = row.get("days_of_adv")
+    return {**row, "days_at_participation": None if days is None else days / PARTICIPATION}
 
 
 def _money(value: float | None) -> float | None:

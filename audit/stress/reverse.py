@@ -25,7 +25,6 @@ from audit.stress.book import Book, concentration
 from audit.stress.model import ImpactModel, Lines
 from audit.stress.spiral import _spiral
 
-
 Engine = Callable[[Book, np.ndarray], tuple[float, float]]
 
 # Shocks are handled as integers in tenths of a percentage point (a unit is a 0.1% fall), so the

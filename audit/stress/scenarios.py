@@ -17,12 +17,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from audit import contract
 from audit.rules import RULES_DIR, RuleFileError, _validated
 from audit.stress.boards import DAILY_LIMIT
-
 
 SCENARIOS_DIR = RULES_DIR / "scenarios"
 ASSET_CLASSES = contract.table("instruments").column("asset_class").allowed

@@ -12,7 +12,6 @@ from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
 from audit.stress.scenarios import Scenario
 
-
 EQUITY_TOL = 0.005  # half a cent: equity at or below this is wiped out (float sums)
 CAPS = tuple(range(2, 11))
 
