@@ -191,8 +191,20 @@ def funding_view(funding: Any) -> dict[str, Any]:
                    "reason_key": None if funder_tested else "no_funding_data"},
         "inflows": funding.get("forced_sale_inflows"),
         "cases": cases,
+        # NOTE: the reasons of the cases not tested, each once, shown under the table.
+        "reasons": _distinct_reasons(c for c in cases if c["verdict"] == "not_tested"),
         "verdict": verdict(funding.get("covered")),
     }
+
+
+def _distinct_reasons(rows) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for row in rows:
+        key = (row["reason_key"], row["reason"])
+        if key not in seen:
+            seen.add(key)
+            out.append({"reason_key": row["reason_key"], "reason": row["reason"]})
+    return out
 
 
 # --- common exposures --------------------------------------------------------------------------
