@@ -25,6 +25,7 @@ from audit.evaluate import (
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.i18n import HTML_LANG, Translator
+from audit.report.stress_sections import stress_sections
 from audit.mask import mask_issue, mask_value, personal_columns
 from audit.rules import BUILTIN_PARAMS, NORM_IDS, Rule, one_line
 
@@ -103,6 +104,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "evidence_rows": rows,
         "leverage": _labelled(leverage_book(tables, disclosure, run.as_of, run.ruleset.params), t),
         "stress": stress_view(stress),
+        "stress_sections": stress_sections(stress),
         "methodology": _methodology(run, rows),
         "appendix": _appendix(run, doc, options),
     }
