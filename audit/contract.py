@@ -762,6 +762,14 @@ DERIVED: tuple[Table, ...] = (
               "limit-down days trading nothing, unsold holdings marked at the horizon.",
               unit="currency", nullable=True),
             C("amplification", FLOAT, "Spiral loss over static loss.", unit="x", nullable=True),
+            C("verdict_stable", BOOL, "A severe scenario's capital verdict on the path is the "
+              "same under every setting of the model grid (impact coefficient 0.5-2, square-root "
+              "or linear law, participation 10-40% of volume); empty when the grid was not run "
+              "(scenarios not marked severe) or there is no capital figure.", nullable=True),
+            C("path_shortfall_min", MONEY, "Smallest path shortfall over the model grid.",
+              unit="currency", nullable=True),
+            C("path_shortfall_max", MONEY, "Largest path shortfall over the model grid.",
+              unit="currency", nullable=True),
             C("spiral_rounds", INT, "Rounds until no new account was liquidated."),
             C("net_capital", MONEY, "Platform net capital at the as-of date.", unit="currency",
               nullable=True),

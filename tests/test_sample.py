@@ -25,7 +25,7 @@ from audit.sample import PROFILE_OF, generate
 from audit.sample.tables import LEFT_OUT, LEFT_OUT_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-STRESS_RULES = {"LEV-004", "LEV-005"}
+STRESS_RULES = {"LEV-004", "LEV-005", "LEV-024"}
 TABLE_LEVEL = {"CLR-004", "CLR-005", "CON-005", "CON-009", "LEV-015", "OFX-004"} | STRESS_RULES
 
 
@@ -54,6 +54,7 @@ NOT_PLANTED = {
     "CON-013": "undercharges: opt-in, no bundled profile enables it; the sample charges the schedule",
     "SEG-007": "the sample's fee movements are its charges; its repayments are labelled client_account",
     "SEG-008": "the sample's ledger has no instruction_ref column: not evaluable",
+    "LEV-024": "the planted stress shortfall holds under every model setting: LEV-004's",
 }
 # The eu rules read what a CN book does not have (CFD labels, the firm's own record of each
 # client bank account, twelve months of retail results); the oracle still re-implements them:
@@ -90,7 +91,8 @@ def test_every_rule_is_planted_under_the_profile_that_runs_it(export):
     data = json.loads((folder / "expected_violations.json").read_text(encoding="utf-8"))
     planted = {v["rule"] for v in data["violations"]}
     # CLR-003 and CLR-005 exclude each other
-    assert set(data["not_planted"]) == {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED | CN_NOT_PLANTED
+    assert set(data["not_planted"]) == ({"CLR-003", "LEV-024"} | EU_NOT_PLANTED | US_NOT_PLANTED
+                                        | CN_NOT_PLANTED)
     assert planted == ALL_RULES - {"CLR-003"} - set(NOT_PLANTED)
     assert set(NOT_PLANTED) <= OFF_BY_DEFAULT
     enabled_by: dict[str, set[str]] = {}
@@ -154,7 +156,7 @@ def test_table_level_plants_are_optional(tmp_path):
     tb = load(tmp_path)
     planted = expected(tmp_path)
     data = json.loads((tmp_path / "expected_violations.json").read_text(encoding="utf-8"))
-    assert set(data["not_planted"]) == (TABLE_LEVEL | {"CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+    assert set(data["not_planted"]) == (TABLE_LEVEL | {"CLR-003", "LEV-024"} | EU_NOT_PLANTED | US_NOT_PLANTED
                                         | CN_NOT_PLANTED)
     assert {r for r, _ in planted} == SEED_RULES - TABLE_LEVEL - {"CLR-003"}
     assert oracle(tb) == planted
@@ -220,7 +222,7 @@ def test_small_exports_leave_out_the_plants_that_need_a_large_book(tmp_path):
     generate(tmp_path / "b", accounts=40, days=6, plant=False)  # traps alone fit in a small export
     generate(tmp_path / "c", accounts=100, seed=8, days=6)
     data = json.loads((tmp_path / "c" / "expected_violations.json").read_text(encoding="utf-8"))
-    left_out = ({"CAP-002", "CAP-003", "LEV-004", "LEV-005", "CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
+    left_out = ({"CAP-002", "CAP-003", "LEV-004", "LEV-005", "LEV-024", "CLR-003"} | EU_NOT_PLANTED | US_NOT_PLANTED
                 | CN_NOT_PLANTED)
     assert set(data["not_planted"]) == left_out
     assert {v["rule"] for v in data["violations"]} == ALL_RULES - left_out - set(NOT_PLANTED)

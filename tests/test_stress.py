@@ -198,8 +198,13 @@ def test_static_and_spiral_losses_by_hand():
     assert r2["cumulative_loss"] == pytest.approx(11250 - 7125 - 3281.25)
     assert o.max_days_to_liquidate == pytest.approx(1.5)
     row = result.to_dict()["scenarios"][0]
-    assert row["shortfall_vs_capital"] == pytest.approx(875 / 600, abs=1e-6)
-    assert row["covered_by_capital"] is False and row["capital_after"] == -275.0
+    assert row["spiral_shortfall_vs_capital"] == pytest.approx(875 / 600, abs=1e-6)
+    # Capital is judged on the multi-day path's shortfall (the verdict's engine)
+    assert row["stressed_engine"] == "multi-day path"
+    assert row["stressed_shortfall"] == row["path_shortfall"] > 0
+    assert row["shortfall_vs_capital"] == pytest.approx(row["path_shortfall"] / 600, abs=1e-6)
+    assert row["covered_by_capital"] is False
+    assert row["capital_after"] == pytest.approx(600 - row["path_shortfall"])
     assert row["below_capital_buffer"] is True
 
 

@@ -122,6 +122,10 @@ class Builder:
             "CLR-003 and CLR-005 exclude each other; audit_overdue chooses CLR-003")
         if not self.plant_table:
             out["CLR-003"] = "table-level: plant_table_level=False"
+        # NOTE: LEV-004 and LEV-024 split one test by how robust the verdict is; the planted
+        # concentration shortfall holds under every model setting, so LEV-004 reports it.
+        out["LEV-024"] = ("stress: the planted shortfall exceeds capital under every setting of "
+                          "the model grid, so LEV-004 (critical) reports it, not LEV-024")
         # The eu rules whose inputs a CN margin book does not have.
         out["CON-012"] = "eu: needs twelve months of snapshots before the risk warning's calculation"
         out["LEV-020"] = "eu: the CN book has no instrument labelled fx_major or index_major"

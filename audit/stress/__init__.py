@@ -55,7 +55,7 @@ from audit.stress.model import (  # noqa: F401
     StressError,
     platform_lines,
 )
-from audit.stress.modelrisk import model_grid  # noqa: F401
+from audit.stress.modelrisk import model_grid, path_grid  # noqa: F401
 from audit.stress.multiday import (  # noqa: F401
     PARTICIPATION,
     PathOutcome,
@@ -128,6 +128,12 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     severe = pick_severe(outcomes)
     top_share, top_days = concentration(book)
     capital = capital_at(tables, as_of)
+    # NOTE: LEV-004's verdict comes from the path; whether it holds under other model settings
+    # decides its severity (a finding on the toolkit's own parameters is not a critical one).
+    for o in outcomes:
+        if o.scenario.severe:
+            o.path_grid = path_grid(book, shock_factors(book, o.scenario), lines,
+                                    capital["net_capital"], impact, path, weights)
     d = disclosure or {}
     capital.update(capital_buffer_min=d.get("capital_buffer_min"),
                    liquidity_buffer_min=d.get("liquidity_buffer_min"))

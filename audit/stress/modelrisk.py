@@ -189,3 +189,54 @@ def assumptions(impact: ImpactModel, lines: Lines, cells: list[dict[str, Any]] |
                    "move that forced selling itself caused"},
     ]
     return rows
+
+
+# --- the multi-day path's grid: the verdict LEV-004 gives ------------------------------------
+
+# NOTE: the path's verdict rests on the impact law and its coefficient (how far the platform's
+# own sales move prices within the daily limit) and on the participation rate (how much it can
+# sell a day). Y = 0 is left out: impact off is a reference, not a calibration.
+PATH_COEFFICIENTS = (0.5, 1.0, 2.0)
+PATH_PARTICIPATION = (0.10, 0.20, 0.40)
+PATH_PARAMETERS = ("coefficient", "kind", "participation")
+
+
+def path_grid(book: Book, shocked, lines: Lines, capital: float | None, impact: ImpactModel,
+              params, weights=None) -> dict[str, Any]:
+    """One scenario's multi-day path shortfall and capital verdict in each cell of Y (0.5, 1,
+    2) x participation (10%, 20%, 40%) under the square-root law, plus the linear law at the
+    run's Y and participation: is the verdict the same whatever these choices?"""
+    from audit.stress.multiday import run_path
+
+    if capital is not None and not math.isfinite(float(capital)):
+        capital = None
+    default = {"coefficient": impact.coefficient, "kind": impact.kind,
+               "participation": params.participation}
+    settings = [{"coefficient": y, "kind": "sqrt", "participation": p}
+                for y in sorted({*PATH_COEFFICIENTS, impact.coefficient})
+                for p in sorted({*PATH_PARTICIPATION, params.participation})]
+    settings.append({**default, "kind": "linear" if impact.kind == "sqrt" else "sqrt"})
+    if default not in settings:
+        settings.append(default)
+    cells = []
+    for s in settings:
+        model = replace(impact, coefficient=s["coefficient"], kind=s["kind"])
+        outcome = run_path(book, shocked, lines, model,
+                           replace(params, participation=s["participation"]), weights)
+        cells.append({**s, "shortfall": float(outcome.shortfall),
+                      "verdict": verdict(float(outcome.shortfall), capital)})
+    home = next(c for c in cells if all(c[p] == default[p] for p in PATH_PARAMETERS))
+    verdicts = {c["verdict"] for c in cells}
+    flips = [{p: c[p] for p in PATH_PARAMETERS} | {"shortfall": c["shortfall"],
+                                                   "verdict": c["verdict"]}
+             for c in cells if c["verdict"] != home["verdict"]]
+    deciding = [p for p in PATH_PARAMETERS
+                if any(c["verdict"] != home["verdict"]
+                       and all(c[q] == default[q] for q in PATH_PARAMETERS if q != p)
+                       for c in cells)]
+    return {"engine": "multi-day path", "default": default, "cells": cells,
+            "verdict": home["verdict"],
+            "verdict_stable": None if capital is None else len(verdicts) == 1,
+            "shortfall_range": [min(c["shortfall"] for c in cells),
+                                max(c["shortfall"] for c in cells)],
+            "deciding_parameters": deciding, "flips": flips}

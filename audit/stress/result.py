@@ -82,7 +82,10 @@ class StressResult:
     def scenario_row(self, o: Outcome) -> dict[str, Any]:
         s, cap = o.scenario, self.capital
         net, liquid = cap["net_capital"], cap["liquid_assets"]
-        after = None if net is None else net - o.spiral_shortfall
+        # NOTE: the verdict's loss is the multi-day path's (LEV-004); the one-instant spiral,
+        # with no price limits and a price floor no source fixes, is a sensitivity.
+        stressed = o.spiral_shortfall if o.path is None else o.path.shortfall
+        after = None if net is None else net - stressed
         buffer_min, liquid_min = cap.get("capital_buffer_min"), cap.get("liquidity_buffer_min")
         fire_sale = o.spiral_shortfall - o.shortfall
         book_fire_sale = o.spiral_book_loss - o.book_loss
@@ -114,22 +117,26 @@ class StressResult:
             "converged": o.converged, "accounts_liquidated": o.accounts_liquidated,
             "spiral_accounts_wiped_out": o.spiral_wiped_out,
             "book_loss": _money(o.book_loss), "spiral_book_loss": _money(o.spiral_book_loss),
-            # NOTE: against capital we use the spiral (stressed) shortfall, the larger one.
-            "shortfall_vs_capital": _ratio(o.spiral_shortfall, net),
+            "stressed_shortfall": _money(stressed),
+            "stressed_engine": "one-instant spiral" if o.path is None else "multi-day path",
+            "shortfall_vs_capital": _ratio(stressed, net),
+            "spiral_shortfall_vs_capital": _ratio(o.spiral_shortfall, net),
             "static_shortfall_vs_capital": _ratio(o.shortfall, net),
-            "shortfall_vs_liquidity": _ratio(o.spiral_shortfall, liquid),
+            "shortfall_vs_liquidity": _ratio(stressed, liquid),
             "capital_after": _money(after),
-            "covered_by_capital": None if net is None else bool(net >= o.spiral_shortfall),
+            "covered_by_capital": None if net is None else bool(net >= stressed),
             "below_capital_buffer": None if after is None or buffer_min is None
             else bool(after < buffer_min),
             "below_liquidity_buffer": None if liquid is None or liquid_min is None
-            else bool(liquid - o.spiral_shortfall < liquid_min),
+            else bool(liquid - stressed < liquid_min),
             "max_days_to_liquidate": _num(days, 4),
             "max_days_at_participation": None if days is None else _num(days / rate, 4),
             "illiquid_instruments_sold": o.illiquid_instruments_sold,
             "no_market_instruments_sold": o.no_market_instruments_sold,
             **_path_keys(o.path),
             "participation": rate,  # the path's rate, stated also where no path was run
+            "verdict_stable": None if o.path_grid is None else o.path_grid["verdict_stable"],
+            "path_grid": _jsonable(o.path_grid),
         }
 
     def scenario_legs(self, s) -> dict[str, Any]:
@@ -190,6 +197,7 @@ MONEY_KEYS = {"cash", "market_value", "debt", "equity", "sales_value", "cumulati
               "gap_after_settlement",
               # the multi-day path (multiday.py)
               "value_unsold", "gap_loss", "path_shortfall", "path_gap_loss", "path_value_unsold",
+              "stressed_shortfall", "path_shortfall_min", "path_shortfall_max",
               # reverse stress and the model grid (reverse.py, modelrisk.py)
               "threshold_shortfall", "previous_shortfall", "default_shortfall"}
 
@@ -303,6 +311,11 @@ def stress_table(result: StressResult) -> pl.DataFrame:
             "accounts_wiped_out": r["accounts_wiped_out"], "shortfall": r["shortfall"],
             "spiral_shortfall": r["spiral_shortfall"], "amplification": r["amplification"],
             "path_shortfall": r["path_shortfall"], "spiral_rounds": r["spiral_rounds"],
+            "verdict_stable": None if o.path_grid is None else o.path_grid["verdict_stable"],
+            "path_shortfall_min": None if o.path_grid is None
+            else _money(o.path_grid["shortfall_range"][0]),
+            "path_shortfall_max": None if o.path_grid is None
+            else _money(o.path_grid["shortfall_range"][1]),
             "net_capital": result.capital["net_capital"],
             "liquid_assets": result.capital["liquid_assets"],
             "max_days_to_liquidate": r["max_days_to_liquidate"],

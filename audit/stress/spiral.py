@@ -37,6 +37,8 @@ class Outcome:
     illiquid_instruments_sold: int
     no_market_instruments_sold: int = 0  # of them, with an ADV of 0: no market at all
     path: Any = None  # multiday.PathOutcome: the same scenario day by day (run_stress sets it)
+    # modelrisk.path_grid for a severe scenario: its path verdict under other model settings
+    path_grid: dict[str, Any] | None = None
 
     @property
     def amplification(self) -> float | None:

@@ -117,6 +117,7 @@ NOT_PLANTED = {
     "CLR-003": "CLR-003 and CLR-005 exclude each other; the book plants CLR-005",
     "LEV-004": "stress: the book holds liquid A-shares and net capital far above its debts",
     "LEV-005": "stress: every holding is a small part of its instrument's daily volume",
+    "LEV-024": "stress: LEV-004's complement (a shortfall the model grid does not agree on); none here",
     "OFX-004": "the financing margin ratio caps a contract at 2.25x: whole multiples of 3x or more "
                "on half the book would break LEV-010..012 on every one of them",
     "CAP-005": "the book is far below 80% of four times net capital (CAP-003's limit)",

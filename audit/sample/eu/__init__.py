@@ -108,6 +108,7 @@ NOT_PLANTED = {
     "SEG-003": "a CFD account holds no securities the provider could re-pledge (no pledged_value)",
     "LEV-004": "stress: the toolkit's stress model values securities against a debt; a CFD book carries none",
     "LEV-005": "stress: the toolkit's stress model values securities against a debt; a CFD book carries none",
+    "LEV-024": "stress: LEV-004's complement (a shortfall the model grid does not agree on); none here",
 }
 
 

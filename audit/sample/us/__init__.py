@@ -101,6 +101,7 @@ NOT_PLANTED = {
     "CLR-003": "CLR-003 and CLR-005 exclude each other; the book plants CLR-005",
     "LEV-004": "stress: the book holds liquid US stocks and net capital far above its debits",
     "LEV-005": "stress: every holding is a small part of its instrument's daily volume",
+    "LEV-024": "stress: LEV-004's complement (a shortfall the model grid does not agree on); none here",
 }
 
 
