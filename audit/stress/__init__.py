@@ -42,6 +42,7 @@ from audit.stress.cover import (  # noqa: F401
     PARTICIPATION, Groups, account_shortfalls, client_groups, concentration_detail, cover,
 )
 from audit.stress.funding import funding_stress  # noqa: F401
+from audit.stress.suspensions import Suspensions, suspensions_at, with_suspensions  # noqa: F401
 
 # --- the entry points ------------------------------------------------------------------------
 
@@ -54,8 +55,9 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     the one-instant spiral; concentration and leverage caps, cover-1 / cover-2 by client group
     and the funding stress. ``path`` defaults to PathParams() with the grace days the
     disclosure gives. ``funding_runoff`` (else the disclosure's): share of the lending funded by
-    others who can withdraw it in 30 days. Raises StressError when a table it needs is missing
-    or empty."""
+    others who can withdraw it in 30 days. The path's suspensions, when ``path`` gives none,
+    come from the optional ``suspensions`` table. Raises StressError when a table it needs is
+    missing or empty."""
     as_of = _as_of(tables, as_of)
     impact = impact or ImpactModel()
     scenarios = load_scenarios() if scenarios is None else scenarios
@@ -66,6 +68,9 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     weights = book.value_weights
     outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
     path = path or PathParams(grace_days=grace_days_from(disclosure))
+    # NOTE: the optional suspensions table, as trading-day spans of the horizon.
+    suspended = suspensions_at(book, tables, as_of, int(path.horizon))
+    path = with_suspensions(path, suspended)
     for o in outcomes:
         o.path = run_path(book, shock_factors(book, o.scenario), lines, impact, path, weights)
     severe = pick_severe(outcomes)
@@ -95,7 +100,8 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
         sensitivity=sensitivity(book, severe.scenario, lines, impact, caps, severe),
         capital=capital,
-        flags=book.flags, arrays=book, lines=lines, impact=impact,
+        flags={**book.flags, **(suspended.flags if suspended else {})},
+        arrays=book, lines=lines, impact=impact,
         common_exposures=exposures,
         cover=cover(book, groups, account_shortfalls(book, after["assets"]),
                     capital["net_capital"], severe.scenario.name),
