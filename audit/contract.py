@@ -713,6 +713,30 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "suspensions",
+        "Trading suspensions of instruments (optional, for the stress test's multi-day path): "
+        "one row per suspension. A suspended instrument trades nothing and keeps its last close "
+        "until it resumes. The Shanghai and Shenzhen exchanges publish each suspension and "
+        "resumption in their 停复牌 notices (停牌 / 复牌公告).",
+        key=("instrument_id", "suspended_from"),
+        aliases=("停牌", "停牌记录", "停复牌", "trading_suspensions", "halts"),
+        norms=("N4", "R4"),
+        since=2,
+        columns=(
+            C("instrument_id", STRING, "Instrument identifier.",
+              aliases=("证券代码", "代码", "股票代码")),
+            C("suspended_from", DATE, "First day without trading (停牌日期), as the exchange's "
+              "suspension notice gives it (the SSE and SZSE publish them as 停复牌 notices).",
+              aliases=("停牌日期", "停牌起始日", "停牌开始日期")),
+            C("resumed_on", DATE, "First trading day again (复牌日期), as the exchange's "
+              "resumption notice (复牌公告) gives it; empty = still suspended (复牌时间待定).",
+              nullable=True, aliases=("复牌日期", "复牌日")),
+            C("reason", STRING, "Why trading was suspended (停牌原因), as the notice states it: "
+              "a major asset restructuring, an undisclosed announcement, a risk warning ...",
+              nullable=True, required=False, aliases=("停牌原因", "原因")),
+        ),
+    ),
+    Table(
         "reserve_computations",
         "A US broker-dealer's customer reserve computations (SEC Rule 15c3-3(e), Exhibit A): one "
         "row per computation (weekly, as of the close of the last business day of the week).",

@@ -330,8 +330,9 @@ LEFT_OUT = {
 }
 # trades: optional, the ledger and fees already carry the day trades' money; reserve_computations:
 # a US broker-dealer's 15c3-3 formula, which a 配资 platform does not compute; market_leverage:
-# market data on other holders, not the platform's export (the stress test runs without it).
-LEFT_OUT_TABLES = {"trades", "reserve_computations", "market_leverage"}
+# market data on other holders, not the platform's export (the stress test runs without it);
+# suspensions: the exchanges' notices, market data too (without it no instrument is suspended).
+LEFT_OUT_TABLES = {"trades", "reserve_computations", "market_leverage", "suspensions"}
 
 
 def finish(name: str, df: pl.DataFrame, fmt: str, left_out: set[tuple[str, str]] | None = None) -> pl.DataFrame:

@@ -16,89 +16,39 @@ from typing import Any
 import polars as pl
 
 from audit.stress.book import (  # noqa: F401
-    LEVERAGE_BUCKETS,
-    NEAR_CALL_FALL,
-    REQUIRED_TABLES,
-    TOP_N,
-    Book,
-    _as_of,
-    book_summary,
-    build_book,
-    capital_at,
-    concentration,
+    LEVERAGE_BUCKETS, NEAR_CALL_FALL, REQUIRED_TABLES, TOP_N, Book, _as_of, book_summary,
+    build_book, capital_at, concentration,
 )
 from audit.stress.cover import (  # noqa: F401
-    Groups,
-    account_shortfalls,
-    client_groups,
-    concentration_detail,
-    cover,
+    Groups, account_shortfalls, client_groups, concentration_detail, cover,
 )
 from audit.stress.exposures import (  # noqa: F401
-    common_exposures,
-    exponential_fall,
-    glt_vulnerability,
-    with_other_holders,
+    common_exposures, exponential_fall, glt_vulnerability, with_other_holders,
 )
 from audit.stress.frontier import (  # noqa: F401
-    CONCENTRATION_LIMITS,
-    binding_cap_limit,
-    concentration_book,
-    cost_of_control,
+    CONCENTRATION_LIMITS, binding_cap_limit, concentration_book, cost_of_control,
 )
 from audit.stress.funding import funding_stress  # noqa: F401
 from audit.stress.model import (  # noqa: F401
-    FINRA_CALL_LINE,
-    STRESSED_DAILY_VOL,
-    ImpactModel,
-    Lines,
-    StressError,
-    platform_lines,
+    FINRA_CALL_LINE, STRESSED_DAILY_VOL, ImpactModel, Lines, StressError, platform_lines,
 )
 from audit.stress.modelrisk import model_grid, path_grid  # noqa: F401
 from audit.stress.multiday import (  # noqa: F401
-    PARTICIPATION,
-    PathOutcome,
-    PathParams,
-    grace_days_from,
-    run_path,
+    PARTICIPATION, PathOutcome, PathParams, grace_days_from, run_path,
 )
 from audit.stress.result import (  # noqa: F401
-    AMPLIFICATION_MIN,
-    MONEY_KEYS,
-    StressResult,
-    _jsonable,
-    _money,
-    _num,
-    _ratio,
-    stress_table,
+    AMPLIFICATION_MIN, MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table,
     write_stress,
 )
 from audit.stress.reverse import one_instant_engine, reverse_stress  # noqa: F401
 from audit.stress.scenarios import (  # noqa: F401
-    ASSET_CLASSES,
-    DEFAULT,
-    KIND_ORDER,
-    SCENARIOS_DIR,
-    Dates,
-    Derive,
-    Scenario,
-    ScenarioError,
-    derive_shock,
-    index_closes,
-    load_scenario,
-    load_scenarios,
+    ASSET_CLASSES, DEFAULT, KIND_ORDER, SCENARIOS_DIR, Dates, Derive, Scenario, ScenarioError,
+    derive_shock, index_closes, load_scenario, load_scenarios,
 )
 from audit.stress.spiral import (  # noqa: F401
-    CAPS,
-    EQUITY_TOL,
-    Outcome,
-    _spiral,
-    capped_book,
-    run_scenario,
-    sensitivity,
-    shock_factors,
+    CAPS, EQUITY_TOL, Outcome, _spiral, capped_book, run_scenario, sensitivity, shock_factors,
 )
+from audit.stress.suspensions import Suspensions, suspensions_at, with_suspensions  # noqa: F401
 
 # --- the entry points ------------------------------------------------------------------------
 
@@ -111,8 +61,9 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     the one-instant spiral; concentration and leverage caps, cover-1 / cover-2 by client group
     and the funding stress. ``path`` defaults to PathParams() with the grace days the
     disclosure gives. ``funding_runoff`` (else the disclosure's): share of the lending funded by
-    others who can withdraw it in 30 days. Raises StressError when a table it needs is missing
-    or empty."""
+    others who can withdraw it in 30 days. The path's suspensions, when ``path`` gives none,
+    come from the optional ``suspensions`` table. Raises StressError when a table it needs is
+    missing or empty."""
     as_of = _as_of(tables, as_of)
     impact = impact or ImpactModel()
     scenarios = load_scenarios() if scenarios is None else scenarios
@@ -123,6 +74,9 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     weights = book.value_weights
     outcomes = [run_scenario(book, s, lines, impact, weights) for s in scenarios]
     path = path or PathParams(grace_days=grace_days_from(disclosure))
+    # NOTE: the optional suspensions table, as trading-day spans of the horizon.
+    suspended = suspensions_at(book, tables, as_of, int(path.horizon))
+    path = with_suspensions(path, suspended)
     for o in outcomes:
         o.path = run_path(book, shock_factors(book, o.scenario), lines, impact, path, weights)
     severe = pick_severe(outcomes)
@@ -172,7 +126,8 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
         frontier=cost_of_control(book, severe, outcomes, lines, impact, disclosure, caps),
         capital=capital,
-        flags=book.flags, arrays=book, lines=lines, impact=impact,
+        flags={**book.flags, **(suspended.flags if suspended else {})},
+        arrays=book, lines=lines, impact=impact,
         common_exposures=exposures,
         cover=cover(book, groups, account_shortfalls(book, after["assets"]),
                     capital["net_capital"], severe.scenario.name),

@@ -12,8 +12,11 @@ days (default 10, the horizon of the Bank of England's system-wide exploratory s
   whole move on day 1.
 - **Locked limit-down.** A day whose exogenous fall reaches the limit (within 1e-9) is locked
   limit-down: sellers queue at the limit price and nothing trades (on 7 July 2015 over 1,700
-  A-shares closed limit-down). A suspended day (``PathParams.suspensions``): nothing trades and
-  the price stays at the last close; the exogenous move not yet taken waits for resumption.
+  A-shares closed limit-down). A suspended day (``PathParams.suspensions``, one or more spans
+  per instrument; ``suspensions`` reads them from the optional table): nothing trades and the
+  price stays at the last close; the exogenous move not yet taken waits for resumption. One
+  still suspended at the horizon is marked at the scenario's full move (the gap it reopens
+  with), never at its last close.
 - **Forced sales** on a trading day add impact on top of the exogenous price: the impact law of
   ``ImpactModel`` on the cumulative units sold Q (impact is permanent over the horizon: nobody
   buys, Cont & Schaanning's asymmetry), executed at the integral of the impact curve. A day's
@@ -50,6 +53,7 @@ from audit.stress.model import ImpactModel, Lines, StressError
 from audit.stress.spiral import _shortfall, _wiped_out
 
 LOCK_TOL = 1e-9  # an exogenous fall within this of the limit locks the day
+Span = tuple[int, int]  # (first, last) suspended trading day of the horizon, 1-based, inclusive
 
 
 # The share of a day's volume a forced seller takes (the review's 20%): the default of the path
@@ -65,7 +69,10 @@ class PathParams:
     participation: float = PARTICIPATION  # max share of stressed ADV the platform's sales take per day
     grace_days: int = 1  # trading days between a call-line breach and the forced sale when the
     #                      account is above the liquidation line
-    suspensions: dict[int, tuple[int, int]] | None = None  # instrument index -> (first, last) day
+    # instrument index -> (first, last) suspended day, or a list of such spans
+    suspensions: dict[int, Span | list[Span]] | None = None
+    # where the suspended days came from (suspensions.py), said in stress.json; None: the caller
+    suspension_source: str | None = None
 
     def __post_init__(self) -> None:
         if int(self.horizon) != self.horizon or self.horizon < 1:
@@ -77,15 +84,38 @@ class PathParams:
         if int(self.grace_days) != self.grace_days or self.grace_days < 0:
             raise StressError(f"grace days {self.grace_days!r}: give a whole number of trading "
                               "days, 0 or more")
-        for k, span in (self.suspensions or {}).items():
-            if len(span) != 2 or span[0] > span[1] or span[0] < 1:
+        for k, value in (self.suspensions or {}).items():
+            spans = suspension_spans(value)
+            if spans is None or any(first > last or first < 1 for first, last in spans):
                 raise StressError(f"suspension of instrument {k}: give (first, last) trading "
-                                  "days with 1 <= first <= last")
+                                  "days with 1 <= first <= last, or a list of such spans")
 
     def describe(self) -> dict[str, Any]:
-        return {"horizon_days": int(self.horizon), "participation": self.participation,
-                "grace_days": int(self.grace_days),
-                "suspended_instruments": len(self.suspensions or {})}
+        out = {"horizon_days": int(self.horizon), "participation": self.participation,
+               "grace_days": int(self.grace_days),
+               "suspended_instruments": len(self.suspensions or {})}
+        if self.suspension_source is not None:
+            out["suspension_days_from"] = self.suspension_source
+        return out
+
+
+def suspension_spans(value: Any) -> list[Span] | None:
+    """The (first, last) spans of one instrument's entry in ``PathParams.suspensions``: one
+    span, or a list of spans (several suspensions in the horizon). None: neither."""
+    def span(v: Any) -> Span | None:
+        if isinstance(v, (tuple, list)) and len(v) == 2 and all(
+                isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+                and float(x).is_integer() for x in v):
+            return int(v[0]), int(v[1])
+        return None
+
+    one = span(value)
+    if one is not None:
+        return [one]
+    if not isinstance(value, (tuple, list)) or not value:
+        return None
+    spans = [span(v) for v in value]
+    return None if any(s is None for s in spans) else spans  # type: ignore[return-value]
 
 
 def grace_days_from(disclosure: dict[str, Any] | None) -> int:
@@ -135,6 +165,9 @@ class PathOutcome:
     assets: np.ndarray = field(repr=False)  # (N,) cash + proceeds + held at H
     proceeds: np.ndarray = field(repr=False)  # (N,) what each account's forced sales realised
     closed: np.ndarray = field(repr=False)  # (N,) bool
+    # instruments still suspended at the horizon with part of their move untaken: marked at
+    # the scenario's full move (the gap they open with), not at their last close
+    marked_at_reopening: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"shortfall": self.shortfall, "static_shortfall": self.static_shortfall,
@@ -270,16 +303,29 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
                               "instruments_suspended": int(suspended_on[later].sum())})
             break
 
+    # NOTE: an instrument still suspended at the horizon has not taken its move yet; marking it
+    # at its last close would acquit the book of the loss it takes when it reopens. It is
+    # marked at the scenario's full move instead (the gap on reopening), below its last close.
+    pending = suspended_on[horizon] & (target < exo * (1 - 1e-12))
+    shortfall = daily[-1]["shortfall"]
+    mark = np.ones(k)
+    if pending.any():
+        mark = np.where(pending, target / np.where(exo > 0, exo, 1.0), 1.0)
+        o_held = o_value * (price * mark)[o_inst]
+        q_held = q_value * q_rem * (price * mark)[q_inst]
+        assets = (book.cash + proceeds + np.bincount(o_acct, weights=o_held, minlength=n)
+                  + np.bincount(q_acct, weights=q_held, minlength=n))
+        shortfall = _shortfall(assets, book.debt, leveraged)
     held_closed = q_held
     realised = proceeds + np.bincount(q_acct, weights=q_held, minlength=n)
-    static = book.cash + book.account_values(exo)
+    static = book.cash + book.account_values(exo * mark)
     illiquid = (to_sell > 0) & ~liquid
     days_needed = np.divide(to_sell, capacity, out=np.zeros(k), where=capacity > 0)
     unsold = np.bincount(q_inst, weights=q_units * q_rem, minlength=k)
     # NOTE: a remainder below a millionth of a unit is float dust from the pro-rata shares.
     unsellable = unsold > 1e-6
     return PathOutcome(
-        params=params, shortfall=daily[-1]["shortfall"],
+        params=params, shortfall=shortfall,
         static_shortfall=_shortfall(static, book.debt, leveraged),
         value_unsold=float(held_closed.sum()), units_unsold=float(unsold[unsellable].sum()),
         gap_loss=float((value_at_trigger - realised)[closed].sum()),
@@ -293,18 +339,20 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
         unsellable_within_horizon=[str(i) for i in book.instrument_ids[unsellable]],
         daily=daily, prices=prices, units_sold=units_sold, units_to_sell=to_sell,
         days_locked=days_locked, assets=assets, proceeds=proceeds, closed=closed,
+        marked_at_reopening=[str(i) for i in book.instrument_ids[pending]],
     )
 
 
-def _suspension_days(suspensions: dict[int, tuple[int, int]] | None, k: int,
+def _suspension_days(suspensions: dict[int, Span | list[Span]] | None, k: int,
                      horizon: int) -> np.ndarray:
     """(H + 1, K) mask: instrument suspended on that day."""
     mask = np.zeros((horizon + 1, k), dtype=bool)
-    for index, (first, last) in (suspensions or {}).items():
+    for index, value in (suspensions or {}).items():
         if not 0 <= int(index) < k:
             raise StressError(f"suspension of instrument index {index}: the book has {k} "
                               f"instruments (indices 0 to {k - 1}); fix the suspensions")
-        mask[max(int(first), 1):int(last) + 1, int(index)] = True
+        for first, last in suspension_spans(value) or []:
+            mask[max(int(first), 1):int(last) + 1, int(index)] = True
     return mask
 
 

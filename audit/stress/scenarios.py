@@ -18,12 +18,7 @@ from typing import Any, Literal
 
 import polars as pl
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-    model_validator,
+    BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator,
 )
 
 from audit import contract
