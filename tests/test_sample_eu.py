@@ -67,7 +67,7 @@ def test_every_eu_rule_is_planted_or_listed(eu_audit):
             "SEG-006"} <= planted
     # Only the stress rules (run without the stress model) and the re-pledging limit (no
     # securities in a CFD account) are not evaluated, and they are listed.
-    assert {k for k, r in rules.items() if r["status"] == "not_evaluable"} == {"LEV-004", "LEV-005", "SEG-003"}
+    assert {k for k, r in rules.items() if r["status"] == "not_evaluable"} == {"LEV-004", "LEV-005", "LEV-024", "SEG-003"}
 
 
 def test_eu_traps_are_not_accused(eu_audit):
