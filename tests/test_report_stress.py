@@ -15,6 +15,7 @@ import pytest
 from markupsafe import escape
 
 from audit.report.stress_sections import masked, stress_sections
+from audit.stress.result import PATH_RULES
 from tests.test_report import (
     HOSTILE_IMG, HOSTILE_LINK, HOSTILE_SCRIPT, _render, stress_fixture, synthetic_run,
 )
@@ -266,7 +267,8 @@ def test_chinese_pages(zh_html):
 def test_older_stress_results_render_each_section_as_not_tested(run, tmp_path):
     html = _render(tmp_path, run, formats=("html",), stress=stress_fixture()).html
     text = flat(sections(html))
-    assert text.count("Not tested: these stress results do not hold this section") == 4
+    # the four sections, then reverse stress and model risk (the path comes before them)
+    assert text.count("Not tested: these stress results do not hold this section") == 6
 
 
 def test_partial_sections_render(run, tmp_path):
@@ -304,3 +306,211 @@ def test_pdf_has_the_pages(run, tmp_path):
     text = " ".join(rendered.text.split())
     for term in ("谁承担损失", "集中度：最大持仓", "资金流出压力", "共同敞口", "未测试"):
         assert term in text, term
+
+
+# --- the multi-day path, reverse stress and model risk ---------------------------------------
+
+def path_fixture() -> dict:
+    """stress.json with the verdict's engine: the severe row's path figures and grid, the path
+    day by day, reverse stress (a cliff) and the one-instant model grid where the price floor
+    decides. Figures typed in by hand."""
+    stress = sections_fixture()
+    stress["capital"] = {"net_capital": 10_000_000.0, "liquid_assets": 6e6}
+    cells = [{"coefficient": y, "kind": "sqrt", "participation": p,
+              "shortfall": 9.0e6 + y * 1e6 + p * 1e6,
+              "verdict": "covered" if p < 0.3 else "not covered"}
+             for y in (0.5, 1.0, 2.0) for p in (0.1, 0.2, 0.4)]
+    cells.append({"coefficient": 1.0, "kind": "linear", "participation": 0.2,
+                  "shortfall": 9.5e6, "verdict": "covered"})
+    stress["scenarios"][0].update(
+        path_shortfall=7654321.09, stressed_shortfall=7654321.09,
+        stressed_engine="multi-day path", covered_by_capital=True, verdict_stable=False,
+        path_days_to_liquidate=12.5, horizon_days=10, shortfall_vs_capital=0.765432,
+        path_grid={"engine": "multi-day path", "verdict": "covered", "verdict_stable": False,
+                   "default": {"coefficient": 1.0, "kind": "sqrt", "participation": 0.2},
+                   "cells": cells, "shortfall_range": [9.6e6, 11.4e6],
+                   "deciding_parameters": ["participation"], "flips": []})
+    stress["path"] = {
+        "scenario": "cn_2015", "params": {"horizon_days": 10, "participation": 0.2,
+                                          "grace_days": 2, "suspended_instruments": 3},
+        "rules": [PATH_RULES[0], "a rule this report does not know"],
+        "sources": ["SSE, SZSE and BSE trading rules: daily price limits"],
+        "shortfall": 7654321.09, "static_shortfall": 6543210.98, "value_unsold": 4321098.76,
+        "units_unsold": 1000.0, "gap_loss": 3210987.65, "sales_value": 2109876.54,
+        "accounts_closed": 77, "wiped_out": 33, "days_locked_max": 4,
+        "instruments_locked_every_day": 0, "days_to_liquidate": 12.5,
+        "unsellable_within_horizon": ["600001", "600002"],
+        "daily": [{"day": 0, "price_move": 0.0, "sales_value": 0.0, "units_sold": 0.0,
+                   "accounts_closed": 5, "instruments_locked": 0, "instruments_suspended": 0,
+                   "shortfall": 0.0},
+                  {"day": 1, "price_move": -0.1, "sales_value": 123456.0, "units_sold": 10.0,
+                   "accounts_closed": 20, "instruments_locked": 41, "instruments_suspended": 3,
+                   "shortfall": 1111111.0},
+                  {"day": 2, "price_move": -0.1, "sales_value": 654321.0, "units_sold": 20.0,
+                   "accounts_closed": 52, "instruments_locked": 12, "instruments_suspended": 3,
+                   "shortfall": 7654321.09}]}
+    crossing = {"reached": True, "scan_monotone": True, "threshold": -0.19,
+                "threshold_shortfall": 13119681.16, "previous": -0.185, "previous_shortfall": 0.0,
+                "cliff": True, "refined": {"threshold": -0.187},
+                "static": {"reached": True, "threshold": -0.68}}
+    stress["reverse"] = {
+        "evaluable": True, "net_capital": 10_000_000.0,
+        "engine": "one instant: static shock, then the deleveraging spiral",
+        "grid_step": 0.005, "refined_step": 0.001, "uniform": crossing,
+        "single_name": [{"instrument_id": "301999", "asset_class": "equity",
+                         "share_of_book": 0.4856, **crossing, "threshold": -0.415},
+                        {"instrument_id": "600546", "asset_class": "equity",
+                         "share_of_book": 0.0463, "reached": False, "threshold": None,
+                         "previous": -1.0, "previous_shortfall": 0.0, "cliff": False,
+                         "static": {"reached": False}}],
+        "equity_safe_haven": {"evaluable": True, "safe_haven_held": True,
+                              "equity_classes": ["equity"], "safe_haven_classes": ["bond"],
+                              "thresholds": [{"safe_haven_shock": 0.1, **crossing},
+                                             {"safe_haven_shock": -0.3, **crossing,
+                                              "threshold": -0.155, "cliff": False}]}}
+    grid = [{"coefficient": y, "kind": k, "max_impact": f, "impact_off": y == 0,
+             "shortfall": 2e6 if f < 0.9 else 1.5e7,
+             "verdict": "covered" if f < 0.9 or y == 0 else "not covered"}
+            for y in (0.0, 1.0) for k in ("sqrt", "linear") for f in (0.5, 0.9)]
+    stress["model_risk"] = {
+        "scenario": "cn_2015", "net_capital": 1e7,
+        "default": {"coefficient": 1.0, "kind": "sqrt", "max_impact": 0.9}, "cells": grid,
+        "default_shortfall": 1.5e7, "default_verdict": "not covered", "verdict_stable": False,
+        "deciding_parameters": ["max_impact"], "impact_off": {"shortfall": 1030057.44},
+        "assumptions": [{"assumption": "price floor (max_impact)", "value": 0.9,
+                         "source": "toolkit assumption", "effect": "sets the fire-sale price"},
+                        {"assumption": "stressed daily volatility", "value": {"equity": 0.05},
+                         "source": "S&P 500 2008", "effect": "enters as Y x sigma"}]}
+    return stress
+
+
+@pytest.fixture(scope="module")
+def path_en(run, tmp_path_factory) -> str:
+    return _render(tmp_path_factory.mktemp("sp-en"), run, formats=("html",), lang="en",
+                   stress=path_fixture()).html
+
+
+def test_scenario_table_headline_is_the_path_with_its_verdict(path_en):
+    table = path_en[path_en.index('class="data scenarios"'):]
+    text = flat(table[:table.index("</table>")])
+    assert "Shortfall over the stress horizon (verdict)" in text
+    assert "One-instant spiral (sensitivity)" in text
+    assert "7,654,321" in text and "76.5%" in text and "2,345,679" in text
+    assert "✓ Covered · depends on the model: participation rate" in text
+    assert "12.5" in text  # the path's days, not the one-instant 32.5
+    # the older row without a path: the spiral is its headline, labelled so
+    assert "300,000 one-instant spiral" in text
+
+
+def test_the_multi_day_path_in_english(path_en):
+    start = path_en.index('id="stress-path"')
+    text = flat(path_en[start:path_en.index("<table", start)])
+    assert "The multi-day path: 2015 A-share crash" in text
+    assert "10 trading days" in text and "20% of an instrument's average daily volume" in text
+    assert "after 2 grace day(s)" in text and "3 instruments are suspended" in text
+    assert "7,654,321" in text and "76.5% of net capital" in text
+    assert "4,321,099" in text and "3,210,988" in text and "77" in text
+    assert "✓ Covered" in text and "6,543,211" in text and "600001, 600002" in text
+
+
+def test_path_days_rules_and_chart(path_en):
+    start = path_en.index('id="stress-path"')
+    text = flat(path_en[start:path_en.index('id="stress-cover"')])
+    # two 10% falls chain to an index of 0.9 x 0.9 = 0.81
+    assert "0.900" in text and "0.810" in text and "-10.0%" in text
+    assert "123,456" in text and "654,321" in text and "41" in text
+    assert PATH_RULES[0] in text and "a rule this report does not know" in text
+    assert "the book's price index (left)" in text  # the chart's caption
+    assert path_en.count("data:image/svg+xml;base64,") >= 6  # + the path chart
+
+
+def test_reverse_stress_shows_cliffs_and_not_reached(path_en):
+    text = flat(part(path_en, "stress-reverse", "stress-model-risk"))
+    assert "Every holding falls by the same share -19.0% cliff -18.7% -18.5% 0 13,119,681" \
+        in text
+    assert "-68.0%" in text  # the static-only threshold
+    assert "301999 falls alone 48.6% of the book -41.5% cliff" in text
+    assert "600546 falls alone 4.6% of the book not reached down to -100%" in text
+    assert "2 of these crossings are cliffs" in text
+    assert "+10%" in text and "-30%" in text and "-15.5%" in text
+    assert "one-instant engine" in text and "passed" not in text.lower()
+
+
+def test_model_risk_grid_and_register(path_en):
+    text = flat(path_en[path_en.index('id="stress-model-risk"'):
+                        path_en.index("</section>", path_en.index('id="stress-model-risk"'))])
+    assert "The verdict depends on price floor (max_impact): covered at 0.5; not covered at " \
+           "0.9 (default)." in text
+    assert "The verdict depends on participation rate: covered at 10%, 20% (default); not " \
+           "covered at 40%." in text
+    assert "impact off (reference)" in text and "not run" in text  # linear x 10% not run
+    assert "15,000,000 ✗ Not covered" in text and "1,030,057" in text
+    assert "Assumptions register" in text and "toolkit assumption" in text
+    assert "equity: 0.05" in text
+
+
+def test_reverse_and_model_risk_not_evaluable_or_not_run(run, tmp_path):
+    stress = path_fixture()
+    stress["reverse"] = {"evaluable": False, "reason": "not evaluable: no net capital"}
+    del stress["model_risk"], stress["path"]
+    for s in stress["scenarios"]:
+        s.pop("path_grid", None)
+    html = _render(tmp_path, run, formats=("html",), stress=stress).html
+    reverse = flat(part(html, "stress-reverse", "stress-model-risk"))
+    assert "Not evaluable: no net capital is known at the as-of date" in reverse
+    assert "<table" not in part(html, "stress-reverse", "stress-model-risk")
+    model = flat(html[html.index('id="stress-model-risk"'):])
+    assert "No severe scenario ran the multi-day model grid" in model
+    assert "Not tested: these stress results do not hold this section" in model
+    path = flat(part(html, "stress-path"))
+    assert "The multi-day path – Not tested" in path
+
+
+def test_older_stress_results_say_not_tested_for_the_new_pages(run, tmp_path):
+    html = _render(tmp_path, run, formats=("html",), stress=stress_fixture()).html
+    for anchor in ("stress-path", "stress-reverse"):
+        assert "Not tested" in flat(part(html, anchor)), anchor
+    assert "model grid not run" in flat(html)  # the severe row without a grid
+
+
+def test_path_pages_in_chinese(run, tmp_path):
+    html = _render(tmp_path, run, formats=("html",), lang="zh", stress=path_fixture()).html
+    text = flat(html[html.index('class="data scenarios"'):])
+    for term in ("压力期内损失（结论依据）", "瞬时螺旋（敏感性）", "取决于模型：", "参与率",
+                 "多日路径：2015 A-share crash", "跳空损失", "价格指数", "多日路径的假设",
+                 "每只证券的情景跌幅", "a rule this report does not know", "反向压力测试",
+                 "悬崖", "全部持仓同幅下跌", "301999 单独下跌", "跌至 -100% 仍未耗尽",
+                 "权益类资产与避险资产", "模型风险", "结论取决于价格下限（max_impact）",
+                 "取 0.5 时资本足以覆盖", "取 0.9（默认） 时不足以覆盖", "假设登记表",
+                 "7,654,321"):
+        assert term in text, term
+    assert "Not tested" not in text and "Reverse stress" not in text
+
+
+def test_hostile_strings_in_the_new_pages_are_escaped(run, tmp_path):
+    stress = path_fixture()
+    stress["path"]["rules"] = [HOSTILE_SCRIPT]
+    stress["path"]["unsellable_within_horizon"] = [HOSTILE_IMG]
+    stress["reverse"]["single_name"][0]["instrument_id"] = HOSTILE_LINK
+    stress["model_risk"]["assumptions"][0]["source"] = HOSTILE_IMG
+    stress["model_risk"]["cells"][0]["kind"] = HOSTILE_SCRIPT
+    html = _render(tmp_path, run, formats=("html",), stress=stress).html
+    for hostile in (HOSTILE_IMG, HOSTILE_LINK, HOSTILE_SCRIPT):
+        assert hostile not in html
+    assert str(escape(HOSTILE_SCRIPT)) in html and str(escape(HOSTILE_LINK)) in html
+    assert str(escape(HOSTILE_IMG)) in html
+
+
+def test_deciding_values_come_from_the_cells():
+    view = stress_sections(path_fixture())["model_risk"]
+    assert view["deciding"] == [{"parameter": "max_impact", "covers": [0.5], "fails": [0.9],
+                                 "default": 0.9}]
+    grids = view["path_grids"]
+    assert grids[0]["deciding"] == [{"parameter": "participation", "covers": [0.1, 0.2],
+                                     "fails": [0.4], "default": 0.2}]
+    rows = grids[0]["table"]["rows"]
+    assert [(r["kind"], r["coefficient"]) for r in rows] == [
+        ("sqrt", 0.5), ("sqrt", 1.0), ("sqrt", 2.0), ("linear", 1.0)]
+    assert rows[3]["cells"][0] is None and rows[1]["cells"][1]["default"] is True
+    assert stress_sections({"reverse": {"evaluable": True}})["reverse"]["rows"][0]["known"] \
+        is False

@@ -25,6 +25,7 @@ from audit.evaluate import (
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.i18n import HTML_LANG, Translator
+from audit.report.stress_path import scenario_verdict
 from audit.report.stress_sections import stress_sections
 from audit.mask import mask_issue, mask_value, personal_columns
 from audit.rules import BUILTIN_PARAMS, NORM_IDS, Rule, one_line
@@ -493,7 +494,10 @@ SCENARIO_FIELDS = ("name", "title", "kind", "source", "severe", "accounts_in_cal
                    "accounts_wiped_out", "shortfall", "spiral_shortfall", "amplification",
                    "fire_sale_loss", "fire_sale_loss_vs_capital", "fire_sale_loss_vs_debt",
                    "book_fire_sale_loss_vs_equity", "spiral_rounds", "shortfall_vs_capital",
-                   "max_days_to_liquidate", "max_days_at_participation", "participation")
+                   "max_days_to_liquidate", "max_days_at_participation", "participation",
+                   # the multi-day path: the verdict's engine (audit/report/stress_path.py)
+                   "path_shortfall", "stressed_shortfall", "covered_by_capital",
+                   "verdict_stable", "path_days_to_liquidate", "horizon_days")
 FRONTIER_FIELDS = ("lever", "level", "accounts_affected", "clients_affected", "debt_removed",
                    "interest_forgone")
 
@@ -510,7 +514,8 @@ def stress_view(stress: dict | None) -> dict[str, Any] | None:
     book = {f: book.get(f) for f in BOOK_FIELDS} if book else {}
     spiral = stress.get("spiral") or {}
     capital = stress.get("capital") or {}
-    scenarios = rows(stress.get("scenarios"), SCENARIO_FIELDS)
+    scenarios = [{**{f: item.get(f) for f in SCENARIO_FIELDS}, **scenario_verdict(item)}
+                 for item in stress.get("scenarios") or [] if isinstance(item, dict)]
     from audit.stress.result import PARTICIPATION
 
     return {

@@ -79,7 +79,12 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
         if stress["scenarios"]:
             out["shortfall"] = charts.scenario_shortfall(stress["scenarios"], {
                 "x": t("stress.chart_shortfall_x"), "static": t("stress.static"),
-                "spiral": t("stress.spiral")})
+                "path": t("stress.stressed"), "spiral": t("stress.spiral_sensitivity")})
+        path = (context.get("stress_sections") or {}).get("path") or {}
+        if path.get("tested") and path.get("days"):
+            out["path"] = charts.stress_path(path["days"], path.get("net_capital"), {
+                "x": t("stress_p.day"), "index": t("stress_p.index"),
+                "shortfall": t("stress_p.shortfall_col"), "capital": t("stress_p.capital_line")})
         if stress["spiral"]["rounds"]:
             out["spiral"] = charts.spiral_rounds(stress["spiral"]["rounds"], {
                 "x": t("stress.round"), "accounts": t("stress.accounts_liquidated"),

@@ -23,6 +23,7 @@ from typing import Any
 from audit.mask import MASK, mask_other
 
 SECTIONS = ("cover", "concentration_detail", "funding", "common_exposures")
+# ``path``, ``reverse`` and ``model_risk`` are viewed by audit/report/stress_path.py.
 ROWS_SHOWN = 10  # rows of each table; stress.json holds the top 10 already
 
 # Reasons stress.json gives in English, matched by their opening words, so a Chinese report
@@ -35,6 +36,8 @@ REASONS = (
     ("not tested: no liquid assets", "no_liquid"),
     ("covered on client withdrawals alone", "withdrawals_only"),
     ("not tested: no funding data", "no_funding_data"),
+    ("not evaluable: no net capital", "no_capital"),
+    ("not evaluable: the book holds no equity-like class", "no_equity_class"),
 )
 
 COVER_GROUP_FIELDS = ("rank", "clients_in_group", "accounts", "linked", "group_shortfall",
@@ -54,11 +57,19 @@ def stress_sections(stress: dict | None) -> dict[str, Any] | None:
     """The four sections' view models, or None when the report has no stress results."""
     if not stress:
         return None
+    # NOTE: the multi-day path, reverse stress and model risk have their own module.
+    from audit.report.stress_path import model_risk_view, path_view, reverse_view
+
+    scenarios = stress.get("scenarios")
     return {
         "cover": cover_view(stress.get("cover")),
         "concentration": concentration_view(stress.get("concentration_detail")),
         "funding": funding_view(stress.get("funding")),
         "common": common_view(stress.get("common_exposures")),
+        "path": path_view(stress.get("path"), scenarios,
+                          _dict(stress.get("capital")).get("net_capital")),
+        "reverse": reverse_view(stress.get("reverse")),
+        "model_risk": model_risk_view(stress.get("model_risk"), scenarios),
     }
 
 
