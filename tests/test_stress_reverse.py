@@ -229,8 +229,13 @@ def test_stress_json_carries_reverse_and_model_risk(sample):
     severe = [s for s in load_scenarios() if s.severe]
     result = run_stress(tables, disclosure, severe, as_of=at)
     d = json.loads(json.dumps(result.to_dict()))
-    assert d["reverse"]["evaluable"] and d["reverse"]["uniform"]["cliff"]
-    money = d["reverse"]["uniform"]["threshold_shortfall"]
+    # The one-instant spiral's reverse test shows the floor's cliff; the path's (the verdict's
+    # engine, daily price limits instead of a floor) crosses capital much deeper and smoothly
+    instant, path = d["reverse_instant"], d["reverse"]
+    assert instant["evaluable"] and instant["uniform"]["cliff"]
+    assert path["engine"].startswith("multi-day path") and not path["uniform"]["cliff"]
+    assert path["uniform"]["threshold"] < instant["uniform"]["threshold"]
+    money = path["uniform"]["threshold_shortfall"]
     assert money == round(money, 2)
     assert "max_impact" in d["model_risk"]["deciding_parameters"]
     assert d["model_risk"]["scenario"] == severe[0].name

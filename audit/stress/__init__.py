@@ -40,7 +40,9 @@ from audit.stress.result import (  # noqa: F401
     AMPLIFICATION_MIN, MONEY_KEYS, StressResult, _jsonable, _money, _num, _ratio, stress_table,
     write_stress,
 )
-from audit.stress.reverse import one_instant_engine, reverse_stress  # noqa: F401
+from audit.stress.reverse import (  # noqa: F401
+    PATH_FULL_UP_TO, one_instant_engine, path_engine, reverse_stress,
+)
 from audit.stress.scenarios import (  # noqa: F401
     ASSET_CLASSES, DEFAULT, KIND_ORDER, SCENARIOS_DIR, Dates, Derive, Scenario, ScenarioError,
     derive_shock, index_closes, load_scenario, load_scenarios,
@@ -118,6 +120,7 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
                               "nothing",
              "participation": f"days to liquidate = units sold / ({PARTICIPATION:.0%} x ADV): "
                               "a forced seller takes at most that share of normal volume a day"}
+    full = book.n_accounts <= PATH_FULL_UP_TO
     # NOTE: the other holders enter only this section; the scenarios above stay the platform's.
     exposures = common_exposures(book, tables, as_of, lines, impact, severe.scenario,
                                  net_capital=capital["net_capital"])
@@ -134,7 +137,13 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         concentration_detail=concentration_detail(book),
         funding=funding_stress(book, lines, after["assets"], after["closed"],
                                capital["liquid_assets"], runoff, severe.scenario.name),
-        reverse=reverse_stress(book, lines, impact, capital["net_capital"], top=top_share),
+        # NOTE: the reverse test searches the verdict's engine (the path); the one-instant
+        # spiral's, with its floor-driven cliffs, is kept beside it as a sensitivity.
+        reverse=reverse_stress(book, lines, impact, capital["net_capital"],
+                               engine=path_engine(lines, impact, path),
+                               top=top_share if full else top_share[:3], grid=full),
+        reverse_instant=reverse_stress(book, lines, impact, capital["net_capital"],
+                                       top=top_share),
         model_risk=model_grid(book, severe.scenario, lines, capital["net_capital"], impact),
     )
 

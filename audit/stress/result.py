@@ -49,7 +49,8 @@ class StressResult:
     cover: dict[str, Any] | None = None  # cover-1 / cover-2 by client group (stress.cover)
     concentration_detail: dict[str, Any] | None = None
     funding: dict[str, Any] | None = None  # the funding stress (stress.funding)
-    reverse: dict[str, Any] | None = None  # reverse.reverse_stress
+    reverse: dict[str, Any] | None = None  # reverse.reverse_stress on the multi-day path
+    reverse_instant: dict[str, Any] | None = None  # the same on the one-instant spiral
     model_risk: dict[str, Any] | None = None  # modelrisk.model_grid
 
     def outcome(self, name: str) -> Outcome:
@@ -175,6 +176,7 @@ class StressResult:
             "funding": _jsonable(self.funding),
             "path": _path_block(spiral),
             "reverse": _jsonable(self.reverse),
+            "reverse_instant": _jsonable(self.reverse_instant),
             "model_risk": _jsonable(self.model_risk),
         }
 

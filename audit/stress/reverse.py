@@ -52,6 +52,24 @@ def one_instant_engine(lines: Lines, impact: ImpactModel) -> Engine:
     return engine
 
 
+PATH = ("multi-day path: the scenario's move within the daily price limits over the horizon, "
+        "forced sales at the participation rate, unsold holdings marked at the horizon")
+# NOTE: the path costs several seconds a run on a book of a million accounts; beyond this many
+# accounts its reverse test searches the uniform fall and the three largest names only.
+PATH_FULL_UP_TO = 200_000
+
+
+def path_engine(lines: Lines, impact: ImpactModel, params) -> Engine:
+    """The multi-day path (the verdict's engine) as a reverse-test engine."""
+    from audit.stress.multiday import run_path
+
+    def engine(book: Book, shocked: np.ndarray) -> tuple[float, float]:
+        o = run_path(book, shocked, lines, impact, params, book.value_weights)
+        return o.static_shortfall, o.shortfall
+    engine.label = PATH  # type: ignore[attr-defined]
+    return engine
+
+
 class _Curve:
     """Static and spiral shortfalls along one direction of shocks, cached by shock (in units)."""
 
@@ -138,12 +156,13 @@ def _both(curve: _Curve, capital: float, depth: int, deepest_first: bool = False
 
 def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float | None,
                    engine: Engine | None = None,
-                   top: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                   top: list[dict[str, Any]] | None = None, grid: bool = True) -> dict[str, Any]:
     """The reverse stress tests of ``book`` against net ``capital`` (None: not evaluable).
 
     ``engine``: ``(book, shocked_factors) -> (static_shortfall, spiral_shortfall)``, by default
     the one-instant spiral with ``lines`` and ``impact``. ``top``: the concentration rows whose
-    instruments are shocked one at a time (default: ``concentration(book)``'s top ten)."""
+    instruments are shocked one at a time (default: ``concentration(book)``'s top ten).
+    ``grid``: False leaves the equity x safe-haven grid out (said in the result)."""
     if capital is None or not math.isfinite(float(capital)):
         return {"evaluable": False, "reason": "not evaluable: no net capital"}
     capital = float(capital)
@@ -185,7 +204,9 @@ def reverse_stress(book: Book, lines: Lines, impact: ImpactModel, capital: float
                         "share_of_book": row["share_of_book"],
                         **_both(_Curve(engine, book, alone), capital, DEPTH, True)})
     result["single_name"] = singles
-    result["equity_safe_haven"] = _grid(book, engine, capital)
+    result["equity_safe_haven"] = _grid(book, engine, capital) if grid else {
+        "evaluable": False, "reason": f"not run on this engine for a book of "
+                                      f"{book.n_accounts:,} accounts (see reverse_instant)"}
     return result
 
 
