@@ -143,7 +143,7 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
                                engine=path_engine(lines, impact, path),
                                top=top_share if full else top_share[:3], grid=full),
         reverse_instant=reverse_stress(book, lines, impact, capital["net_capital"],
-                                       top=top_share),
+                                       top=top_share if full else top_share[:3], grid=full),
         model_risk=model_grid(book, severe.scenario, lines, capital["net_capital"], impact),
     )
 

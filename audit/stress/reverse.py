@@ -54,8 +54,9 @@ def one_instant_engine(lines: Lines, impact: ImpactModel) -> Engine:
 
 PATH = ("multi-day path: the scenario's move within the daily price limits over the horizon, "
         "forced sales at the participation rate, unsold holdings marked at the horizon")
-# NOTE: the path costs several seconds a run on a book of a million accounts; beyond this many
-# accounts its reverse test searches the uniform fall and the three largest names only.
+# NOTE: the path costs seconds a run on a book of a million accounts (and the spiral most of
+# one); beyond this many accounts each reverse test searches the uniform fall and the three
+# largest names only, without the equity x safe-haven grid, and says so.
 PATH_FULL_UP_TO = 200_000
 
 
