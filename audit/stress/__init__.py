@@ -127,7 +127,8 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     return StressResult(
         as_of=as_of, model=model, book=book_summary(book, lines), outcomes=outcomes,
         spiral_scenario=severe.scenario.name, concentration=top_share, liquidity=top_days,
-        frontier=cost_of_control(book, severe, outcomes, lines, impact, disclosure, caps),
+        frontier=cost_of_control(book, severe, outcomes, lines, impact, disclosure, caps,
+                                 path=path),
         capital=capital,
         flags={**book.flags, **(suspended.flags if suspended else {})},
         arrays=book, lines=lines, impact=impact,

@@ -19,7 +19,9 @@ import polars as pl
 from audit.stress.book import Book
 from audit.stress.model import ImpactModel, Lines
 from audit.stress.scenarios import Scenario
-from audit.stress.spiral import CAPS, EQUITY_TOL, Outcome, capped_book, run_scenario
+from audit.stress.spiral import (
+    CAPS, EQUITY_TOL, Outcome, capped_book, run_scenario, shock_factors,
+)
 
 CONCENTRATION_LIMITS = (0.5, 0.3, 0.2)  # at most this share of an account's holdings in one name
 UNIFORM_FALLS = (0.40, 0.50)  # uniform scenarios run next to the severe one
@@ -134,23 +136,39 @@ def _clients(book: Book, mask: np.ndarray) -> int:
 
 def cost_of_control(book: Book, severe: Outcome, loaded: list[Outcome], lines: Lines,
                     impact: ImpactModel, disclosure: dict[str, Any] | None, caps=CAPS,
-                    limits=CONCENTRATION_LIMITS) -> dict[str, Any]:
+                    limits=CONCENTRATION_LIMITS, path=None) -> dict[str, Any]:
     """The frontier: for each binding leverage cap and each concentration limit, the debt it
-    removes, the interest forgone a year, the accounts and clients affected, and the spiral
-    shortfall of each frontier scenario with the shortfall avoided against today's book."""
+    removes, the interest forgone a year, the accounts and clients affected, and the stressed
+    shortfall of each frontier scenario with the shortfall avoided against today's book.
+
+    The shortfall is the verdict's: the multi-day path with ``path`` (multiday.PathParams), or
+    the one-instant spiral when ``path`` is None."""
+    from audit.stress.multiday import run_path
+
     weights = book.value_weights
     scenarios = frontier_scenarios(severe.scenario, [o.scenario for o in loaded])
+    # NOTE: every severe scenario is one capital must cover (the concentration one too): each
+    # gets its line on the frontier, after the one the spiral section follows.
+    names = {s.name for s in scenarios}
+    scenarios[1:1] = [o.scenario for o in loaded if o.scenario.severe
+                      and o.scenario.name not in names]
     known = {o.scenario.name: o for o in loaded}
-    base = {s.name: (known.get(s.name) or run_scenario(book, s, lines, impact, weights))
-            .spiral_shortfall for s in scenarios}
+
+    def stressed(on: Book, s: Scenario, outcome: Outcome | None = None) -> float:
+        if path is None:
+            return (outcome or run_scenario(on, s, lines, impact, weights)).spiral_shortfall
+        if outcome is not None and outcome.path is not None:
+            return outcome.path.shortfall
+        return run_path(on, shock_factors(on, s), lines, impact, path, weights).shortfall
+
+    base = {s.name: stressed(book, s, known.get(s.name)) for s in scenarios}
     rate = annual_rate(disclosure)
     debt_today = float(book.debt.sum())
     binding, dropped = split_caps(caps, lines)
 
     def row(lever: str, level: float, changed: Book, mask: np.ndarray) -> dict[str, Any]:
         removed = debt_today - float(changed.debt.sum())
-        outcomes = {s.name: (base[s.name] if not mask.any()
-                             else run_scenario(changed, s, lines, impact, weights).spiral_shortfall)
+        outcomes = {s.name: base[s.name] if not mask.any() else stressed(changed, s)
                     for s in scenarios}
         return {"lever": lever, "level": level, "accounts_affected": int(mask.sum()),
                 "clients_affected": _clients(book, mask), "debt_removed": removed,
@@ -163,6 +181,7 @@ def cost_of_control(book: Book, severe: Outcome, loaded: list[Outcome], lines: L
     rows += [row(CONCENTRATION, float(x), *concentration_book(book, x)) for x in limits]
     limit = binding_cap_limit(lines)
     return {
+        "engine": "multi-day path" if path is not None else "one-instant spiral",
         "interest_rate_annual": rate,
         "rate_source": "disclosure.interest_rate_annual" if rate is not None
         else "no rate disclosed: interest forgone is unknown",
