@@ -118,8 +118,8 @@ def test_cover_1_and_cover_2_by_hand_with_masked_ids():
     assert c["cover_1"] == 5000.0 and c["cover_2"] == 9500.0
     assert c["cover_2_vs_capital"] == pytest.approx(9500 / 16000)
     assert c["groups"] == 4 and c["linked_groups"] == 1 and c["groups_with_shortfall"] == 3
-    # The groups add up to the engine's stressed shortfall.
-    assert c["group_shortfall_total"] == out["scenarios"][0]["spiral_shortfall"] == 11500.0
+    # the groups add up to the verdict's shortfall: the severe scenario's multi-day path
+    assert c["group_shortfall_total"] == out["scenarios"][0]["path_shortfall"]
     first, second, third = c["largest"]
     assert first["clients"] == ["********02", "*******03"] and first["linked"]
     assert (first["accounts"], first["clients_in_group"]) == (2, 2)

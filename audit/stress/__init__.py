@@ -93,8 +93,14 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     d = disclosure or {}
     capital.update(capital_buffer_min=d.get("capital_buffer_min"),
                    liquidity_buffer_min=d.get("liquidity_buffer_min"))
-    # NOTE: the severe run again, for its per-account assets (Outcome keeps only totals).
-    after = _spiral(book, shock_factors(book, severe.scenario), lines, impact, weights)
+    # NOTE: who bears the loss and what the forced sales bring in follow the verdict's engine:
+    # the severe scenario's path per account (assets at the horizon, what was realised).
+    # NOTE: of several severe scenarios, the one with the largest stressed loss binds: who
+    # bears it is the question cover-1 / cover-2 answers.
+    binding = max((o for o in outcomes if o.scenario.severe), default=severe,
+                  key=lambda o: o.path.shortfall)
+    assets_after, closed_after = binding.path.assets, binding.path.closed
+    realised_after = book.cash + binding.path.proceeds
     groups = client_groups(book, tables.get("financings"), as_of)
     runoff = funding_runoff if funding_runoff is not None else d.get("funding_runoff")
     model = {**impact.describe(), "call_line": lines.call, "call_line_source": lines.call_source,
@@ -133,11 +139,11 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
         flags={**book.flags, **(suspended.flags if suspended else {})},
         arrays=book, lines=lines, impact=impact,
         common_exposures=exposures,
-        cover=cover(book, groups, account_shortfalls(book, after["assets"]),
-                    capital["net_capital"], severe.scenario.name),
+        cover=cover(book, groups, account_shortfalls(book, assets_after),
+                    capital["net_capital"], binding.scenario.name),
         concentration_detail=concentration_detail(book),
-        funding=funding_stress(book, lines, after["assets"], after["closed"],
-                               capital["liquid_assets"], runoff, severe.scenario.name),
+        funding=funding_stress(book, lines, realised_after, closed_after,
+                               capital["liquid_assets"], runoff, binding.scenario.name),
         # NOTE: the reverse test searches the verdict's engine (the path); the one-instant
         # spiral's, with its floor-driven cliffs, is kept beside it as a sensitivity.
         reverse=reverse_stress(book, lines, impact, capital["net_capital"],
