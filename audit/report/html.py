@@ -100,7 +100,8 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
 
 # --- number formats (the same in both languages) ----------------------------------------------
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """A JSON value as a finite float; None for missing, booleans, text and NaN/inf."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -112,13 +113,13 @@ def _number(value: Any) -> float | None:
 
 def fmt_int(value: Any) -> str:
     """12345 -> 12,345; missing -> an en dash."""
-    number = _number(value)
+    number = finite_number(value)
     return "–" if number is None else f"{number:,.0f}"
 
 
 def fmt_pct(value: Any, decimals: int = 2) -> str:
     """A fraction as a percentage: 0.0345 -> 3.45%; a non-zero value never shows as 0%."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return "–"
     if number == 0:
@@ -130,16 +131,16 @@ def fmt_pct(value: Any, decimals: int = 2) -> str:
 
 
 def fmt_money(value: Any, decimals: int = 0) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "–" if number is None else f"{number:,.{decimals}f}"
 
 
 def fmt_ratio(value: Any) -> str:
     """A leverage or amplification: 4.5 -> 4.50x."""
-    number = _number(value)
+    number = finite_number(value)
     return "–" if number is None else f"{number:,.2f}x"
 
 
 def fmt_decimal(value: Any, decimals: int = 2) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "–" if number is None else f"{number:,.{decimals}f}"

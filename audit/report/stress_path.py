@@ -18,9 +18,9 @@ Rules kept here rather than in the templates:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from audit.report.html import finite_number
 from audit.report.stress_sections import not_tested
 
 PATH_ENGINE = "multi-day path"
@@ -41,16 +41,6 @@ def _dict(value: Any) -> dict:
 
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
-
-
-def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def verdict_of(value: Any) -> str:
@@ -150,7 +140,7 @@ def path_view(path: Any, scenarios: Any = None, capital: Any = None) -> dict[str
         if not isinstance(item, dict):
             continue
         row = {f: item.get(f) for f in DAY_FIELDS}
-        move = _number(row["price_move"])
+        move = finite_number(row["price_move"])
         # NOTE: the daily moves are value-weighted at the as-of weights; chained, they give
         # the book's price index (1 at the as-of close).
         index = index * (1 + move) if move is not None and index is not None else None
@@ -182,10 +172,10 @@ def path_view(path: Any, scenarios: Any = None, capital: Any = None) -> dict[str
         "illiquid": path.get("illiquid_instruments_sold"),
         "unsellable": unsellable[:UNSELLABLE_SHOWN], "unsellable_count": len(unsellable),
         "net_capital": capital,
-        "vs_capital": None if not _number(capital) or _number(path.get("shortfall")) is None
-        else _number(path.get("shortfall")) / _number(capital),
-        "verdict": "not_tested" if capital is None or _number(path.get("shortfall")) is None
-        else verdict_of(_number(capital) >= _number(path.get("shortfall"))),
+        "vs_capital": None if not finite_number(capital) or finite_number(path.get("shortfall")) is None
+        else finite_number(path.get("shortfall")) / finite_number(capital),
+        "verdict": "not_tested" if capital is None or finite_number(path.get("shortfall")) is None
+        else verdict_of(finite_number(capital) >= finite_number(path.get("shortfall"))),
         "days": days,
         "rules": rules,
         "sources": [str(s) for s in _list(path.get("sources"))],

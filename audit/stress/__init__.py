@@ -89,7 +89,7 @@ def run_stress(tables: dict[str, pl.DataFrame], disclosure: dict[str, Any] | Non
     for o in outcomes:
         if o.scenario.severe:
             o.path_grid = path_grid(book, shock_factors(book, o.scenario), lines,
-                                    capital["net_capital"], impact, path, weights)
+                                    capital["net_capital"], impact, path, weights, known=o.path)
     d = disclosure or {}
     capital.update(capital_buffer_min=d.get("capital_buffer_min"),
                    liquidity_buffer_min=d.get("liquidity_buffer_min"))

@@ -202,10 +202,11 @@ PATH_PARAMETERS = ("coefficient", "kind", "participation")
 
 
 def path_grid(book: Book, shocked, lines: Lines, capital: float | None, impact: ImpactModel,
-              params, weights=None) -> dict[str, Any]:
+              params, weights=None, known=None) -> dict[str, Any]:
     """One scenario's multi-day path shortfall and capital verdict in each cell of Y (0.5, 1,
     2) x participation (10%, 20%, 40%) under the square-root law, plus the linear law at the
-    run's Y and participation: is the verdict the same whatever these choices?"""
+    run's Y and participation: is the verdict the same whatever these choices? ``known``: the
+    path already run with ``impact`` and ``params`` (the default cell), not run again."""
     from audit.stress.multiday import run_path
 
     if capital is not None and not math.isfinite(float(capital)):
@@ -220,9 +221,12 @@ def path_grid(book: Book, shocked, lines: Lines, capital: float | None, impact: 
         settings.append(default)
     cells = []
     for s in settings:
-        model = replace(impact, coefficient=s["coefficient"], kind=s["kind"])
-        outcome = run_path(book, shocked, lines, model,
-                           replace(params, participation=s["participation"]), weights)
+        if known is not None and s == default:
+            outcome = known
+        else:
+            model = replace(impact, coefficient=s["coefficient"], kind=s["kind"])
+            outcome = run_path(book, shocked, lines, model,
+                               replace(params, participation=s["participation"]), weights)
         cells.append({**s, "shortfall": float(outcome.shortfall),
                       "verdict": verdict(float(outcome.shortfall), capital)})
     home = next(c for c in cells if all(c[p] == default[p] for p in PATH_PARAMETERS))
