@@ -278,3 +278,18 @@ def test_without_the_table_nothing_is_suspended_and_results_are_unchanged(tmp_pa
     # sold at -25% after a few days, or unsold and marked at the same -25% when it reopens:
     # the same 100 of loss, never the last close's 0
     assert changed.units_sold[:, 0].sum() == 0 and changed.shortfall == pytest.approx(100)
+
+
+def test_a_suspension_inside_the_horizon_never_makes_the_book_look_better():
+    """The review's hand example (1,000 units at 10 on 7,000 of debt, four limit-downs):
+    unsuspended it sells at 6.561 on day 5, shortfall 439. Suspended on days 1-9, it reopens on
+    day 10 with one limit-down (9.00): marked there, the export's own suspension table would
+    acquit the book. It is marked no higher than the unsuspended limit path, 6.561."""
+    book = build_book(hand_tables(debt=7000), DAY)
+    shocked = np.array([0.9 ** 4, 1.0])
+    plain = run_path(book, shocked, LINES_130, NO_IMPACT)
+    assert plain.shortfall == pytest.approx(439)
+    held = run_path(book, shocked, LINES_130, NO_IMPACT, PathParams(suspensions={0: (1, 9)}))
+    assert held.prices[10, 0] == pytest.approx(0.9)  # the price path itself is the real one
+    assert held.marked_at_reopening == ["600000"]
+    assert held.shortfall == pytest.approx(439) and held.shortfall >= plain.shortfall - 0.01

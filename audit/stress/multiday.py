@@ -166,7 +166,8 @@ class PathOutcome:
     proceeds: np.ndarray = field(repr=False)  # (N,) what each account's forced sales realised
     closed: np.ndarray = field(repr=False)  # (N,) bool
     # instruments still suspended at the horizon with part of their move untaken: marked at
-    # the scenario's full move (the gap they open with), not at their last close
+    # the scenario's full move (the gap they open with), not at their last close; or suspended
+    # earlier and marked down to the limit path they would have followed unsuspended
     marked_at_reopening: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -303,14 +304,21 @@ def run_path(book: Book, shocked: np.ndarray, lines: Lines, impact: ImpactModel,
                               "instruments_suspended": int(suspended_on[later].sum())})
             break
 
-    # NOTE: an instrument still suspended at the horizon has not taken its move yet; marking it
-    # at its last close would acquit the book of the loss it takes when it reopens. It is
-    # marked at the scenario's full move instead (the gap on reopening), below its last close.
-    pending = suspended_on[horizon] & (target < exo * (1 - 1e-12))
+    # NOTE: a suspension (the export's own table) must never make the book look better. An
+    # instrument still suspended at the horizon has not taken its move yet: it is marked at the
+    # scenario's full move (the gap on reopening), not at its last close. One suspended earlier
+    # in the horizon is marked no higher than the limit path it would have followed unsuspended.
+    safe = np.where(exo > 0, exo, 1.0)
+    free = np.ones(k)
+    for _ in range(horizon):
+        free = free * _exogenous_step(free, target, limit)
+    mark = np.where(suspended_on[1:].any(axis=0), np.minimum(free / safe, 1.0), 1.0)
+    still = suspended_on[horizon] & (target < exo * (1 - 1e-12))
+    mark = np.where(still, np.minimum(target / safe, mark), mark)
+    pending = mark < 1 - 1e-12
+    mark = np.where(pending, mark, 1.0)
     shortfall = daily[-1]["shortfall"]
-    mark = np.ones(k)
     if pending.any():
-        mark = np.where(pending, target / np.where(exo > 0, exo, 1.0), 1.0)
         o_held = o_value * (price * mark)[o_inst]
         q_held = q_value * q_rem * (price * mark)[q_inst]
         assets = (book.cash + proceeds + np.bincount(o_acct, weights=o_held, minlength=n)
