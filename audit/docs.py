@@ -175,7 +175,7 @@ def _profiles() -> dict[str, RuleSet]:
 
 
 def rule_markdown(rule: Rule, ruleset: RuleSet, profiles: dict[str, RuleSet]) -> str:
-    lines = [f"# {rule.id}: {rule.title}", "", GENERATED.format(source=f"rules/{rule.pack}/{rule.id}.yaml"), ""]
+    lines = [f"# {rule.id}: {rule.title}", "", GENERATED.format(source=f"audit/packs/{rule.pack}/{rule.id}.yaml"), ""]
     if rule.title_zh:
         lines += [f"{rule.title_zh}", ""]
     in_profiles = [name for name, rs in profiles.items() if any(r.id == rule.id for r in rs.rules)]
@@ -265,7 +265,7 @@ def _all_text(rule: Rule) -> str:
 
 def rules_index_markdown(rules: list[Rule], profiles: dict[str, RuleSet]) -> str:
     names = list(profiles)
-    lines = ["# Rules", "", GENERATED.format(source="rules/"), "",
+    lines = ["# Rules", "", GENERATED.format(source="audit/packs/"), "",
              "Every rule of every pack; a profile (`--profile`) chooses which run and with which",
              "parameters. `audit rules explain ID` prints the same on the terminal.", "",
              "| id | severity | norms | confidence | " + " | ".join(names) + " | title |",
@@ -299,7 +299,7 @@ def _obligation_status(ob: Obligation, profiles: dict[str, RuleSet]) -> dict[str
 
 
 def obligations_markdown(obligations: list[Obligation], profiles: dict[str, RuleSet]) -> str:
-    lines = ["# Regulatory obligations", "", GENERATED.format(source="rules/obligations.yaml"), "",
+    lines = ["# Regulatory obligations", "", GENERATED.format(source="audit/packs/obligations.yaml"), "",
              "The obligations the toolkit knows of, by jurisdiction, with the published source and",
              "either the rules that check them or the data a check needs. A profile counts an",
              "obligation as covered only through the rules it runs: one whose rules the profile",

@@ -35,7 +35,7 @@ from audit.expr import ExprError, Scope, compile_expr, names_used
 from audit.vocab import DISCLOSURE_PREFIX
 
 SCHEMA_VERSION = 1
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+RULES_DIR = Path(__file__).resolve().parent / "packs"
 PROFILES_DIR = RULES_DIR / "profiles"
 NORM_IDS = ("N1", "N2", "N3", "N4", "N5", "R1", "R2", "R3", "R4", "R5")
 RULE_ID = re.compile(r"^[A-Z]{2,5}-\d{3}$")

@@ -40,11 +40,11 @@ def expected(folder: Path, profiles: tuple[str, ...] = ("seed",), skip: set[str]
 
 
 def _profile(name: str) -> dict:
-    return yaml.safe_load((ROOT / "rules" / "profiles" / f"{name}.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((ROOT / "audit" / "packs" / "profiles" / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
-ALL_RULES = {p.stem for p in (ROOT / "rules").glob("*/*.yaml") if re.fullmatch(r"[A-Z]{2,5}-\d{3}", p.stem)}
-OFF_BY_DEFAULT = {p.stem for p in (ROOT / "rules").glob("*/*.yaml")
+ALL_RULES = {p.stem for p in (ROOT / "audit" / "packs").glob("*/*.yaml") if re.fullmatch(r"[A-Z]{2,5}-\d{3}", p.stem)}
+OFF_BY_DEFAULT = {p.stem for p in (ROOT / "audit" / "packs").glob("*/*.yaml")
                   if re.fullmatch(r"[A-Z]{2,5}-\d{3}", p.stem)
                   and yaml.safe_load(p.read_text(encoding="utf-8")).get("enabled") is False}
 SEED_RULES = ALL_RULES - OFF_BY_DEFAULT

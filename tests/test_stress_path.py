@@ -320,7 +320,7 @@ def test_run_stress_carries_a_path_per_scenario_and_writes_it(tmp_path):
 
 @functools.cache
 def _lev_005():
-    pack = load_pack(ROOT / "rules" / "lev")
+    pack = load_pack(ROOT / "audit" / "packs" / "lev")
     return next(r for r in pack.rules if r.id == "LEV-005"), {
         k: v.default for k, v in pack.parameters.items()}
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# NOTE: like rules/, templates/ sits at the repository root beside the package, so editing a
-# template needs no reinstall; it is the only folder the PDF renderer may read from.
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+# NOTE: templates/ is package data (shipped in the wheel, like the rule packs in audit/packs/);
+# it is the only folder the PDF renderer may read from.
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

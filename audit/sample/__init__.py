@@ -143,9 +143,9 @@ Where things are: builder.py holds the state of one export and the order it is b
 market.py the calendar, instruments and prices; cast.py who plays which story; opening.py and
 stories.py the book on the eve of the window; financings.py, clients.py (with identity.py) the
 contracts and clients; book.py the daily simulation; tables.py and platform.py the tables;
-terms.py the published terms; rulefiles.py what is read from rules/. Every planted rule has one
+terms.py the published terms; rulefiles.py what is read from audit/packs/. Every planted rule has one
 function in plants/<pack>.py, registered in ``plants.PLANTS`` under its id (with ``HOOKS`` for
-a plant's second step and ``TRAPS`` for the traps), so that rules/<pack>/<ID>.yaml, its plant
+a plant's second step and ``TRAPS`` for the traps), so that audit/packs/<pack>/<ID>.yaml, its plant
 and its oracle in tests/test_sample.py can be found from the id.
 """
 
@@ -182,7 +182,7 @@ def in_utc(df: pl.DataFrame, fmt: str) -> pl.DataFrame:
     return df.select(out)
 
 
-# Rules no seed audit runs, by the profile that enables them (read from rules/profiles/*.yaml).
+# Rules no seed audit runs, by the profile that enables them (read from audit/packs/profiles/*.yaml).
 PROFILE_OF: dict[str, str] = profile_of()
 
 

@@ -10,11 +10,11 @@ import audit
 
 # NOTE: audit.rules.RULES_DIR and audit.stress.SCENARIOS_DIR name the same folders; importing
 # either module costs pydantic, which the generator does not otherwise need.
-RULES_DIR = Path(audit.__file__).resolve().parent.parent / "rules"
+RULES_DIR = Path(audit.__file__).resolve().parent / "packs"
 
 
 def severe_scenarios(jurisdiction: str | None = "cn") -> list[tuple[str, dict]]:
-    """Name and spec of every scenario marked severe in rules/scenarios that applies to
+    """Name and spec of every scenario marked severe in audit/packs/scenarios that applies to
     ``jurisdiction`` (None: to any) -- what LEV-004/005 read: one stress row each -- in file
     order."""
     import yaml
@@ -27,7 +27,7 @@ def severe_scenarios(jurisdiction: str | None = "cn") -> list[tuple[str, dict]]:
             out.append((spec["name"], spec))
     if not out:
         raise RuntimeError(f"no severe scenario for {jurisdiction or 'any jurisdiction'} in "
-                           "rules/scenarios")
+                           "audit/packs/scenarios")
     return out
 
 
@@ -37,12 +37,12 @@ def concentration_scenario(jurisdiction: str = "cn") -> tuple[str, int]:
         single = spec.get("single_name")
         if single and int(single.get("top", 1)) == 1:
             return name, int(single["limit_downs"])
-    raise RuntimeError(f"no severe single-name scenario for {jurisdiction} in rules/scenarios")
+    raise RuntimeError(f"no severe single-name scenario for {jurisdiction} in audit/packs/scenarios")
 
 
 def profile_of(rules_dir: Path = RULES_DIR) -> dict[str, str]:
     """Rules no seed audit runs, by the profile that enables them: every rule whose YAML says
-    ``enabled: false``, mapped to the profile (rules/profiles/<name>.yaml) whose ``enable:``
+    ``enabled: false``, mapped to the profile (audit/packs/profiles/<name>.yaml) whose ``enable:``
     list names it. A rule two profiles enable is credited to the first by name."""
     import yaml
 

@@ -142,7 +142,7 @@ def test_findings_do_not_depend_on_the_working_directory(export, tmp_path, monke
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     profile = tmp_path / "profiles" / "mine.yaml"
     profile.parent.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "rules" / "profiles" / "seed.yaml", profile)
+    shutil.copy(Path(__file__).resolve().parents[2] / "audit" / "packs" / "profiles" / "seed.yaml", profile)
     outputs = []
     for cwd, name in ((tmp_path, "first"), (tmp_path / "profiles", "second")):
         monkeypatch.chdir(cwd)

@@ -1,5 +1,5 @@
 """Planted violations, one module per rule pack (kyc, seg, con, lev, clr, cap, ofx) and one
-function per rule id, registered in ``PLANTS`` so that a rule's YAML (rules/<pack>/<ID>.yaml),
+function per rule id, registered in ``PLANTS`` so that a rule's YAML (audit/packs/<pack>/<ID>.yaml),
 its plant and its oracle in tests/test_sample.py can all be found from the id. ``HOOKS`` holds
 the second step of the plants that need two points of the build, and ``TRAPS`` the clean data
 on a rule's edge that no audit may flag. The generator calls them at the named points listed in
