@@ -115,11 +115,12 @@ def test_an_xlsx_zip_bomb_is_refused_in_seconds_before_it_is_opened(export, tmp_
     if name == "positions.xlsx":
         (export / "positions.csv").unlink()
     zip_bomb(export / name, 100 * 1024 * 1024)
-    # NOTE: CPU seconds of this process, not wall time: the bound (it never decompresses the
-    # bomb) holds however loaded the machine is; speed itself is measured in bench/.
+    # NOTE: CPU seconds of this process (all its threads), not wall time, so a loaded machine
+    # cannot fail it; 20 s is far below what opening the bomb costs (minutes), so the bound
+    # still tells refused-before-opening from opened. Speed itself is measured in bench/.
     start = time.process_time()
     outcome = audit(export, tmp_path / "out")
-    assert time.process_time() - start < 5  # CPU seconds: a bound, not a benchmark
+    assert time.process_time() - start < 20  # CPU seconds: a bound, not a benchmark
     assert outcome.code == 2, outcome.stderr
     assert f"{name}: the workbook unzips" in outcome.error_line
     assert "a zip bomb" in outcome.error_line and "max_compression_ratio" in outcome.error_line
@@ -135,7 +136,7 @@ def test_a_sheet_claiming_row_100_million_is_refused_in_seconds(export, tmp_path
         b'<row r="100000000"><c r="A100000000" t="inlineStr"><is><t>A1</t></is></c></row>'])
     start = time.process_time()
     outcome = audit(export, tmp_path / "out")
-    assert time.process_time() - start < 5  # CPU seconds: a bound, not a benchmark
+    assert time.process_time() - start < 20  # CPU seconds: a bound, not a benchmark
     assert outcome.code == 2, outcome.stderr
     assert outcome.error_line.startswith(
         "error: positions.xlsx: sheet 'Sheet1' has more than 1,048,576 rows, over the cap "
@@ -157,7 +158,7 @@ def test_a_csv_of_200000_columns_is_refused_from_its_first_line(export, tmp_path
                                           encoding="utf-8")
     start = time.process_time()
     outcome = audit(export, tmp_path / "out")
-    assert time.process_time() - start < 5  # CPU seconds: a bound, not a benchmark
+    assert time.process_time() - start < 20  # CPU seconds: a bound, not a benchmark
     assert outcome.code == 2, outcome.stderr
     assert outcome.error_line == (
         "error: positions.csv: line 1 has more than 2,000 fields, over the cap max_columns; "
