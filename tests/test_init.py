@@ -179,3 +179,36 @@ def test_a_columns_key_with_every_entry_commented_out_is_no_entries(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text("tables:\n  clients:\n    columns:\n      # \"x\": name\n", encoding="utf-8")
     assert read_mapping(path).tables["clients"].columns == {}
+
+
+def test_workbook_sheets_and_parquet(tmp_path):
+    import openpyxl
+    import polars as pl
+
+    data = tmp_path / "export"
+    data.mkdir()
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "说明"
+    notes.append(["本文件由平台导出"])
+    sheet = book.create_sheet("Sheet2")
+    sheet.append(["合约编号", "资金账号", "客户编号", "放款时间", "融资金额", "自有资金",
+                  "杠杆倍数", "年利率", "期限(天)", "产品风险等级"])
+    sheet.append(["F1", "A1", "C1", "2024-01-02", 100000, 50000, 2, 0.08, 180, "R3"])
+    book.save(data / "融资数据.xlsx")
+    pl.DataFrame({"BizDate": ["2024-01-02"], "AcctNo": ["A1"], "SecCode": ["600000"],
+                  "Qty": [100], "Px": [10.5], "MktVal": [1050.0]}).write_parquet(
+        data / "holdings_export.parquet")
+    out = tmp_path / "m.yaml"
+    result = _init(data, out)
+    assert result.exit_code == 0, result.output
+    mapping = read_mapping(out)
+    assert mapping.tables["financings"].file == "融资数据.xlsx"
+    assert mapping.tables["financings"].sheet == "Sheet2"
+    assert mapping.tables["financings"].columns == {"期限(天)": "term_days"}
+    assert mapping.tables["positions"].file == "holdings_export.parquet"
+    assert mapping.tables["positions"].columns == {
+        "AcctNo": "account_id", "SecCode": "instrument_id", "Qty": "quantity", "Px": "price",
+        "MktVal": "market_value"}
+    assert '# "BizDate": date   # confirm:' in out.read_text(encoding="utf-8")
+    assert "融资数据.xlsx (sheet 说明)" in out.read_text(encoding="utf-8")  # fits no table

@@ -32,6 +32,7 @@ SURE = 0.85  # written as an entry
 MAYBE = 0.6  # written commented out, to confirm
 TABLE_SURE = 0.6  # a file named under tables.<t>.file
 TABLE_MAYBE = 0.35  # a file proposed commented out
+FUZZY_HEADERS = 300  # headers of one file guessed fuzzily; a contract table has a few dozen
 
 # NOTE: abbreviations platforms use in English headers and file names, spelled out as the
 # contract's words. General vocabulary only, never one export's names.
@@ -63,11 +64,12 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _similarity(a: str, b: str) -> float:
-    """Fuzzy likeness of two normalised keys in [0, 1]."""
+def _similarity(a: str, b: str, floor: float = 0.0) -> float:
+    """Fuzzy likeness of two normalised keys in [0, 1] (0 when surely below ``floor``)."""
     if not a or not b:
         return 0.0
-    ratio = difflib.SequenceMatcher(None, a.replace("_", ""), b.replace("_", "")).ratio()
+    matcher = difflib.SequenceMatcher(None, a.replace("_", ""), b.replace("_", ""))
+    ratio = matcher.ratio() if matcher.real_quick_ratio() >= floor else 0.0
     if not (a.isascii() and b.isascii()):
         short, long_ = sorted((a, b), key=len)
         if len(short) >= 2 and short in long_:
@@ -82,6 +84,7 @@ def _column_keys(table_name: str) -> dict[str, tuple[str, ...]]:
             for c in t.columns}
 
 
+@lru_cache(maxsize=65536)
 def header_score(header: str, table_name: str, column: str) -> tuple[float, str]:
     """(confidence, how) that ``header`` stands for ``table.column``."""
     if match_header(header, table_name, {}) == column:
@@ -99,7 +102,7 @@ def header_score(header: str, table_name: str, column: str) -> tuple[float, str]
     best, how = 0.0, ""
     for k in keys:
         for mine in {key, unbracketed, spelled}:
-            score = _similarity(mine, k)
+            score = _similarity(mine, k, max(best, 0.4))
             if score > best:
                 best, how = score, f"like {k!r}"
     return round(min(best, 0.84), 2), how  # NOTE: fuzzy alone never reaches SURE
@@ -152,6 +155,11 @@ def match_columns(headers: list[str], t: Table, floor: float = MAYBE) -> list[Co
     """One header per column and one column per header, the most confident pairs first."""
     pairs = []
     for i, header in enumerate(headers):
+        if i >= FUZZY_HEADERS:  # NOTE: past it, only what the loader matches (cost is width^1)
+            col = match_header(header, t.name, {})
+            if col is not None:
+                pairs.append((1.0, -i, col, "name or alias", header))
+            continue
         for col in t.column_names:
             score, how = header_score(header, t.name, col)
             if score >= floor:
@@ -223,8 +231,9 @@ def guess_tables(samples: list[Sample]) -> tuple[list[TableGuess], list[Sample]]
         taken.add(id(guess.sample))
     for guess in candidates:
         best = chosen.get(guess.table)
+        # NOTE: only a rival close to the choice is worth the auditor's look
         if (best is not None and guess.sample is not best.sample
-                and guess.score >= TABLE_MAYBE and len(best.alternatives) < 3):
+                and guess.score >= max(0.5, best.score - 0.3) and len(best.alternatives) < 3):
             best.alternatives.append((guess.sample.label, guess.score))
     order = {t.name: i for i, t in enumerate(contract.TABLES)}
     left = [s for s in samples if id(s) not in taken]

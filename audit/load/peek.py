@@ -6,6 +6,7 @@ file: a multi-gigabyte export is surveyed in seconds.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ from audit.load.read.encoding import SAMPLE_BYTES, decode_text
 from audit.load.types import LoadError, first_line
 
 PEEK_ROWS = 200  # rows sampled per file or sheet: enough to see a header and its values
+# NOTE: an export has a few dozen tables; a folder of thousands of files is not surveyed whole
+# (each costs a guess against every table), the rest is listed as not read.
+MAX_FILES = 200
 
 _REFUSED_FORMATS = {
     "ole2": "legacy Excel 97-2003 or password-protected workbook; save it as .xlsx or CSV",
@@ -79,6 +83,10 @@ def survey(root: Path, limits: Limits = DEFAULT_LIMITS) -> Survey:
         if name.startswith((".", "~$")):
             result.skipped.append((name, "a hidden or lock file"))
             continue
+        if len(seen) >= MAX_FILES:
+            result.skipped.append((name, f"init samples at most {MAX_FILES:,} files; name "
+                                         f"this one under tables.<table>.file if it holds one"))
+            continue
         try:
             real = confined(root, entry)
             if real in seen:
@@ -132,8 +140,9 @@ def _peek_text(head: bytes, size: int, name: str, limits: Limits) -> Sample:
     rows: list[list[str | None]] = []
     with _field_limit(limits.max_cell_chars + 1):
         try:
-            for number, record in enumerate(csv.reader(text.splitlines(), delimiter=delimiter,
-                                                       strict=False), start=1):
+            # NOTE: newline="" as the loader reads: a line break inside quotes stays in the cell
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+            for number, record in enumerate(reader, start=1):
                 if len(record) > limits.max_columns:
                     raise over_limit(name, f"row {number} has {len(record):,} columns",
                                      "max_columns", "too-many-columns",
