@@ -116,6 +116,7 @@ def test_hostile_file_names_cannot_add_entries(tmp_path):
     outside = tmp_path / "secret.csv"
     outside.write_text("client_id,name\nX,secret\n", encoding="utf-8")
     os.symlink(outside, data / "clients.csv")  # leads out of the export: never read
+    os.mkfifo(data / "ledger.csv")  # opening it would wait forever: listed, never opened
     evil = 'positions"\n  platform:\n    file: "x\u2028# .csv'
     (data / evil).write_text("date,account_id,instrument_id,quantity,price,market_value\n"
                              "2024-01-02,A1,600000,100,10.5,1050\n", encoding="utf-8")
@@ -128,6 +129,8 @@ def test_hostile_file_names_cannot_add_entries(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "secret" not in text.replace("secret.csv", "")
     assert "clients.csv: leads outside the export folder" in text
+    assert "ledger.csv: is a named pipe (FIFO)" in text
+    (data / "ledger.csv").unlink()
     # validate refuses the export for the same link, as init's comment warned
     refused = runner.invoke(app, ["validate", str(data), "--mapping", str(out)])
     assert refused.exit_code == 2 and "clients.csv: leads outside" in refused.output

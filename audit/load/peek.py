@@ -95,7 +95,9 @@ def survey(root: Path, limits: Limits = DEFAULT_LIMITS) -> Survey:
             seen.add(real)
             result.samples.extend(_peek(real, name, limits))
         except LoadError as err:
-            result.skipped.append((name, str(err)))
+            why = str(err)
+            result.skipped.append((name, why[len(name) + 2:] if why.startswith(name + ": ")
+                                   else why))
     return result
 
 
