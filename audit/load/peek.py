@@ -133,9 +133,12 @@ def _peek(path: Path, name: str, limits: Limits) -> list[Sample]:
 
 
 def _peek_text(head: bytes, size: int, name: str, limits: Limits) -> Sample:
-    if size > len(head):
+    truncated = size > len(head)
+    if truncated and b"\x00" in head[:512]:  # UTF-16/32: whole code units, never half of one
+        head = head[:len(head) - len(head) % 4]
+    elif truncated:
         cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
-        head = head[:cut] if cut > 0 else head  # NOTE: never decode half a line
+        head = head[:cut] if cut > 0 else head  # NOTE: never decode half a character
     decoded = decode_text(name, head, "platform")
     text = decoded.text.lstrip("\ufeff")
     delimiter = detect_delimiter(text, "platform", {})
@@ -155,6 +158,8 @@ def _peek_text(head: bytes, size: int, name: str, limits: Limits) -> Sample:
         except csv.Error as exc:  # a cell past max_cell_chars, a NUL byte
             raise LoadError(f"{name}: cannot split the file ({first_line(exc)}); check it is a "
                             f"delimited text export") from None
+    if truncated and len(rows) > 1 and len(rows) < PEEK_ROWS:
+        rows.pop()  # the last line read may be cut short
     return Sample(name, None, rows)
 
 
