@@ -10,6 +10,7 @@ add a line, a key or a value of its own; the text is read back and compared befo
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 
 import yaml
@@ -169,10 +170,16 @@ def _side_by_side(guess: TableGuess) -> list[str]:
             hint = f" ~{best[1]}?" if best[0] >= 0.4 else ""
             left = comment_text(h, 24) + hint
         right = columns[i] if i < len(columns) else ""
-        lines.append(f"    #   {left:<28} | {right}".rstrip())
+        lines.append(f"    #   {_pad(left, 28)} | {right}".rstrip())
     if len(columns) > 12 and len(headers) < len(columns):
         lines.append(f"    #   {'':<28} | ... and {len(columns) - max(len(headers), 12)} more")
     return lines
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` display columns (a CJK character takes two)."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - shown, 0)
 
 
 def _values_lines(guess: TableGuess) -> list[str]:
