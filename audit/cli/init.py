@@ -16,8 +16,8 @@ from audit.cli.common import EXIT_ERROR, DataDir, LimitOpt, fail, info, limits_f
 def init(
     data_dir: Path = DataDir,
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Mapping file to write (default: ./<folder>.mapping.yaml). "
-        "Never inside DATA_DIR."),
+        None, "--out", "-o", help="Mapping file to write (default: FOLDER.mapping.yaml in the "
+        "current folder, FOLDER being DATA_DIR's name). Never inside DATA_DIR."),
     force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
     limit: Optional[list[str]] = LimitOpt,
 ) -> None:
