@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from audit.cli import init as init_cmd
 from audit.cli import leverage as leverage_cmd
 from audit.cli import run as run_cmd
 from audit.cli import rules as rules_cmd
@@ -28,6 +29,7 @@ app.command("validate")(validate_cmd.validate)
 app.command("sample-data")(sample_cmd.sample_data)
 app.command("stress")(stress_cmd.stress)
 app.command("leverage")(leverage_cmd.leverage)
+app.command("init")(init_cmd.init)
 app.add_typer(rules_cmd.app, name="rules")
 
 

@@ -51,6 +51,9 @@ class TableMapping(BaseModel):
     @classmethod
     def _headers_as_text(cls, value: Any) -> Any:
         # NOTE: YAML reads a header like 2024 or yes as a number or a bool; the user meant text.
+        # An empty 'columns:' (every entry commented out, as audit init leaves guesses) is none.
+        if value is None:
+            return {}
         if isinstance(value, dict):
             return {_yaml_text(k): _yaml_text(v) if v is not None else v for k, v in value.items()}
         return value
@@ -58,6 +61,8 @@ class TableMapping(BaseModel):
     @field_validator("values", mode="before")
     @classmethod
     def _values_as_text(cls, value: Any) -> Any:
+        if value is None:
+            return {}
         if isinstance(value, dict):
             return {
                 _yaml_text(col): (
