@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.findings import KEY_COLUMNS
-from audit.formats.csvfile import write_csv
+from audit.formats import csvfile
 from audit.formats.located import (
     key_text, located, parameters_text, rule_parameters, run_parameters,
 )
@@ -69,4 +69,4 @@ def rows(run: "Run", options: "Options") -> tuple[list[str], list[dict[str, Any]
 
 def write(run: "Run", out_dir: Path, options: "Options") -> Path:
     fields, data = rows(run, options)
-    return write_csv(out_dir / "violations.csv", fields, data)
+    return csvfile.write_csv(out_dir / "violations.csv", fields, data)
