@@ -263,3 +263,12 @@ def test_rule_parameters_are_the_ones_its_expressions_read(run):
     params = rule_parameters(lev, run.ruleset.params)
     assert "leverage_cap_retail" in params and "ratio_tolerance" in params
     assert all(f"@{name}" in lev.model_dump_json(by_alias=True) for name in params)
+
+
+def test_validate_json_goes_to_stdout(export):
+    result = _cli("validate", str(export), "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == document["exit_code"]
+    assert {t["table"] for t in document["tables"]} >= {"accounts", "clients", "financings"}
+    assert document["data_issues"] == len(document["issues"])
+    assert "table(s)" in result.stderr

@@ -28,3 +28,21 @@ def json_summary(run: "Run", paths: dict[str, Path]) -> str:
                   for r in run.results],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def validate_summary(export, issues: list, exit_code: int) -> str:
+    """`audit validate --json`: the tables read and every data-quality issue (personal values
+    masked, as in data_issues.csv)."""
+    from audit.findings import _issue_order, _issue_row
+
+    document = {
+        "tables": [{"table": name, "file": t.relpath or t.path.name, "rows_read": t.rows_read,
+                    "rows_checked": t.frame.height, "rows_unreadable": t.rows_unreadable}
+                   for name, t in sorted(export.tables.items())],
+        "timezone": export.timezone,
+        "unrecognised_files": sorted(export.unrecognised_files),
+        "data_issues": len(issues),
+        "issues": [_issue_row(i) for i in sorted(issues, key=_issue_order)],
+        "exit_code": exit_code,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str)
