@@ -272,3 +272,27 @@ def test_validate_json_goes_to_stdout(export):
     assert {t["table"] for t in document["tables"]} >= {"accounts", "clients", "financings"}
     assert document["data_issues"] == len(document["issues"])
     assert "table(s)" in result.stderr
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(run, tmp_path):
+    """Validated against the OASIS schema when one is at hand (SARIF_SCHEMA=<path to
+    sarif-schema-2.1.0.json>, and the jsonschema package); the schema is not vendored here."""
+    import os
+
+    schema_path = os.environ.get("SARIF_SCHEMA")
+    jsonschema = pytest.importorskip("jsonschema")
+    if not schema_path or not Path(schema_path).is_file():
+        pytest.skip("set SARIF_SCHEMA to the SARIF 2.1.0 JSON schema to run this check")
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema,
+                                           format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    for root in ("data", str(tmp_path)):
+        doc = sarif.document(run, Options(source_root=root))
+        assert [e.message for e in validator.iter_errors(doc)] == []
+
+
+def test_violations_csv_titles_follow_the_language(run):
+    _, rows = violations_csv.rows(run, Options(lang="zh"))
+    zh = {r.rule.id: r.rule.title_zh for r in run.results if r.rule.title_zh}
+    assert zh and all(row["rule_title"] == zh[row["rule_id"]] for row in rows
+                      if row["rule_id"] in zh)

@@ -49,11 +49,12 @@ def rows(run: "Run", options: "Options") -> tuple[list[str], list[dict[str, Any]
         # nothing and keeps a rule that shows one as evidence from leaking it (--no-mask
         # shows it).
         evidence = mask_row(v.evidence, options.mask)
+        key = mask_row(v.key, options.mask)
         for k, value in evidence.items():
             (flat if _flat(value) else nested).add(k)
         row = {"rule_id": rule.id, "rule_title": title, "severity": v.severity,
                "table": rule.table, "source_file": loc.file, "source_row": v.source_row,
-               "key": key_text(v.key), **mask_row(v.key, options.mask),
+               "key": key_text(key), **key,
                "parameters": parameters[rule.id],
                "detail": json.dumps(evidence, ensure_ascii=False, sort_keys=True, default=str)}
         row.update({EVIDENCE_PREFIX + k: value for k, value in evidence.items() if _flat(value)})
