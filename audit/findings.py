@@ -1,4 +1,5 @@
-"""Findings: the machine-readable outputs of a run (findings.json, violations.csv, data_issues.csv).
+"""Findings: what a run found, as data (the findings.json document, the summary, the violating
+records); the files that carry them are written by ``audit.formats``.
 
 Outputs are deterministic for the same inputs, rules and profile: the run id is a hash of those,
 rows are sorted, and the only clock reading honours SOURCE_DATE_EPOCH (reproducible builds).
@@ -8,15 +9,13 @@ dropped by the evaluator, and keys are identifiers, not names or document number
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from audit import __version__, contract
 from audit.evaluate import SEVERITY, RuleResult
@@ -59,12 +58,14 @@ class Run:
     def exit_code(self) -> int:
         """1 when a rule at or above ``fail_on`` failed, errored or could not be evaluated
         (a rule not tested is never a pass), else 0."""
-        threshold = SEVERITY_ORDER.index(self.fail_on)
         for r in self.results:
-            if (r.status in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
-                    and SEVERITY_ORDER.index(r.severity) <= threshold):
+            if r.status in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE) and self.gates(r.severity):
                 return 1
         return 0
+
+    def gates(self, severity: str) -> bool:
+        """Whether a rule of ``severity`` that is not passed fails the run (``fail_on``)."""
+        return SEVERITY_ORDER.index(severity) <= SEVERITY_ORDER.index(self.fail_on)
 
 
 def generated_at() -> str:
@@ -222,71 +223,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def violation_rows(results: list[RuleResult]) -> list[dict[str, Any]]:
-    """One row per violating record, keyed for follow-up."""
-    rows = []
+@dataclass(frozen=True)
+class Violation:
+    """One violating record, split for follow-up: which rule, where it came from, the business
+    key that names it, and the evidence."""
+
+    result: RuleResult
+    severity: str  # of this record, after escalation
+    source_row: int | None  # row number in the rule's table file (None: an aggregate)
+    key: dict[str, Any]  # every key column of the contract the record carries
+    evidence: dict[str, Any]  # every other column shown with the violation
+
+    @property
+    def rule(self):
+        return self.result.rule
+
+
+def violations(results: list[RuleResult]) -> Iterator[Violation]:
+    """Every violating record of every failed rule, rules in order, records sorted by key."""
     for r in results:
         if r.records is None or r.status != FAILED:
             continue
-        key_cols = r.rule.key_columns
         for rec in r.sample(size=r.records.height):
-            row = {"rule_id": r.rule.id, "severity": rec.get(SEVERITY) or r.rule.severity,
-                   "table": r.rule.table, "source_row": rec.get("_row")}
-            row.update({k: rec.get(k) if k in key_cols else None for k in KEY_COLUMNS})
-            detail = {k: v for k, v in rec.items()
-                      if k not in key_cols and k not in ("_row", SEVERITY)}
-            row["detail"] = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-            rows.append(row)
+            # NOTE: every key column the record carries is kept, not only the rule's own key:
+            # a financing's violation also names its client and account, so an auditor can
+            # filter one client's violations across rules (they used to stay empty).
+            key = {k: rec[k] for k in KEY_COLUMNS if rec.get(k) is not None}
+            evidence = {k: v for k, v in rec.items()
+                        if k not in key and k not in ("_row", SEVERITY) and k not in KEY_COLUMNS}
+            yield Violation(r, rec.get(SEVERITY) or r.rule.severity, rec.get("_row"), key,
+                            evidence)
+
+
+def violation_rows(results: list[RuleResult]) -> list[dict[str, Any]]:
+    """One row per violating record, keyed for follow-up (``detail``: the evidence as JSON)."""
+    rows = []
+    for v in violations(results):
+        row = {"rule_id": v.rule.id, "severity": v.severity, "table": v.rule.table,
+               "source_row": v.source_row}
+        row.update({k: v.key.get(k) for k in KEY_COLUMNS})
+        row["detail"] = json.dumps(v.evidence, ensure_ascii=False, sort_keys=True, default=str)
+        rows.append(row)
     return rows
-
-
-def write_outputs(run: Run, out_dir: Path) -> dict[str, Path]:
-    """Write findings.json, violations.csv and data_issues.csv into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "findings": out_dir / "findings.json",
-        "violations": out_dir / "violations.csv",
-        "data_issues": out_dir / "data_issues.csv",
-    }
-    document = findings_document(run)
-    paths["findings"].write_text(
-        json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    fields = ["rule_id", "severity", "table", "source_row", *KEY_COLUMNS, "detail"]
-    _write_csv(paths["violations"], fields, violation_rows(run.results))
-    issue_fields = ["file", "table", "row", "column", "code", "value", "problem"]
-    _write_csv(paths["data_issues"], issue_fields,
-               [_issue_row(i) for i in sorted(run.data_issues, key=_issue_order)])
-    return paths
-
-
-def _write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
-    # NOTE: "\r\n" line ends, not "\n": the csv module quotes a cell holding a character of
-    # the line terminator, so with "\n" alone a bare "\r" inside a hostile cell stayed
-    # unquoted, a CSV reader split the row there and the next "record" could start with a live
-    # formula. With "\r\n" every cell holding "\r", "\n", a comma or a quote is quoted.
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\r\n",
-                                quoting=csv.QUOTE_MINIMAL)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_safe(row.get(k)) for k in fields})
-
-
-# A cell a spreadsheet would run as a formula: = + - @ first, also behind leading blanks or
-# control characters (some spreadsheets strip them on import) and in their full-width forms
-# (East-Asian input methods type them; escaping a text cell that starts with one costs only the
-# apostrophe); a tab or carriage return first is escaped whatever follows (OWASP).
-_FORMULA = re.compile(r"^(?:[\s\x00-\x1f\x7f\u200b-\u200d\u2060\ufeff]*"
-                      r"[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r])")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _csv_safe(value: Any) -> Any:
-    # NOTE: a value from a hostile export such as "=HYPERLINK(...)" must not become a live
-    # formula when an auditor opens the CSV in a spreadsheet (CSV injection): it is prefixed
-    # with an apostrophe, which spreadsheets read as "text follows". A plain signed number
-    # ("-5", "+1.5e3") is left as it is; "-inf" or "-1+1" are not plain numbers.
-    if isinstance(value, str) and _FORMULA.match(value) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value

@@ -25,7 +25,8 @@ import polars as pl  # noqa: E402
 
 from audit.evaluate import Context, evaluate, records_for, reference_date  # noqa: E402
 from audit.expr import compile_expr  # noqa: E402
-from audit.findings import Run, write_outputs  # noqa: E402
+from audit.findings import Run  # noqa: E402
+from audit.formats import write_outputs  # noqa: E402
 from audit.load import load_export  # noqa: E402
 from audit.pipeline import run_stress_analytics  # noqa: E402
 from audit.rules import load_ruleset, rule_inputs  # noqa: E402
@@ -84,7 +85,7 @@ def main() -> None:
         results, t_eval = timed(lambda: evaluate(ruleset, tables, as_of, provided=provided))
         run = Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
                   as_of=as_of, stress=stress)
-        _, t_write = timed(lambda: write_outputs(run, out))
+        _, t_write = timed(lambda: write_outputs(run, out, ["findings", "violations", "data_issues"]))
         _, t_raw = timed(lambda: raw_polars_pass(ruleset, tables, as_of, provided))
         for name, value in (("load", t_load), ("validate (pandera contract)", t_validate),
                             ("stress analytics", t_stress), ("evaluate (pandera rules)", t_eval),

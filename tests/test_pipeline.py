@@ -42,7 +42,7 @@ def _found(out: Path) -> set[tuple[str, str]]:
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     keys_by_rule = {r["id"]: r["key"] for r in findings["rules"]}
     found = set()
-    with (out / "violations.csv").open(encoding="utf-8") as fh:
+    with (out / "violations.csv").open(encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             key = {k: row[k] for k in keys_by_rule[row["rule_id"]]}
             found.add((row["rule_id"], json.dumps(key, sort_keys=True)))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _found(out: Path) -> set[tuple[str, str]]:
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     keys_by_rule = {r["id"]: r["key"] for r in findings["rules"]}
-    with (out / "violations.csv").open(encoding="utf-8") as fh:
+    with (out / "violations.csv").open(encoding="utf-8-sig") as fh:
         return {(row["rule_id"], json.dumps({k: row[k] for k in keys_by_rule[row["rule_id"]]}, sort_keys=True))
                 for row in csv.DictReader(fh)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -12,6 +13,11 @@ from audit.cli.common import (
     EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
     ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params, require_dir,
 )
+from audit.formats import EXTRA, FORMATS
+
+# NOTE: an Enum built from the registry, so `--help` lists the formats there are and a
+# misspelt one is refused by the parser (exit 2) with the list.
+ExtraFormat = Enum("ExtraFormat", {name: name for name in EXTRA}, type=str)
 
 
 def run(
@@ -40,9 +46,12 @@ def run(
                               "explicit."),
     prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Shown on the cover."),
     auditor: Optional[str] = typer.Option(None, "--auditor", help="Shown on the cover."),
-    formats: Optional[list[str]] = typer.Option(None, "--format", help="Extra output: junit "
-                                                "(rules as JUnit XML, for a platform's CI)."),
+    formats: Optional[list[ExtraFormat]] = typer.Option(
+        None, "--format", help="Extra output (repeatable): " + "; ".join(
+            f"{f.name}: {f.help}" for f in (FORMATS[n] for n in EXTRA)) + "."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout "
+                                 "(every log line stays on stderr)."),
     limit: Optional[list[str]] = LimitOpt,
 ) -> None:
     """Audit DATA_DIR against the rule packs and write machine-readable findings to OUT.
@@ -50,7 +59,7 @@ def run(
     Exit code: 0 no finding at or above `--fail-on`, 1 at least one (a rule of that severity
     that failed, or could not be evaluated on this export), 2 bad usage or unreadable input.
     """
-    from audit.findings import write_outputs
+    from audit.formats import Options, default_formats, write_outputs
     from audit.load import LoadError
     from audit.outputs import OutputFolder
     from audit.pipeline import run_audit
@@ -62,12 +71,15 @@ def run(
     reference = _parse_date(as_of) if as_of else None
     if lang not in ("en", "zh"):
         fail(f"--lang {lang!r}: use en or zh")
-    unknown = sorted(set(formats or []) - {"junit"})
-    if unknown:
-        fail(f"--format {unknown[0]!r}: the extra format available is junit")
+    extra = [f.value for f in formats or []]
+    if as_json and "github" in extra:
+        fail("--json and --format github both write to stdout; choose one (the JSON summary "
+             "is also in findings.json)")
     model = impact_model(impact, impact_coefficient)
     limits = limits_from(limit)
     params = parse_params(param)
+    options = Options(lang=lang, mask=mask, prepared_by=prepared_by, auditor=auditor,
+                      source_root=str(data_dir))
     # NOTE: the output folder is checked and its partial sibling made before the audit, so a
     # wrong --out is said at once, not after minutes of work; every output is written there
     # and moved into place only when the last one (the report) is done.
@@ -80,37 +92,18 @@ def run(
         except (LoadError, RuleFileError) as err:
             fail(str(err), EXIT_ERROR)
         with folder.writing():
-            paths = write_outputs(result, folder.path)
-            if result.stress is not None:
-                from audit.stress import write_stress
-
-                paths["stress"] = write_stress(result.stress, folder.path)
-            if "junit" in (formats or []):
-                from audit.report.junit import write_junit
-
-                paths["junit"] = write_junit(result, folder.path / "rules.junit.xml")
-            if report:
-                paths.update(_render(result, folder.path, lang, mask, prepared_by, auditor))
+            paths = write_outputs(result, folder.path,
+                                  default_formats(report=report, stress=stress) + extra, options)
         written = folder.publish(result.run_id)
     paths = {kind: written / path.relative_to(folder.path) for kind, path in paths.items()}
     if report and not quiet:
         info("report: " + ", ".join(str(paths[k]) for k in ("html", "pdf") if k in paths))
     _print_summary(result, paths, quiet)
+    if as_json:
+        from audit.cli.summary import json_summary
+
+        typer.echo(json_summary(result, paths))
     raise typer.Exit(result.exit_code())
-
-
-def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor) -> dict:
-    from audit.report import render_report
-    from audit.report.pdf import ReportDependencyError
-
-    stress = result.stress.to_dict() if result.stress is not None else None
-    # NOTE: only the missing renderer is the user's to fix; any other error of rendering is
-    # a bug and ends as one (exit code 3, traceback in a log), not as bad usage.
-    try:
-        return render_report(result, out, lang=lang, mask=mask, prepared_by=prepared_by,
-                             auditor=auditor, stress=stress)
-    except ReportDependencyError as err:
-        fail(str(err))
 
 
 def _parse_date(text: str) -> date:

@@ -20,6 +20,8 @@ def validate(
     profile: str = ProfileOpt,
     show: int = typer.Option(20, help="How many issues to print."),
     limit: Optional[list[str]] = LimitOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout "
+                                 "(every log line stays on stderr)."),
 ) -> None:
     """Load DATA_DIR and check every table against the data contract (no rules).
 
@@ -53,4 +55,9 @@ def validate(
         info(f"not loaded: {s.file}" + (f", sheet {s.sheet!r} ({s.rows:,} rows, {s.state})"
                                         if s.sheet is not None else "") + f": {s.reason}")
     info(f"{len(export.tables)} table(s), {len(issues)} data-quality issue(s)")
-    raise typer.Exit(EXIT_FINDINGS if issues else 0)
+    code = EXIT_FINDINGS if issues else 0
+    if as_json:
+        from audit.cli.summary import validate_summary
+
+        typer.echo(validate_summary(export, issues, code))
+    raise typer.Exit(code)

@@ -2,7 +2,8 @@
 
 ``render_report(run, out_dir)`` builds the view model (``context``), renders the HTML
 (``html``) and, from the same HTML, the PDF (``pdf``, WeasyPrint, optional extra). Personal
-data is masked unless ``mask=False``; the JUnit XML of the rules is in ``junit``.
+data is masked unless ``mask=False``; the other outputs of a run
+(findings, CSV, JUnit, SARIF ...) are in ``audit.formats``.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def test_a_carriage_return_or_a_formula_in_a_cell_never_splits_or_arms_the_csv(e
     cells = [c for row in rows[1:] for c in row] + [
         c for name in frame.columns for c in frame[name].drop_nulls().to_list()]
     assert not [c for c in cells if _live_formula(c)]
-    with (out.out / "violations.csv").open(encoding="utf-8", newline="") as fh:
+    with (out.out / "violations.csv").open(encoding="utf-8-sig", newline="") as fh:
         violations = list(csv.reader(fh))
     assert len(violations) - 1 == out.findings["summary"]["violations"]
     assert not [c for row in violations[1:] for c in row if _live_formula(c)]
@@ -265,7 +265,7 @@ def test_out_of_space_is_one_line_exit_2_and_keeps_the_earlier_run(export, tmp_p
     def full_disk(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("audit.findings._write_csv", full_disk)
+    monkeypatch.setattr("audit.formats.csvfile.write_csv", full_disk)
     result = audit(export, tmp_path / "out")
     assert result.code == 2
     assert result.error_line == (

@@ -1,9 +1,12 @@
-"""JUnit XML of a run: one test case per rule, so a platform's CI can run its self-assessment.
+"""rules.junit.xml: one test case per rule, so a platform's CI can run its self-assessment.
 
-``failed`` becomes ``<failure>``, ``error`` and ``not_evaluable`` become ``<error>`` (a rule the
-export gave nothing to test with never reads as a pass), ``not_applicable`` becomes
-``<skipped>``; test suites are the rule packs. The file is deterministic (no durations; the
-timestamp honours SOURCE_DATE_EPOCH) and holds no personal data.
+A rule at or above ``--fail-on`` that ``failed`` becomes ``<failure>``; one that is ``error``,
+``not_evaluable`` or ``incomplete`` becomes ``<error>`` (a rule the export gave nothing to
+test with never reads as a pass); ``not_applicable`` becomes ``<skipped>``. A rule below
+``--fail-on`` in any of those states is not a failure, as it does not fail the exit code: its
+status is a ``<property>`` of the test case and its system-out says it. Test suites are the rule
+packs. The file is deterministic (no durations; the timestamp honours SOURCE_DATE_EPOCH) and
+holds no personal data.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from audit.rules import one_line
 
 if TYPE_CHECKING:
     from audit.findings import Run
+    from audit.formats import Options
 
 SAMPLE_LINES = 10
 # Characters XML 1.0 cannot hold (a hostile export may put them in any cell).
@@ -28,6 +32,10 @@ _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 def _text(value: Any) -> str:
     return _INVALID_XML.sub("\ufffd", str(value))
+
+
+def write(run: "Run", out_dir: Path, options: "Options") -> Path:
+    return write_junit(run, Path(out_dir) / "rules.junit.xml")
 
 
 def write_junit(run: "Run", path: Path) -> Path:
@@ -40,10 +48,11 @@ def write_junit(run: "Run", path: Path) -> Path:
         by_pack.setdefault(entry["pack"], []).append(entry)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for pack, entries in by_pack.items():
+        gating = [e for e in entries if run.gates(e["severity"])]
         counts = {
             "tests": len(entries),
-            "failures": sum(e["status"] == FAILED for e in entries),
-            "errors": sum(e["status"] in (ERROR, NOT_EVALUABLE, INCOMPLETE) for e in entries),
+            "failures": sum(e["status"] == FAILED for e in gating),
+            "errors": sum(e["status"] in (ERROR, NOT_EVALUABLE, INCOMPLETE) for e in gating),
             "skipped": sum(e["status"] == NOT_APPLICABLE for e in entries),
         }
         for k, v in counts.items():
@@ -57,7 +66,8 @@ def write_junit(run: "Run", path: Path) -> Path:
                             ("tool_version", doc["tool"]["version"])):
             ET.SubElement(props, "property", name=name, value=_text(value))
         for entry in entries:
-            _testcase(suite, pack, entry, remediation[entry["id"]])
+            _testcase(suite, pack, entry, remediation[entry["id"]],
+                      run.gates(entry["severity"]), run.fail_on)
     for k, v in totals.items():
         root.set(k, str(v))
     root.set("time", "0")
@@ -69,11 +79,22 @@ def write_junit(run: "Run", path: Path) -> Path:
     return path
 
 
-def _testcase(suite: ET.Element, pack: str, e: dict, remediation: str) -> None:
+def _testcase(suite: ET.Element, pack: str, e: dict, remediation: str, gates: bool = True,
+              fail_on: str = "low") -> None:
     case = ET.SubElement(suite, "testcase", classname=f"platform-audit.{pack}",
                          name=_text(f"{e['id']} {e['title']}"), time="0")
     norms = ", ".join(e["norms"])
-    if e["status"] == FAILED:
+    below = ""
+    if not gates and e["status"] in (FAILED, ERROR, NOT_EVALUABLE, INCOMPLETE):
+        # NOTE: the exit code ignores a rule below --fail-on; a CI test view that showed it red
+        # would contradict the gate. Its status stays visible, as a property and in system-out.
+        props = ET.SubElement(case, "properties")
+        for name, value in (("status", e["status"]), ("severity", e["severity"]),
+                            ("violations", e["violations"]), ("fail_on", fail_on)):
+            ET.SubElement(props, "property", name=name, value=_text(value))
+        below = (f"; {e['status']} below --fail-on {fail_on}, not a failure of this run"
+                 + (f": {e['message']}" if e["message"] and e["status"] != FAILED else ""))
+    elif e["status"] == FAILED:
         rate = f" ({e['rate']:.2%})" if e["rate"] is not None else ""
         message = (f"{e['violations']} of {e['checked']} record(s) violate {e['id']}{rate}; "
                    f"severity {e['severity']}; norms {norms}")
@@ -98,7 +119,7 @@ def _testcase(suite: ET.Element, pack: str, e: dict, remediation: str) -> None:
         ET.SubElement(case, "skipped", message=_text(e["message"] or "not applicable"))
     ET.SubElement(case, "system-out").text = _text(
         f"{e['id']} [{e['severity']}] norms {norms}: {e['status']}, checked {e['checked']}, "
-        f"violations {e['violations']}")
+        f"violations {e['violations']}{below}")
 
 
 def _details(e: dict, remediation: str) -> str:
