@@ -38,8 +38,12 @@ def run(
     mask: bool = typer.Option(True, "--mask/--no-mask", help="Mask names, ID numbers, phones "
                               "and bank accounts in the report (default). --no-mask must be "
                               "explicit."),
-    prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Shown on the cover."),
-    auditor: Optional[str] = typer.Option(None, "--auditor", help="Shown on the cover."),
+    prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Who prepared the "
+                                              "report: named in the cover's attestation block."),
+    reviewed_by: Optional[str] = typer.Option(None, "--reviewed-by", help="Who reviewed the "
+                                              "report: named in the cover's attestation block."),
+    # NOTE: --auditor was the cover's reviewer before --reviewed-by; kept so scripts still run.
+    auditor: Optional[str] = typer.Option(None, "--auditor", hidden=True),
     formats: Optional[list[str]] = typer.Option(None, "--format", help="Extra output: junit "
                                                 "(rules as JUnit XML, for a platform's CI)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary line."),
@@ -90,7 +94,8 @@ def run(
 
                 paths["junit"] = write_junit(result, folder.path / "rules.junit.xml")
             if report:
-                paths.update(_render(result, folder.path, lang, mask, prepared_by, auditor))
+                paths.update(_render(result, folder.path, lang, mask, prepared_by,
+                                     reviewed_by or auditor))
         written = folder.publish(result.run_id)
     paths = {kind: written / path.relative_to(folder.path) for kind, path in paths.items()}
     if report and not quiet:
@@ -99,7 +104,7 @@ def run(
     raise typer.Exit(result.exit_code())
 
 
-def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor) -> dict:
+def _render(result, out: Path, lang: str, mask: bool, prepared_by, reviewed_by) -> dict:
     from audit.report import render_report
     from audit.report.pdf import ReportDependencyError
 
@@ -108,7 +113,7 @@ def _render(result, out: Path, lang: str, mask: bool, prepared_by, auditor) -> d
     # a bug and ends as one (exit code 3, traceback in a log), not as bad usage.
     try:
         return render_report(result, out, lang=lang, mask=mask, prepared_by=prepared_by,
-                             auditor=auditor, stress=stress)
+                             reviewed_by=reviewed_by, stress=stress)
     except ReportDependencyError as err:
         fail(str(err))
 
