@@ -204,3 +204,14 @@ def test_the_profile_is_named_as_built_in_with_its_hash(run, html):
     text = visible_text(html["en"])
     assert "seed (built into platform-audit)" in text
     assert f"sha256 {profile['sha256']}" in text
+
+
+def test_run_offers_reviewed_by_and_keeps_auditor_hidden():
+    from typer.testing import CliRunner
+
+    from audit.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "--reviewed-by" in result.output and "--prepared-by" in result.output
+    assert "--auditor" not in result.output
