@@ -108,7 +108,7 @@ def findings_document(run: Run) -> dict[str, Any]:
             "id": run.run_id,
             "generated_at": generated_at(),
             "as_of": run.as_of.isoformat() if run.as_of else None,
-            "profile": {"name": ruleset.profile.name, "path": _profile_path(ruleset.profile.path)},
+            "profile": _profile_provenance(ruleset.profile.name, ruleset.profile.path),
             "parameters": {k: _plain(v) for k, v in sorted(ruleset.params.items())},
         },
         "contract": {
@@ -206,15 +206,17 @@ def _issue_row(i: DataIssue) -> dict[str, Any]:
                        "problem": i.problem})
 
 
-def _profile_path(path: str) -> str:
+def _profile_provenance(name: str, path: str) -> dict[str, Any]:
     # NOTE: never relative to the working directory (the same audit run from two folders
     # must write the same findings.json) nor absolute (the auditor's folders are not the
-    # audit's business): a built-in profile as the tool ships it, rules/profiles/<name>.yaml,
-    # any other by its file name.
-    p = Path(path).resolve()
-    if p.parent == PROFILES_DIR.resolve():
-        return f"rules/profiles/{p.name}"
-    return p.name
+    # audit's business), nor the package's own layout (a reader cannot look that up): a
+    # built-in profile by its name (path null), any other by its file name; the sha256 of
+    # the file's bytes pins either.
+    p = Path(path).resolve() if path else None
+    digest = hashlib.sha256(p.read_bytes()).hexdigest() if p and p.is_file() else None
+    builtin = p is not None and p.parent == PROFILES_DIR.resolve()
+    return {"name": name, "builtin": builtin, "path": None if builtin or p is None else p.name,
+            "sha256": digest}
 
 
 def _plain(value: Any) -> Any:

@@ -44,8 +44,12 @@ def run(
     mask: bool = typer.Option(True, "--mask/--no-mask", help="Mask names, ID numbers, phones "
                               "and bank accounts in the report (default). --no-mask must be "
                               "explicit."),
-    prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Shown on the cover."),
-    auditor: Optional[str] = typer.Option(None, "--auditor", help="Shown on the cover."),
+    prepared_by: Optional[str] = typer.Option(None, "--prepared-by", help="Who prepared the "
+                                              "report: named in the cover's attestation block."),
+    reviewed_by: Optional[str] = typer.Option(None, "--reviewed-by", help="Who reviewed the "
+                                              "report: named in the cover's attestation block."),
+    # NOTE: --auditor was the cover's reviewer before --reviewed-by; kept so scripts still run.
+    auditor: Optional[str] = typer.Option(None, "--auditor", hidden=True),
     formats: Optional[list[ExtraFormat]] = typer.Option(
         None, "--format", help="Extra output (repeatable): " + "; ".join(
             f"{f.name}: {f.help}" for f in (FORMATS[n] for n in EXTRA)) + "."),
@@ -78,7 +82,8 @@ def run(
     model = impact_model(impact, impact_coefficient)
     limits = limits_from(limit)
     params = parse_params(param)
-    options = Options(lang=lang, mask=mask, prepared_by=prepared_by, auditor=auditor,
+    options = Options(lang=lang, mask=mask, prepared_by=prepared_by,
+                      reviewed_by=reviewed_by or auditor,
                       source_root=str(data_dir))
     # NOTE: the output folder is checked and its partial sibling made before the audit, so a
     # wrong --out is said at once, not after minutes of work; every output is written there

@@ -30,7 +30,7 @@ class Options:
     lang: str = "en"
     mask: bool = True
     prepared_by: str | None = None
-    auditor: str | None = None
+    reviewed_by: str | None = None
     source_root: str | None = None
     stdout: TextIO | None = field(default=None, compare=False)
 

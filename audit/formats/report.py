@@ -17,7 +17,7 @@ def write_report(run: "Run", out_dir: Path, options: "Options",
 
     stress = run.stress.to_dict() if run.stress is not None else None
     return render_report(run, out_dir, lang=options.lang, mask=options.mask,
-                         prepared_by=options.prepared_by, auditor=options.auditor,
+                         prepared_by=options.prepared_by, reviewed_by=options.reviewed_by,
                          stress=stress, formats=tuple(formats))
 
 

@@ -24,14 +24,16 @@ def render_report(
     lang: str = "en",
     mask: bool = True,
     prepared_by: str | None = None,
-    auditor: str | None = None,
+    reviewed_by: str | None = None,
     stress: dict | None = None,
     formats: Iterable[str] = ("html", "pdf"),
+    auditor: str | None = None,
 ) -> dict[str, Path]:
     """Write the report of ``run`` into ``out_dir``: ``{"html": path, "pdf": path}``.
 
     ``lang`` is ``en`` or ``zh``; ``mask=False`` shows personal data unmasked (``--no-mask``);
-    ``stress`` is the stress analytics (the report says they were not run when it is None).
+    ``prepared_by`` / ``reviewed_by`` name the people of the cover's attestation block
+    (``auditor``, its former name, still sets the reviewer); ``stress`` is the stress analytics (the report says they were not run when it is None).
     Raises ValueError for an unknown language or format, and
     ``audit.report.pdf.ReportDependencyError`` when the PDF renderer is not installed.
     """
@@ -51,7 +53,8 @@ def render_report(
     require_extra(pdf="pdf" in formats)  # fail before any work when the extra is missing
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    options = Options(lang=lang, mask=mask, prepared_by=prepared_by, auditor=auditor)
+    options = Options(lang=lang, mask=mask, prepared_by=prepared_by,
+                      reviewed_by=reviewed_by or auditor)
     rendered = render_html(build_context(run, options, stress))
     paths: dict[str, Path] = {}
     if "html" in formats:

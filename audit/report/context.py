@@ -58,7 +58,7 @@ class Options:
     lang: str = "en"
     mask: bool = True
     prepared_by: str | None = None
-    auditor: str | None = None
+    reviewed_by: str | None = None
     evidence_rows: int = EVIDENCE_ROWS
 
 
@@ -142,10 +142,10 @@ def _cover(doc, disclosure, tables, options: Options) -> dict[str, Any]:
         "period_start": first.isoformat() if first else None,
         "period_end": last.isoformat() if last else None,
         "as_of": doc["run"]["as_of"],
-        "profile": doc["run"]["profile"]["name"],
+        "profile": doc["run"]["profile"],
         "packs": doc["rule_packs"]["packs"],
         "prepared_by": options.prepared_by,
-        "auditor": options.auditor,
+        "reviewed_by": options.reviewed_by,
         "run_id": doc["run"]["id"],
     }
 
@@ -382,7 +382,7 @@ def leverage_book(tables: dict[str, pl.DataFrame], disclosure: dict, as_of: date
 
     Collateral ratio R = (cash + V) / D, as in the platform's call line. A uniform price fall
     f moves V to V(1 - f): the account reaches the call line when V(1 - f) = R_call * D - cash
-    and its equity is wiped out when V(1 - f) = D - cash (seed 003: V' = D / (1 - m)).
+    and its equity is wiped out when V(1 - f) = D - cash (the research note's V' = D / (1 - m)).
     """
     frame = tables.get("accounts")
     if frame is None or frame.height == 0:
@@ -516,11 +516,14 @@ def stress_view(stress: dict | None) -> dict[str, Any] | None:
     capital = stress.get("capital") or {}
     scenarios = [{**{f: item.get(f) for f in SCENARIO_FIELDS}, **scenario_verdict(item)}
                  for item in stress.get("scenarios") or [] if isinstance(item, dict)]
+    from audit.report.model_view import model_view
     from audit.stress.result import PARTICIPATION
 
     return {
         "as_of": stress.get("as_of"),
-        "model": [{"name": str(k), "value": _plain(v)} for k, v in (stress.get("model") or {}).items()],
+        # NOTE: the model as prose and a labelled table (audit/report/model_view.py), not
+        # stress.json's machine keys.
+        "model": model_view(stress),
         "book": book,
         "capital": {k: capital.get(k) for k in ("date", "net_capital", "liquid_assets",
                                                  "capital_buffer_min", "liquidity_buffer_min")},

@@ -153,7 +153,9 @@ def test_findings_do_not_depend_on_the_working_directory(export, tmp_path, monke
     first, second = ({p.name: p.read_bytes() for p in o.iterdir()} for o in outputs)
     assert first == second  # every byte, findings.json and the manifest included
     findings = json.loads(first["findings.json"])
-    assert findings["run"]["profile"] == {"name": "seed", "path": "mine.yaml"}
+    profile_doc = findings["run"]["profile"]
+    assert profile_doc == {"name": "seed", "builtin": False, "path": "mine.yaml",
+                           "sha256": hashlib.sha256(profile.read_bytes()).hexdigest()}
     assert str(tmp_path) not in first["findings.json"].decode("utf-8")
 
 
