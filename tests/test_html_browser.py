@@ -28,6 +28,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-sync", "--disable-dev-shm-usage")
 OVER_CAP = 40  # financings opened at 25x: LEV-001 violations, more than one evidence table shows
 RULE = "LEV-001"
+HOSTILE_ID = "F<img src=x onerror=\"document.title='pwned'\"></script><!--"  # one financing's id
 
 
 def _missing(reason: str):
@@ -76,7 +77,9 @@ def page(tmp_path_factory):
     frame = pl.read_csv(path, infer_schema_length=0)
     frame = frame.with_columns(
         pl.when(pl.int_range(pl.len()) < OVER_CAP).then(pl.lit("25.0"))
-        .otherwise(pl.col("leverage_at_open")).alias("leverage_at_open"))
+        .otherwise(pl.col("leverage_at_open")).alias("leverage_at_open"),
+        pl.when(pl.int_range(pl.len()) == OVER_CAP // 2).then(pl.lit(HOSTILE_ID))
+        .otherwise(pl.col("financing_id")).alias("financing_id"))
     frame.write_csv(path)
     run = run_audit(data, stress=False)
     out = tmp_path_factory.mktemp("report")
@@ -84,6 +87,7 @@ def page(tmp_path_factory):
     (result,) = [r for r in run.results if r.rule.id == RULE]
     assert result.records.height > EVIDENCE_ROWS  # else the lookup test proves nothing
     ids = result.records["financing_id"].to_list()
+    assert HOSTILE_ID in ids and HOSTILE_ID not in html.read_text(encoding="utf-8")
     shown, beyond = set(ids[:EVIDENCE_ROWS]), ids[EVIDENCE_ROWS:]
     return {"path": html, "run": run, "records": result.records, "shown": shown,
             "beyond": beyond[-1]}
@@ -281,3 +285,14 @@ def test_phone_width_has_no_horizontal_page_overflow(opened):
         ".filter(t => t.scrollWidth > t.clientWidth + 1)"
         ".map(t => getComputedStyle(t).overflowX);")
     assert wide and set(wide) == {"auto"}
+
+
+def test_a_hostile_id_is_looked_up_as_text(opened):
+    driver = opened
+    title = driver.title
+    driver.find_element("id", "lookup-q").send_keys(HOSTILE_ID)
+    driver.find_element("id", "lookup-go").click()
+    rows = driver.find_elements("css selector", "#lookup-results tbody tr")
+    assert len(rows) == 1 and HOSTILE_ID in rows[0].text
+    assert driver.find_elements("css selector", "#lookup-results img") == []
+    assert driver.title == title != "pwned"
