@@ -57,6 +57,39 @@ def test_policy_allows_only_the_script_by_its_hash_and_fetches_nothing():
     assert csp("console.log(2)") != policy
 
 
+def test_lookup_cells_are_the_evidence_tables_cells_masked_the_same_way():
+    from datetime import date, datetime
+    from types import SimpleNamespace
+
+    from audit.mask import mask_value
+    from audit.report.browser import violation_lookup
+    from audit.report.context import Options, format_cell
+    from audit.report.i18n import Translator
+    from audit.rules import load_ruleset
+
+    rule = next(r for r in load_ruleset("seed").rules if r.id == "LEV-002")
+    n = 50
+    records = pl.DataFrame({
+        "account_id": [f"A{i:03d}" for i in range(n)], "_row": list(range(n)),
+        "date": [date(2024, 1, 2), None] * (n // 2), "at": [datetime(2024, 1, 2, 3, 4), None] * (n // 2),
+        "name": ["欧阳娜娜", None] * (n // 2), "id_number": ["110101199003070011", None] * (n // 2),
+        "phone": ["13812345678"] * n, "value": [1234567.891, float("nan")] * (n // 2),
+        "ratio": [0.00012, None] * (n // 2), "count": [12345, None] * (n // 2),
+        "flag": [True, None] * (n // 2), "_severity": ["high", "critical"] * (n // 2)})
+    run = SimpleNamespace(results=[SimpleNamespace(rule=rule, status="failed", records=records,
+                                                   severity="critical")])
+    for mask in (True, False):
+        for lang in ("en", "zh"):
+            t = Translator(lang)
+            (entry,) = violation_lookup(run, Options(lang=lang, mask=mask), t)["rules"]
+            expected = [[format_cell(mask_value(c, v) if mask else v, c, t)["text"]
+                         for c, v in row.items()] for row in records.iter_rows(named=True)]
+            assert entry["rows"] == expected
+            assert entry["ids"] == [0, 2]  # account_id, date: the rule's key
+            text = json.dumps(entry, ensure_ascii=False)
+            assert ("欧阳娜娜" in text) is (not mask) and ("13812345678" in text) is (not mask)
+
+
 # --- the page -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -137,6 +170,18 @@ def visible_findings(driver) -> list[tuple[str, str]]:
         "return Array.from(document.querySelectorAll('[data-finding]'))"
         ".filter(e => !e.hidden && e.offsetParent !== null)"
         ".map(e => [e.dataset.rule, e.dataset.severity]);")
+
+
+def test_the_page_holds_every_violating_record_and_the_pdf_none(page):
+    html = page["path"].read_text(encoding="utf-8")
+    start = html.index('<script type="application/json" id="report-data">')
+    body = html[html.index(">", start) + 1:html.index("</script>", start)]
+    lookup = json.loads(body)["lookup"]
+    counts = {r["id"]: len(r["rows"]) for r in lookup["rules"]}
+    expected = {r.rule.id: r.records.height for r in page["run"].results
+                if r.status in ("failed", "incomplete") and r.records is not None and r.records.height}
+    assert counts == expected and counts[RULE] == page["records"].height
+    assert lookup["included"] == lookup["total"] == sum(expected.values())
 
 
 def test_script_runs_under_the_policy_and_nothing_is_requested(opened):

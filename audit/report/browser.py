@@ -13,13 +13,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
 from markupsafe import Markup
 
-from audit.evaluate import FAILED, INCOMPLETE, ROW
+from audit.evaluate import FAILED, INCOMPLETE, ROW, SEVERITY
 from audit.findings import SEVERITY_ORDER
-from audit.mask import mask_value
+from audit.mask import MASKERS, mask_other, personal_columns
 from audit.report.assets import TEMPLATES_DIR
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ def violation_lookup(run: "Run", options: "Options", t: "Translator") -> dict[st
     """Every violating record of every failed or incomplete rule, masked as the evidence tables
     are, its cells formatted as the report formats them; ``ids`` are the columns a client or
     account lookup matches exactly (the rule's key and every ``*_id`` column)."""
-    from audit.report.context import column_label, format_cell, rule_title
+    from audit.report.context import column_label, rule_title
 
     results = [r for r in run.results
                if r.status in (FAILED, INCOMPLETE) and r.records is not None and r.records.height]
@@ -48,17 +50,16 @@ def violation_lookup(run: "Run", options: "Options", t: "Translator") -> dict[st
     total = sum(r.records.height for r in results)
     # NOTE: share the cap evenly so that a rule with a million rows cannot crowd out the rest.
     quota = _quotas([r.records.height for r in results], LOOKUP_MAX_RECORDS)
+    personal = personal_columns()
     rules = []
     for result, keep in zip(results, quota):
         records = result.records.head(keep)
         columns = list(records.columns)
         ids = [i for i, c in enumerate(columns)
                if c in result.rule.key_columns or c.endswith("_id")]
-        rows = []
-        for record in records.iter_rows(named=True):
-            if options.mask:
-                record = {k: mask_value(k, v) for k, v in record.items()}
-            rows.append([format_cell(record[c], c, t)["text"] for c in columns])
+        # NOTE: column by column, not cell by cell: a page may hold 100,000 records.
+        texts = [_texts(records[c], c, options.mask and c in personal, t) for c in columns]
+        rows = [list(row) for row in zip(*texts)] if texts else []
         rules.append({
             "id": result.rule.id,
             "anchor": f"finding-{result.rule.id}",
@@ -71,6 +72,31 @@ def violation_lookup(run: "Run", options: "Options", t: "Translator") -> dict[st
             "total": result.records.height,
         })
     return {"rules": rules, "total": total, "included": sum(len(r["rows"]) for r in rules)}
+
+
+def _texts(series: pl.Series, column: str, mask: bool, t: "Translator") -> list[str]:
+    """A column's cells as the evidence tables write them (``format_cell``), masked when asked."""
+    from audit.report.context import format_cell, format_number
+
+    values = series.to_list()
+    null = t("cell.null")
+    if mask:
+        # NOTE: mask_value's own lookup of the personal columns costs more than the masking.
+        masker = MASKERS.get(column, mask_other)
+        values = [None if v is None else masker(str(v)) for v in values]
+        return [null if v is None else v for v in values]
+    if column == SEVERITY:
+        labels = {v: format_cell(v, column, t)["text"] for v in set(values)}
+        return [labels[v] for v in values]
+    if series.dtype == pl.Utf8:
+        return [null if v is None else v for v in values]
+    if series.dtype == pl.Date:
+        return [null if v is None else v.isoformat() for v in values]
+    if series.dtype.is_float():
+        return [null if v is None or math.isnan(v) else format_number(v) for v in values]
+    if series.dtype.is_integer() and column != ROW:
+        return [null if v is None else f"{v:,}" for v in values]
+    return [format_cell(v, column, t)["text"] for v in values]
 
 
 def _severity(result) -> str:
