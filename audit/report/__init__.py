@@ -59,7 +59,7 @@ def render_report(
     paths: dict[str, Path] = {}
     if "html" in formats:
         paths["html"] = out_dir / FILE_NAMES["html"]
-        paths["html"].write_text(rendered.html, encoding="utf-8")
+        paths["html"].write_text(rendered.page, encoding="utf-8")
     if "pdf" in formats:
         from audit.report.pdf import render_pdf
 

@@ -24,6 +24,7 @@ from audit.evaluate import (
 )
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
+from audit.report.browser import violation_lookup
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
 from audit.report.stress_sections import stress_sections
@@ -108,6 +109,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "stress_sections": stress_sections(stress),
         "methodology": _methodology(run, rows),
         "appendix": _appendix(run, doc, options),
+        "lookup": violation_lookup(run, options, t),  # report.html's lookup: every violation
     }
 
 

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from audit.report import charts
 from audit.report.assets import TEMPLATES_DIR
+from audit.report.browser import browser_assets
 from audit.report.i18n import Translator
 
 TEMPLATE = "report.html.j2"
@@ -29,6 +30,9 @@ class RenderedHTML:
 
     html: str
     data_uris: set[str] = field(default_factory=set)
+    # NOTE: report.html is ``page``: the same document plus the browser's tools (search, filters,
+    # sortable tables, lookup; audit/report/browser.py). The PDF is rendered from ``html``.
+    page: str = ""
 
 
 def environment() -> Environment:
@@ -53,8 +57,11 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
     template = environment().get_template(TEMPLATE)
     # NOTE: sentences joined in English take a space; Chinese sentences join without one.
     sp = "" if context["lang"] == "zh" else " "
-    html = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css))
-    return RenderedHTML(html=html, data_uris=set(chart_uris.values()))
+    html = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css),
+                           browser=None)
+    page = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css),
+                           browser=browser_assets(context, t))
+    return RenderedHTML(html=html, data_uris=set(chart_uris.values()), page=page)
 
 
 def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
