@@ -147,7 +147,8 @@ def load_all_packs(sources: list[RuleSource]) -> list[Pack]:
 def _shown(path: str) -> str:
     """A built-in rule by its id's file name, not by where the package is installed."""
     p = Path(path)
-    return f"the built-in rule {p.stem}" if p.resolve().is_relative_to(RULES_DIR.resolve()) else path
+    builtin = p.resolve().is_relative_to(RULES_DIR.resolve())
+    return f"the built-in rule {p.stem}" if builtin else path
 
 
 def profile_names(sources: list[RuleSource]) -> dict[str, Path]:

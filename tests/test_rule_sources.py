@@ -181,7 +181,8 @@ def test_entry_point_packs_load_without_rules_option(tmp_path, own_rules):
 
 
 def test_a_broken_entry_point_is_one_line_and_exit_2(tmp_path, own_rules):
-    env = _installed_plugin(tmp_path, own_rules, "def packs_dir():\n    raise RuntimeError('boom')\n")
+    env = _installed_plugin(tmp_path, own_rules,
+                            "def packs_dir():\n    raise RuntimeError('boom')\n")
     done = subprocess.run([sys.executable, "-m", "audit", "rules", "list"], env=env,
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 2

@@ -10,7 +10,8 @@ import typer
 
 from audit.cli.common import (
     EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
-    ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params, require_dir,
+    ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params,
+    require_dir,
 )
 
 

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, RulesOpt, TimezoneOpt, fail, info,
-    limits_from, require_dir,
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, RulesOpt, TimezoneOpt,
+    fail, info, limits_from, require_dir,
 )
 
 
