@@ -11,7 +11,7 @@ from audit.evaluate import Context, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
 from audit.load.limits import DEFAULT_LIMITS, Limits
-from audit.rules import load_ruleset
+from audit.rulesources import load_ruleset, rule_sources
 from audit.validate import check_contract
 
 
@@ -27,13 +27,15 @@ def run_audit(
     impact=None,
     timezone: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    rules: list[Path] | None = None,
 ) -> Run:
     """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input.
     ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1);
     ``timezone`` the export's zone when the auditor states it (else mapping.yaml's, else the
-    profile's ``timezone`` parameter); ``limits`` the loader's caps (audit.load.limits)."""
+    profile's ``timezone`` parameter); ``limits`` the loader's caps (audit.load.limits);
+    ``rules`` the auditor's own rule folders (audit.rulesources; entry points load always)."""
     say = progress or (lambda _msg: None)
-    ruleset = load_ruleset(profile, overrides=params)
+    ruleset = load_ruleset(profile, rule_sources(rules, data_dir), overrides=params)
     say(f"rules: {len(ruleset.rules)} from {len(ruleset.packs)} pack(s), profile {profile}")
     export = load_export(data_dir, mapping, timezone=timezone,
                          default_timezone=str(ruleset.params["timezone"]), limits=limits)

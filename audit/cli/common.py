@@ -65,6 +65,10 @@ DataDir = typer.Argument(..., help="Folder holding the platform's export files."
                          exists=False, file_okay=False)
 ProfileOpt = typer.Option("seed", "--profile", "-p",
                           help="Built-in profile name or a profile YAML file.")
+RulesOpt = typer.Option(None, "--rules",
+                        help="A folder of your own rule packs and profiles, laid out like the "
+                             "built-in ones (<pack>/pack.yaml and its rules, profiles/), added to "
+                             "them (repeatable; never inside DATA_DIR). See docs/rule-format.md.")
 MappingOpt = typer.Option(None, "--mapping", "-m",
                           help="Mapping YAML the auditor reviewed (file names, headers, value "
                                "translations, zone). A mapping.yaml inside DATA_DIR is never "

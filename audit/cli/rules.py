@@ -6,25 +6,37 @@ import json
 
 import typer
 
-from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, ProfileOpt, fail, info
+from pathlib import Path
+from typing import Optional
 
-app = typer.Typer(help="List, explain and test the rule packs.", no_args_is_help=True)
+from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, ProfileOpt, RulesOpt, fail, info
+
+app = typer.Typer(help="List, explain, test and scaffold the rule packs.", no_args_is_help=True)
 
 
-def _ruleset(profile: str):
-    from audit.rules import RuleFileError, load_ruleset
+def _ruleset(profile: str, rules: Optional[list[Path]]):
+    from audit.rules import RuleFileError
+    from audit.rulesources import load_ruleset, rule_sources
 
     try:
-        return load_ruleset(profile)
+        return load_ruleset(profile, rule_sources(rules))
     except RuleFileError as err:
         fail(str(err), EXIT_ERROR)
 
 
+def _packs_and_profile(profile: str, rules: Optional[list[Path]]):
+    """Every pack (built-in and the auditor's) and the profile asked for."""
+    from audit.rulesources import find_profile, load_all_packs, rule_sources
+
+    sources = rule_sources(rules)
+    return load_all_packs(sources), find_profile(profile, sources)
+
+
 @app.command("list")
-def list_rules(profile: str = ProfileOpt,
+def list_rules(profile: str = ProfileOpt, rules: Optional[list[Path]] = RulesOpt,
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the rules a profile runs, with norms and severity."""
-    ruleset = _ruleset(profile)
+    ruleset = _ruleset(profile, rules)
     rows = [{"id": r.id, "title": r.title, "title_zh": r.title_zh, "pack": r.pack,
              "norms": r.norms, "severity": r.severity, "status": r.status, "table": r.table,
              "confidence": r.confidence, "jurisdictions": r.jurisdictions,
@@ -39,11 +51,12 @@ def list_rules(profile: str = ProfileOpt,
 
 
 @app.command("explain")
-def explain(rule_id: str, profile: str = ProfileOpt) -> None:
+def explain(rule_id: str, profile: str = ProfileOpt,
+            rules: Optional[list[Path]] = RulesOpt) -> None:
     """Show one rule: what it checks, why, where the requirement comes from, how to fix."""
     from audit.rules import one_line
 
-    ruleset = _ruleset(profile)
+    ruleset = _ruleset(profile, rules)
     try:
         rule = ruleset.rule(rule_id)
     except KeyError as err:
@@ -87,7 +100,7 @@ _STATUS_TEXT = {"covered": "covered", "partial": "partial", "not_covered": "NOT 
 
 
 @app.command("coverage")
-def coverage(profile: str = ProfileOpt,
+def coverage(profile: str = ProfileOpt, rules: Optional[list[Path]] = RulesOpt,
              as_json: bool = typer.Option(False, "--json", help="Print JSON."),
              strict: bool = typer.Option(False, "--strict", help="Exit 1 when an obligation of "
                                          "the profile is not covered or only partly.")) -> None:
@@ -95,12 +108,12 @@ def coverage(profile: str = ProfileOpt,
     regulatory obligations of the profile's jurisdictions: covered by the rules it runs,
     partial, or NOT COVERED with the data a check needs. Not covered is never passed."""
     from audit.obligations import load_obligations
-    from audit.rules import NORM_IDS, RuleFileError, load_packs, load_profile, resolve
+    from audit.rules import NORM_IDS, RuleFileError, resolve
 
     try:
         # NOTE: the obligations name rules of every pack, the profile's or not.
-        packs = load_packs()
-        ruleset = resolve(load_profile(profile), packs)
+        packs, chosen = _packs_and_profile(profile, rules)
+        ruleset = resolve(chosen, packs)
         obligations = [ob.under(ruleset) for ob in load_obligations(packs=packs)
                        if ob.applies_to(ruleset.profile)]
     except RuleFileError as err:
@@ -146,29 +159,60 @@ def _echo_obligation(ob: dict) -> None:
 
 
 @app.command("test")
-def test_rules(profile: str = ProfileOpt) -> None:
+def test_rules(profile: str = ProfileOpt, rules: Optional[list[Path]] = RulesOpt) -> None:
     """Run every rule's examples (all packs) with the profile's parameters; exit 1 if any
     misbehaves."""
     from audit.evaluate import check_examples
-    from audit.rules import RuleFileError, example_params, load_packs, load_profile
+    from audit.rules import RuleFileError, example_params
 
     try:
-        packs = load_packs()
+        packs, chosen = _packs_and_profile(profile, rules)
         # NOTE: every rule of every pack, including those the profile leaves off: an example
         # that is wrong is wrong whichever profile is asked for. The parameters are the one
         # merge the tests use too (pack defaults, then the profile's values).
-        params = example_params(load_profile(profile), packs)
+        params = example_params(chosen, packs)
     except RuleFileError as err:
         fail(str(err), EXIT_ERROR)
     problems = []
-    rules = [r for pack in packs for r in pack.rules]
-    for rule in rules:
+    every = [r for pack in packs for r in pack.rules]
+    for rule in every:
         found = check_examples(rule, params)
         cases = len(rule.examples.passes) + len(rule.examples.fails)
         info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases} example(s))")
         problems += found
     for p in problems:
         info(f"  {p}")
-    info(f"{len(rules) - len({p.split(':')[0] for p in problems})} of "
-         f"{len(rules)} rules' examples behave under profile {profile}")
+    info(f"{len(every) - len({p.split(':')[0] for p in problems})} of "
+         f"{len(every)} rules' examples behave under profile {profile}")
     raise typer.Exit(EXIT_FINDINGS if problems else 0)
+
+
+@app.command("new")
+def new_rule(rule_id: str = typer.Argument(..., help="The new rule's id, e.g. ACME-001 (a prefix "
+                                           "of your own, a dash, three digits)."),
+             rules: Path = typer.Option(Path("rules"), "--rules", help="Your rules folder "
+                                        "(created if new); give it to run, validate and "
+                                        "rules test with --rules."),
+             pack: Optional[str] = typer.Option(None, "--pack", help="The pack to add the rule "
+                                                "to (default: the id's prefix in lower case)."),
+             norm: str = typer.Option("N4", "--norm", help="The norm it tests (N1-N5, R1-R5)."),
+             severity: str = typer.Option("high", "--severity",
+                                          help="critical, high, medium or low.")) -> None:
+    """Scaffold a rule of your own, with a pass and a fail example that `audit rules test
+    --rules DIR` runs green; then edit the TODOs."""
+    from audit.rulescaffold import scaffold_rule
+    from audit.rules import RuleFileError
+
+    try:
+        made = scaffold_rule(rule_id, rules, pack=pack, norm=norm, severity=severity)
+    except RuleFileError as err:
+        fail(str(err), EXIT_ERROR)
+    if made.pack_created:
+        info(f"wrote {made.pack_file} (a new pack: edit its title, description and parameters)")
+    info(f"wrote {made.rule_file}")
+    info("next: edit the TODOs in it (title, references with their confidence, rationale, "
+         "remediation and their _zh versions), then the table, filter, assert and the "
+         "examples to your requirement (docs/rule-format.md); check it with")
+    info(f"  audit rules test --rules {rules}")
+    info(f"  audit rules explain {made.rule_file.stem} --rules {rules}")
+    info(f"and audit with it: audit run DATA_DIR --out OUT --rules {rules}")

@@ -11,7 +11,8 @@ import typer
 
 from audit.cli.common import (
     EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
-    ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params, require_dir,
+    ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params,
+    require_dir,
 )
 from audit.formats import EXTRA, FORMATS
 
@@ -26,6 +27,7 @@ def run(
                              "data_issues.csv, stress.json, the report and manifest.json: new, "
                              "empty, or an earlier run's output folder (replaced as a whole)."),
     profile: str = ProfileOpt,
+    rules: Optional[list[Path]] = RulesOpt,
     mapping: Optional[Path] = MappingOpt,
     timezone: Optional[str] = TimezoneOpt,
     fail_on: str = typer.Option("high", help="Exit 1 when a rule of this severity or above "
@@ -93,7 +95,8 @@ def run(
             result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                                fail_on=fail_on, params=params,
                                progress=None if quiet else info, stress=stress,
-                               impact=model, timezone=timezone, limits=limits)
+                               impact=model, timezone=timezone, limits=limits,
+                               rules=rules)
         except (LoadError, RuleFileError) as err:
             fail(str(err), EXIT_ERROR)
         with folder.writing():

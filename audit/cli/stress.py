@@ -12,7 +12,7 @@ import typer
 
 from audit.cli.common import (
     EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
-    ProfileOpt, TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
+    ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
 )
 
 
@@ -26,6 +26,7 @@ def stress(
                                                  "rules/scenarios that fits the profile's "
                                                  "jurisdictions)."),
     profile: str = ProfileOpt,
+    rules: Optional[list[Path]] = RulesOpt,
     mapping: Optional[Path] = MappingOpt,
     timezone: Optional[str] = TimezoneOpt,
     as_of: Optional[str] = typer.Option(None, help="Snapshot date YYYY-MM-DD (default: the "
@@ -47,7 +48,8 @@ def stress(
     from audit.evaluate import reference_date
     from audit.outputs import OutputFolder
     from audit.load.types import file_sha256
-    from audit.rules import BUILTINS, RuleFileError, load_profile
+    from audit.rules import BUILTINS, RuleFileError
+    from audit.rulesources import find_profile, rule_sources
     from audit.stress import ScenarioError, StressError, load_scenarios, run_stress, write_stress
 
     require_dir(data_dir)
@@ -56,7 +58,7 @@ def stress(
     limits = limits_from(limit)
     try:
         # NOTE: the profile chooses the scenarios that fit its books, as in `audit run`.
-        jurisdictions = load_profile(profile).jurisdictions
+        jurisdictions = find_profile(profile, rule_sources(rules, data_dir)).jurisdictions
     except RuleFileError as err:
         fail(str(err), EXIT_ERROR)
     with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from audit.cli.common import (
-    EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, TimezoneOpt, fail, info,
-    limits_from, require_dir,
+    EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, RulesOpt, TimezoneOpt,
+    fail, info, limits_from, require_dir,
 )
 
 
@@ -18,6 +18,7 @@ def validate(
     mapping: Optional[Path] = MappingOpt,
     timezone: Optional[str] = TimezoneOpt,
     profile: str = ProfileOpt,
+    rules: Optional[list[Path]] = RulesOpt,
     show: int = typer.Option(20, help="How many issues to print."),
     limit: Optional[list[str]] = LimitOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout "
@@ -28,13 +29,14 @@ def validate(
     Exit code: 0 clean, 1 data-quality issues, 2 unreadable input.
     """
     from audit.load import LoadError, load_export
-    from audit.rules import RuleFileError, load_ruleset
+    from audit.rules import RuleFileError
+    from audit.rulesources import load_ruleset, rule_sources
     from audit.validate import check_contract
 
     require_dir(data_dir)
     limits = limits_from(limit)
     try:
-        default_zone = str(load_ruleset(profile).params["timezone"])
+        default_zone = str(load_ruleset(profile, rule_sources(rules, data_dir)).params["timezone"])
         export = load_export(data_dir, mapping, timezone=timezone, default_timezone=default_zone,
                              limits=limits)
     except (LoadError, RuleFileError) as err:
