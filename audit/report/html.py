@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from audit.report import charts
 from audit.report.assets import TEMPLATES_DIR
-from audit.report.i18n import Translator
+from audit.report.i18n import HtmlTranslator, Translator
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -53,7 +53,7 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
     template = environment().get_template(TEMPLATE)
     # NOTE: sentences joined in English take a space; Chinese sentences join without one.
     sp = "" if context["lang"] == "zh" else " "
-    html = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css))
+    html = template.render(**context, t=HtmlTranslator(context["lang"]), sp=sp, charts=chart_uris, stylesheet=Markup(css))
     return RenderedHTML(html=html, data_uris=set(chart_uris.values()))
 
 
