@@ -31,7 +31,8 @@ EXEMPT_CLASSES = {"cite", "id", "col"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 WORD = r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*"
-LATIN_RUN = re.compile(rf"(?<![\w.]){WORD}(?:[ \t]+{WORD})+(?![\w])|(?<![\w.])[A-Za-z]{{4,}}(?![\w])")
+LATIN_RUN = re.compile(rf"(?<![\w.]){WORD}(?:[ \t]+{WORD})+(?![\w])"  # two words or more
+                       rf"|(?<![\w.])[A-Za-z]{{4,}}(?![\w])")  # one of four letters or more
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -220,13 +221,16 @@ def test_stress_json_and_report_cite_no_package_data(sample_zh):
 
 def test_a_scenario_without_chinese_is_shown_in_english_and_marked():
     stress = {"scenarios": [{"name": "mine", "title": "My own scenario", "source": "my desk"},
-                            {"name": "u", "title": "Every holding falls 10%", "title_zh": "全部下跌",
+                            {"name": "u", "title": "Every holding falls 10%",
+                             "title_zh": "全部下跌",
                              "source": "grid", "source_zh": "网格"}],
               "frontier": {"scenarios": [{"name": "u", "title": "Every holding falls 10%"}]}}
     out = localise_stress(stress, "zh")
     mine, uniform = out["scenarios"]
-    assert (mine["title"], mine["title_lang"], mine["source_lang"]) == ("My own scenario", "en", "en")
-    assert (uniform["title"], uniform["title_lang"], uniform["source"]) == ("全部下跌", "zh", "网格")
+    assert (mine["title"], mine["title_lang"], mine["source_lang"]) == (
+        "My own scenario", "en", "en")
+    assert (uniform["title"], uniform["title_lang"], uniform["source"]) == (
+        "全部下跌", "zh", "网格")
     assert out["frontier"]["scenarios"][0]["title"] == "全部下跌"
     assert stress["scenarios"][1]["title"] == "Every holding falls 10%"  # the input is untouched
     assert localise_stress(stress, "en") is stress

@@ -55,11 +55,13 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
     if unit:
         # NOTE: a Chinese reader is given the unit with every amount ("1,234 元"); the English
         # report states amounts in the book's currency as it always has.
-        env.filters["money"] = lambda value, decimals=0: _with_unit(fmt_money(value, decimals), unit)
+        env.filters["money"] = lambda value, decimals=0: _with_unit(fmt_money(value, decimals),
+                                                                    unit)
     template = env.get_template(TEMPLATE)
     # NOTE: sentences joined in English take a space; Chinese sentences join without one.
     sp = "" if context["lang"] == "zh" else " "
-    html = template.render(**context, t=HtmlTranslator(context["lang"]), sp=sp, charts=chart_uris, stylesheet=Markup(css))
+    html = template.render(**context, t=HtmlTranslator(context["lang"]), sp=sp,
+                           charts=chart_uris, stylesheet=Markup(css))
     return RenderedHTML(html=html, data_uris=set(chart_uris.values()))
 
 
@@ -86,7 +88,8 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
     if stress:
         if stress["scenarios"]:
             out["shortfall"] = charts.scenario_shortfall(stress["scenarios"], {
-                "lang": lang, "x": money(t("stress.chart_shortfall_x")), "static": t("stress.static"),
+                "lang": lang, "x": money(t("stress.chart_shortfall_x")),
+                "static": t("stress.static"),
                 "path": t("stress.stressed"), "spiral": t("stress.spiral_sensitivity")})
         path = (context.get("stress_sections") or {}).get("path") or {}
         if path.get("tested") and path.get("days"):

@@ -96,9 +96,8 @@ def model_grid(book: Book, scenario: Scenario, lines: Lines, capital: float | No
 
 def _range(cells: list[dict[str, Any]], default: dict[str, Any], parameter: str) -> str:
     """The shortfall over ``parameter``'s values, the others at the default, for the register."""
-    row = [c for c in cells if not c["impact_off"]
-           and all(c[p] == default[p] for p in PARAMETERS if p != parameter)]
-    parts = [f"{c[parameter]}: {c['shortfall']:,.2f} ({c['verdict']})" for c in row]
+    parts = [f"{c[parameter]}: {c['shortfall']:,.2f} ({c['verdict']})"
+             for c in _row(cells, default, parameter)]
     return "severe shortfall with the other parameters at the default: " + "; ".join(parts)
 
 
@@ -131,7 +130,8 @@ def assumptions(impact: ImpactModel, lines: Lines, cells: list[dict[str, Any]] |
                    "Landier & Thesmar (2015), JFE 115(3), not their calibration",
          "effect": effect("kind", "linear impact is smaller than square-root impact below one "
                                   "day of volume and larger above it")},
-        {"key": "floor", "assumption": "price floor (max_impact): the largest fall fire sales alone can cause",
+        {"key": "floor",
+         "assumption": "price floor (max_impact): the largest fall fire sales alone can cause",
          "value": impact.max_impact,
          "source": "toolkit assumption (Cont & Schaanning (2017), Norges Bank WP 2/2017, use a "
                    "floor price in an exponential impact law, not this value); three 10% "
@@ -144,7 +144,8 @@ def assumptions(impact: ImpactModel, lines: Lines, cells: list[dict[str, Any]] |
                    "instead)",
          "effect": "conservative in one instant: more units are sold than restoring the line "
                    "needs"},
-        {"key": "lines", "assumption": "call and liquidation lines (collateral ratio: assets / debt)",
+        {"key": "lines",
+         "assumption": "call and liquidation lines (collateral ratio: assets / debt)",
          "value": {"call": lines.call, "liquidation": lines.liquidation,
                    "crossed": "at or below the line" if lines.inclusive
                    else "strictly below the line"},
@@ -159,14 +160,16 @@ def assumptions(impact: ImpactModel, lines: Lines, cells: list[dict[str, Any]] |
              "source": "toolkit assumption",
              "effect": "days of volume are a size measure, not a time to sell; no cap on the "
                        "share of stressed volume sold per day"},
-            {"key": "horizon", "assumption": "horizon", "value": "one instant: the spiral's rounds are not days",
+            {"key": "horizon", "assumption": "horizon",
+             "value": "one instant: the spiral's rounds are not days",
              "source": "toolkit assumption",
              "effect": "no daily price limits, no locked limit-down days, no T+1 settlement, no "
                        "grace period: losses on positions that cannot be sold for days are "
                        "not captured, and prices can fall further than the limits allow in a "
                        "day"},
         ]),
-        {"key": "no_volume", "assumption": "instruments without volume", "value": "sold at the floor price",
+        {"key": "no_volume", "assumption": "instruments without volume",
+         "value": "sold at the floor price",
          "source": "toolkit assumption", "effect": "conservative"},
         {"key": "no_recovery", "assumption": "no recovery",
          "value": "prices stay at the peak of the impact; unsold holdings are marked there",
