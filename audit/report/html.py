@@ -51,10 +51,8 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
     chart_uris = build_charts(context, t)
     css = (TEMPLATES_DIR / STYLESHEET).read_text(encoding="utf-8")
     env = environment()
-    unit = t("stress_terms.money_unit") if t.has("stress_terms.money_unit") else ""
+    unit = money_unit(t)
     if unit:
-        # NOTE: a Chinese reader is given the unit with every amount ("1,234 元"); the English
-        # report states amounts in the book's currency as it always has.
         env.filters["money"] = lambda value, decimals=0: _with_unit(fmt_money(value, decimals),
                                                                     unit)
     template = env.get_template(TEMPLATE)
@@ -69,7 +67,7 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
     """Every chart the context has data for, as data: URIs keyed by name."""
     out: dict[str, str] = {}
     lang = context["lang"]
-    money = charts_money_label(t)
+    money = charts_money_label(t, money_unit(t))
     book = context.get("leverage")
     stress = context.get("stress")
     buckets = None
@@ -115,9 +113,18 @@ def _with_unit(text: str, unit: str) -> str:
     return text if text == "–" else f"{text} {unit}"
 
 
-def charts_money_label(t: Translator):
+# NOTE: Chinese states the unit with an amount (1,234 元); the English report keeps its bare
+# figures in the book's currency, as it always has.
+UNIT_LANGUAGES = ("zh",)
+
+
+def money_unit(t: Translator) -> str:
+    """The unit written after every amount in ``t``'s language ("" where none is)."""
+    return t("stress_terms.money_unit") if t.lang in UNIT_LANGUAGES else ""
+
+
+def charts_money_label(t: Translator, unit: str):
     """An axis label of money with its unit where the language states one ("损失（元）")."""
-    unit = t("stress_terms.money_unit") if t.has("stress_terms.money_unit") else ""
     return (lambda text: t("stress_terms.axis_money", label=text, unit=unit)) if unit else (
         lambda text: text)
 
