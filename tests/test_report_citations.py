@@ -89,8 +89,6 @@ def test_no_internal_reference_in_the_report(html, lang):
     assert internal_references(text) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the scenario files still name the arch package's data "
-                   "set; remove this mark when their published sources land")
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_no_package_dataset_cited_as_a_source(html, lang):
     assert internal_references(visible_text(html[lang]), {"dataset": PACKAGE_DATASET}) == []

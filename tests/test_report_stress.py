@@ -182,7 +182,8 @@ def test_client_labels_are_masked_whatever_reaches_the_report():
 
 def test_who_bears_the_loss_in_english(en_html):
     text = flat(part(en_html, "stress-cover", "stress-concentration"))
-    assert "Who bears the loss" in text and "cn_2015" in text
+    # the severe scenario by its title (a reader's name for it), not its file name cn_2015
+    assert "Who bears the loss" in text and "(2015 A-share crash)" in text
     assert "272,775" in text and "545,549" in text  # cover-1, cover-2
     assert "2.7% of net capital" in text and "5.4% of net capital" in text
     assert "193" in text and "(3 financings link two clients)" in text

@@ -185,7 +185,13 @@ def test_model_grid_stable_verdict_and_no_capital():
 def test_assumptions_register_covers_every_parameter():
     grid = model_grid(one_account(adv=1.0), scenario(-0.34), LINES, 5000.0)
     register = grid["assumptions"]
-    assert all(set(a) == {"assumption", "value", "source", "effect"} for a in register)
+    # the four columns, a stable key (the report translates a row by it) and, where the grid
+    # measured it, the range of the parameter as data
+    required = {"key", "assumption", "value", "source", "effect"}
+    assert all(required <= set(a) <= required | {"range", "source_fields"} for a in register)
+    assert len({a["key"] for a in register}) == len(register)
+    floor_range = next(a["range"] for a in register if a["key"] == "floor")
+    assert [r["value"] for r in floor_range] == [0.271, 0.5, 0.9]
     text = " ".join(a["assumption"] for a in register)
     for word in ("sigma", "coefficient Y", "law", "floor", "full close-out", "liquidation",
                  "participation", "horizon", "no recovery", "no buyers", "historical"):

@@ -114,12 +114,20 @@ def _thousands(ax, axis: str = "y", integer: bool = False) -> None:
         target.set_major_locator(MaxNLocator(integer=True))
 
 
-def _compact(ax, axis: str = "x") -> None:
-    """Money on an axis: 2,500,000 -> 2.5M, 40,000 -> 40k (labels that do not collide)."""
+# Money on an axis, by language: thousands, millions, billions in English; in Chinese the
+# units a reader counts in, 万 (10^4) and 亿 (10^8).
+MONEY_STEPS = {"en": ((1e9, "B"), (1e6, "M"), (1e3, "k")), "zh": ((1e8, "亿"), (1e4, "万"))}
+
+
+def _compact(ax, axis: str = "x", lang: str = "en") -> None:
+    """Money on an axis: 2,500,000 -> 2.5M, 40,000 -> 40k; in Chinese 250万, 1.2亿 (labels
+    that do not collide)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    steps = MONEY_STEPS.get(lang, MONEY_STEPS["en"])
+
     def fmt(x, _pos):
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        for size, suffix in steps:
             if abs(x) >= size:
                 return f"{x / size:,.1f}".rstrip("0").rstrip(".") + suffix
         return f"{x:,.0f}"
@@ -203,9 +211,9 @@ def scenario_shortfall(scenarios: Sequence[dict], texts: dict[str, str]) -> str:
         else:
             ax.barh(y + 0.2, static, height=0.38, color=LIGHT_BLUE, label=label(texts["static"]))
             ax.barh(y - 0.2, spiral, height=0.38, color=RED, label=label(texts["spiral"]))
-        ax.set_yticks(y, [label(_short(s.get("title") or s.get("name"))) for s in rows])
+        ax.set_yticks(y, [label(name) for name in _names(rows)])
         ax.set_xlabel(label(texts["x"]))
-        _compact(ax, "x")
+        _compact(ax, "x", texts.get("lang", "en"))
         _grid(ax, "x")
         _legend_above(ax)
     return _draw(draw, height_in=min(5.0, max(1.8, 0.3 * len(scenarios) + 0.8)))
@@ -224,7 +232,7 @@ def spiral_rounds(rounds: Sequence[dict], texts: dict[str, str]) -> str:
         _thousands(ax, integer=True)
         _grid(ax)
         loss = _money_on_right_axis(ax, x, [_num(r.get("cumulative_loss")) for r in rounds], "o",
-                                    texts["loss"])
+                                    texts["loss"], texts.get("lang", "en"))
         # NOTE: after the twin axis has plotted (it rescales x): one round stays a bar.
         pad = max(0.75, 2.5 - 0.25 * len(x))
         ax.set_xlim(min(x) - pad, max(x) + pad)
@@ -247,7 +255,7 @@ def stress_path(days: Sequence[dict], capital: float | None, texts: dict[str, st
         _percent(ax, "y")
         _grid(ax)
         loss = _money_on_right_axis(ax, x, [_num(d.get("shortfall")) for d in days], "s",
-                                    texts["shortfall"])
+                                    texts["shortfall"], texts.get("lang", "en"))
         if capital is not None and _num(capital) > 0:
             loss.axhline(_num(capital), color=RED, linestyle="--", linewidth=0.9,
                          label=label(texts["capital"]))
@@ -277,7 +285,7 @@ def cost_frontier(frontier: dict, texts: dict[str, str]) -> str:
                              for r in rows]
                 y = [_num(scenario.get("shortfall"))] + [_num(r["scenarios"][i].get("shortfall"))
                                                          for r in rows]
-                name = f"{_short(scenario.get('title') or scenario.get('name'), 28)} · " \
+                name = f"{_short(scenario.get('title') or scenario.get('name'), 28)}\n" \
                        f"{texts[lever]}"
                 ax.plot(x, y, style, color=colour, marker=marker, markersize=3, linewidth=1.3,
                         label=label(name))
@@ -288,8 +296,8 @@ def cost_frontier(frontier: dict, texts: dict[str, str]) -> str:
         ax.set_ylabel(label(texts["y"]))
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        _compact(ax, "x")
-        _compact(ax, "y")
+        _compact(ax, "x", texts.get("lang", "en"))
+        _compact(ax, "y", texts.get("lang", "en"))
         _grid(ax, "both")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=6.5,
                   handlelength=2.2)
@@ -303,14 +311,14 @@ def _level(row: dict) -> str:
     return f"{level:g}x"
 
 
-def _money_on_right_axis(ax, x, values, marker: str, text: str):
+def _money_on_right_axis(ax, x, values, marker: str, text: str, lang: str = "en"):
     """A red money line on a second y axis at the right, starting at zero."""
     loss = ax.twinx()
     loss.spines["right"].set_visible(True)
     loss.plot(x, values, color=RED, marker=marker, markersize=3, linewidth=1.6, label=label(text))
     loss.set_ylabel(label(text))
     loss.set_ylim(bottom=0)
-    _compact(loss, "y")
+    _compact(loss, "y", lang)
     return loss
 
 
@@ -328,6 +336,48 @@ def _num(value: Any) -> float:
     return number if number == number else 0.0
 
 
+def _names(scenarios: Sequence[dict], limit: int = 34) -> list[str]:
+    """Chart names of scenarios: short where that tells them apart, the whole title wrapped
+    where two short names would read the same (the largest name's 5 and 10 limit-downs)."""
+    titles = [str(s.get("title") or s.get("name")) for s in scenarios]
+    short = [_short(t, limit) for t in titles]
+    return [name if short.count(name) == 1 else "\n".join(_wrap(title, limit))
+            for name, title in zip(short, titles)]
+
+
 def _short(text: Any, limit: int = 34) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A scenario's name for a chart: its title up to the first colon (the episode, before the
+    figures the table gives), wrapped onto lines of ``limit`` columns, never cut mid-word with
+    an ellipsis. A CJK character counts two columns."""
+    text = str(text).strip()
+    for colon in ("：", ": "):
+        head = text.split(colon, 1)[0].strip()
+        if head and head != text:
+            text = head
+            break
+    return "\n".join(_wrap(text, limit))
+
+
+def _wrap(text: str, columns: int) -> list[str]:
+    import textwrap
+    import unicodedata
+
+    def width(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+    if width(text) == len(text):
+        return textwrap.wrap(text, columns) or [text]
+    # NOTE: Chinese has no spaces to break at: break between characters, keeping a run of
+    # Latin letters or digits (a year, a percentage, "A股") whole.
+    import re
+
+    lines, line = [], ""
+    for token in re.findall(r"[A-Za-z0-9.,%+\-/]+|\s+|.", text):
+        if line and width(line + token) > columns:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines

@@ -27,6 +27,7 @@ from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.browser import violation_lookup
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
+from audit.report.stress_lang import localise_stress
 from audit.report.stress_sections import stress_sections
 from audit.mask import mask_issue, mask_value, personal_columns
 from audit.rules import BUILTIN_PARAMS, NORM_IDS, Rule, one_line
@@ -82,6 +83,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
     further = [_finding(results[e["id"]], e, tables, options, t, 0) for e in found[len(detailed):]]
     stamp = generated_at()
     reproducible = _source_date_epoch_set()
+    localised = localise_stress(stress, options.lang)
     return {
         "lang": options.lang,
         "html_lang": HTML_LANG[options.lang],
@@ -105,8 +107,8 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "further_findings": further,
         "evidence_rows": rows,
         "leverage": _labelled(leverage_book(tables, disclosure, run.as_of, run.ruleset.params), t),
-        "stress": stress_view(stress),
-        "stress_sections": stress_sections(stress),
+        "stress": stress_view(localised),
+        "stress_sections": stress_sections(localised),
         "methodology": _methodology(run, rows),
         "appendix": _appendix(run, doc, options),
         "lookup": violation_lookup(run, options, t),  # report.html's lookup: every violation
@@ -492,7 +494,8 @@ BOOK_FIELDS = ("accounts", "leveraged_accounts", "market_value", "debt", "equity
                "leverage_histogram")
 ROUND_FIELDS = ("round", "accounts_liquidated", "sales_value", "avg_price_move", "cumulative_loss")
 CONCENTRATION_FIELDS = ("instrument_id", "share_of_book", "days_of_adv", "days_at_participation")
-SCENARIO_FIELDS = ("name", "title", "kind", "source", "severe", "accounts_in_call",
+SCENARIO_FIELDS = ("name", "title", "title_lang", "kind", "source", "source_lang", "severe",
+                   "accounts_in_call",
                    "accounts_wiped_out", "shortfall", "spiral_shortfall", "amplification",
                    "fire_sale_loss", "fire_sale_loss_vs_capital", "fire_sale_loss_vs_debt",
                    "book_fire_sale_loss_vs_equity", "spiral_rounds", "shortfall_vs_capital",
@@ -530,6 +533,7 @@ def stress_view(stress: dict | None) -> dict[str, Any] | None:
         "capital": {k: capital.get(k) for k in ("date", "net_capital", "liquid_assets",
                                                  "capital_buffer_min", "liquidity_buffer_min")},
         "scenarios": scenarios,
+        "titles": {s["name"]: s["title"] for s in scenarios if s["name"] and s["title"]},
         # NOTE: the rate the days were computed at; stress.json states it per scenario.
         "participation": next((s["participation"] for s in scenarios if s["participation"]),
                               PARTICIPATION),
@@ -546,7 +550,8 @@ def frontier_view(frontier: Any) -> dict[str, Any] | None:
     shortfalls in that order (None where a row lacks one), so the table's columns line up."""
     if not isinstance(frontier, dict):
         return None
-    scenarios = [{"name": s.get("name"), "title": s.get("title"), "shortfall": s.get("shortfall")}
+    scenarios = [{"name": s.get("name"), "title": s.get("title"),
+                  "title_lang": s.get("title_lang"), "shortfall": s.get("shortfall")}
                  for s in frontier.get("scenarios") or [] if isinstance(s, dict)]
     rows = []
     for r in frontier.get("rows") or []:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from audit.report import charts
 from audit.report.assets import TEMPLATES_DIR
 from audit.report.browser import browser_assets
-from audit.report.i18n import Translator
+from audit.report.i18n import HtmlTranslator, Translator
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -54,12 +54,18 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
     t = Translator(context["lang"])
     chart_uris = build_charts(context, t)
     css = (TEMPLATES_DIR / STYLESHEET).read_text(encoding="utf-8")
-    template = environment().get_template(TEMPLATE)
+    env = environment()
+    unit = money_unit(t)
+    if unit:
+        env.filters["money"] = lambda value, decimals=0: _with_unit(fmt_money(value, decimals),
+                                                                    unit)
+    template = env.get_template(TEMPLATE)
     # NOTE: sentences joined in English take a space; Chinese sentences join without one.
     sp = "" if context["lang"] == "zh" else " "
-    html = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css),
+    ht = HtmlTranslator(context["lang"])
+    html = template.render(**context, t=ht, sp=sp, charts=chart_uris, stylesheet=Markup(css),
                            browser=None)
-    page = template.render(**context, t=t, sp=sp, charts=chart_uris, stylesheet=Markup(css),
+    page = template.render(**context, t=ht, sp=sp, charts=chart_uris, stylesheet=Markup(css),
                            browser=browser_assets(context, t))
     return RenderedHTML(html=html, data_uris=set(chart_uris.values()), page=page)
 
@@ -67,6 +73,8 @@ def render_html(context: dict[str, Any]) -> RenderedHTML:
 def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
     """Every chart the context has data for, as data: URIs keyed by name."""
     out: dict[str, str] = {}
+    lang = context["lang"]
+    money = charts_money_label(t, money_unit(t))
     book = context.get("leverage")
     stress = context.get("stress")
     buckets = None
@@ -85,24 +93,47 @@ def build_charts(context: dict[str, Any], t: Translator) -> dict[str, str]:
     if stress:
         if stress["scenarios"]:
             out["shortfall"] = charts.scenario_shortfall(stress["scenarios"], {
-                "x": t("stress.chart_shortfall_x"), "static": t("stress.static"),
+                "lang": lang, "x": money(t("stress.chart_shortfall_x")),
+                "static": t("stress.static"),
                 "path": t("stress.stressed"), "spiral": t("stress.spiral_sensitivity")})
         path = (context.get("stress_sections") or {}).get("path") or {}
         if path.get("tested") and path.get("days"):
             out["path"] = charts.stress_path(path["days"], path.get("net_capital"), {
-                "x": t("stress_p.day"), "index": t("stress_p.index"),
-                "shortfall": t("stress_p.shortfall_col"), "capital": t("stress_p.capital_line")})
+                "lang": lang, "x": t("stress_p.day"), "index": t("stress_p.index"),
+                "shortfall": money(t("stress_p.shortfall_col")),
+                "capital": t("stress_p.capital_line")})
         if stress["spiral"]["rounds"]:
             out["spiral"] = charts.spiral_rounds(stress["spiral"]["rounds"], {
-                "x": t("stress.round"), "accounts": t("stress.accounts_liquidated"),
-                "loss": t("stress.cumulative_loss")})
+                "lang": lang, "x": t("stress.round"), "accounts": t("stress.accounts_liquidated"),
+                "loss": money(t("stress.cumulative_loss"))})
         frontier = stress.get("frontier")
         if frontier and frontier["rows"] and frontier["scenarios"]:
             out["frontier"] = charts.cost_frontier(frontier, {
-                "x": t("stress.interest_forgone"), "x_debt": t("stress.debt_removed"),
-                "y": t("stress.shortfall"), "leverage_cap": t("stress.lever_cap"),
+                "lang": lang, "x": money(t("stress.interest_forgone")),
+                "x_debt": money(t("stress.debt_removed")),
+                "y": money(t("stress.shortfall")), "leverage_cap": t("stress.lever_cap"),
                 "concentration_limit": t("stress.lever_concentration")})
     return out
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return text if text == "–" else f"{text} {unit}"
+
+
+# NOTE: Chinese states the unit with an amount (1,234 元); the English report keeps its bare
+# figures in the book's currency, as it always has.
+UNIT_LANGUAGES = ("zh",)
+
+
+def money_unit(t: Translator) -> str:
+    """The unit written after every amount in ``t``'s language ("" where none is)."""
+    return t("stress_terms.money_unit") if t.lang in UNIT_LANGUAGES else ""
+
+
+def charts_money_label(t: Translator, unit: str):
+    """An axis label of money with its unit where the language states one ("损失（元）")."""
+    return (lambda text: t("stress_terms.axis_money", label=text, unit=unit)) if unit else (
+        lambda text: text)
 
 
 # --- number formats (the same in both languages) ----------------------------------------------

@@ -19,6 +19,9 @@ LANGUAGES = ("en", "zh")
 HTML_LANG = {"en": "en", "zh": "zh-CN"}  # BCP 47 tag: picks Simplified Chinese glyph forms
 
 
+CITE_OPEN, CITE_CLOSE = "⟦", "⟧"
+
+
 class CatalogueError(KeyError):
     """A message key missing from a catalogue."""
 
@@ -56,7 +59,26 @@ class Translator:
         except KeyError:
             raise CatalogueError(f"message {key!r} is missing from templates/i18n/"
                                  f"{self.lang}.yaml") from None
-        return text.format(**fields) if fields else text
+        text = text.format(**fields) if fields else text
+        # NOTE: a citation inside a sentence is marked ⟦...⟧ in the catalogue; as plain text
+        # (charts, terminal) the marks go, in the HTML (HtmlTranslator) they become a span.
+        return text.replace(CITE_OPEN, "").replace(CITE_CLOSE, "") if CITE_OPEN in text else text
 
     def has(self, key: str) -> bool:
         return key in self.messages
+
+
+class HtmlTranslator(Translator):
+    """``t`` for the templates: a message with a citation marked ⟦...⟧ comes back as markup,
+    the citation in ``<span class="cite" lang="en">`` (published titles stay as published),
+    everything else escaped."""
+
+    def __call__(self, key: str, **fields: Any):
+        from markupsafe import Markup, escape
+
+        text = self.messages.get(key)
+        if text is None or CITE_OPEN not in str(text):
+            return super().__call__(key, **fields)
+        safe = str(escape(text.format(**fields) if fields else text))
+        return Markup(safe.replace(CITE_OPEN, '<span class="cite" lang="en">')
+                      .replace(CITE_CLOSE, "</span>"))

@@ -296,7 +296,9 @@ def model_risk_view(model_risk: Any, scenarios: Any = None) -> dict[str, Any]:
     mr = model_risk
     default = _dict(mr.get("default"))
     register = [{"assumption": _plain(a.get("assumption")), "value": _plain(a.get("value")),
-                 "source": _plain(a.get("source")), "effect": _plain(a.get("effect"))}
+                 "source": _plain(a.get("source")), "effect": _plain(a.get("effect")),
+                 "cite": _plain(a.get("cite")), "lang": a.get("lang") or "en",
+                 "range": [r for r in _list(a.get("range")) if isinstance(r, dict)]}
                 for a in _list(mr.get("assumptions")) if isinstance(a, dict)]
     return {
         "tested": True, "scenario": mr.get("scenario"), "net_capital": mr.get("net_capital"),

@@ -108,7 +108,9 @@ def frontier_scenarios(severe: Scenario, loaded: list[Scenario]) -> list[Scenari
         same = next((s for s in loaded if s.shocks == shocks and s.derive is None), None)
         made = same or Scenario(
             name=f"uniform-{round(fall * 100)}", title=f"Every holding falls {fall:.0%}",
+            title_zh=f"全部持仓下跌{fall:.0%}",
             kind="uniform", source="Sensitivity grid of the toolkit; no historical episode",
+            source_zh="本工具的敏感性网格，非历史事件",
             confidence="derived", shocks=shocks)
         if all(made.shocks != c.shocks and made.name != c.name for c in chosen):
             chosen.append(made)
@@ -186,7 +188,8 @@ def cost_of_control(book: Book, severe: Outcome, loaded: list[Outcome], lines: L
         "rate_source": "disclosure.interest_rate_annual" if rate is not None
         else "no rate disclosed: interest forgone is unknown",
         "debt": debt_today,
-        "scenarios": [{"name": s.name, "title": s.title, "shortfall": base[s.name]}
+        "scenarios": [{"name": s.name, "title": s.title, "title_zh": s.title_zh,
+                       "shortfall": base[s.name]}
                       for s in scenarios],
         "binding_cap_limit": None if math.isinf(limit) else limit,
         "caps_not_binding": [float(c) for c in dropped],

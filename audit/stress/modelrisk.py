@@ -96,9 +96,8 @@ def model_grid(book: Book, scenario: Scenario, lines: Lines, capital: float | No
 
 def _range(cells: list[dict[str, Any]], default: dict[str, Any], parameter: str) -> str:
     """The shortfall over ``parameter``'s values, the others at the default, for the register."""
-    row = [c for c in cells if not c["impact_off"]
-           and all(c[p] == default[p] for p in PARAMETERS if p != parameter)]
-    parts = [f"{c[parameter]}: {c['shortfall']:,.2f} ({c['verdict']})" for c in row]
+    parts = [f"{c[parameter]}: {c['shortfall']:,.2f} ({c['verdict']})"
+             for c in _row(cells, default, parameter)]
     return "severe shortfall with the other parameters at the default: " + "; ".join(parts)
 
 
@@ -115,80 +114,102 @@ def assumptions(impact: ImpactModel, lines: Lines, cells: list[dict[str, Any]] |
         return f"{text}; {_range(cells, default, parameter)}" if measured else text
 
     rows: list[dict[str, Any]] = [
-        {"assumption": "stressed daily volatility sigma by asset class",
+        {"key": "sigma", "assumption": "stressed daily volatility sigma by asset class",
          "value": dict(sorted(impact.daily_vol.items())),
          "source": "index and ETF: S&P 500 realised daily volatility, 15 Sep to 31 Dec 2008 "
-                   "(index data shipped with the arch package); other classes: toolkit "
+                   "(S&P Dow Jones Indices, S&P 500 index daily closes); other classes: toolkit "
                    "assumption",
          "effect": "sigma enters only as Y x sigma, so the sweep over Y also spans a common "
                    "rescaling of sigma"},
-        {"assumption": "impact coefficient Y", "value": impact.coefficient,
+        {"key": "coefficient", "assumption": "impact coefficient Y", "value": impact.coefficient,
          "source": "Almgren, Thum, Hauptmann & Li (2005), Risk; Toth et al. (2011), Phys. Rev. "
                    "X 1, 021006: Y of order 1 for metaorders up to a fraction of a day's volume",
          "effect": effect("coefficient", "a larger Y moves prices further per unit sold")},
-        {"assumption": "impact law", "value": impact.kind,
+        {"key": "law", "assumption": "impact law", "value": impact.kind,
          "source": "square root: Toth et al. (2011); linear: the functional form of Greenwood, "
                    "Landier & Thesmar (2015), JFE 115(3), not their calibration",
          "effect": effect("kind", "linear impact is smaller than square-root impact below one "
                                   "day of volume and larger above it")},
-        {"assumption": "price floor (max_impact): the largest fall fire sales alone can cause",
+        {"key": "floor",
+         "assumption": "price floor (max_impact): the largest fall fire sales alone can cause",
          "value": impact.max_impact,
          "source": "toolkit assumption (Cont & Schaanning (2017), Norges Bank WP 2/2017, use a "
                    "floor price in an exponential impact law, not this value); three 10% "
                    "limit-downs of the Shanghai and Shenzhen main boards are a 27.1% fall",
          "effect": effect("max_impact", "for a position of many days of volume the floor, not "
                                         "Y or the law, sets the fire-sale price")},
-        {"assumption": "full close-out",
+        {"key": "close_out", "assumption": "full close-out",
          "value": "an account at or below the liquidation line is sold out entirely",
          "source": "toolkit assumption (Cont & Schaanning (2017) sell down to a leverage target "
                    "instead)",
          "effect": "conservative in one instant: more units are sold than restoring the line "
                    "needs"},
-        {"assumption": "call and liquidation lines (collateral ratio: assets / debt)",
+        {"key": "lines",
+         "assumption": "call and liquidation lines (collateral ratio: assets / debt)",
          "value": {"call": lines.call, "liquidation": lines.liquidation,
                    "crossed": "at or below the line" if lines.inclusive
                    else "strictly below the line"},
          "source": f"call: {lines.call_source}; liquidation: {lines.liquidation_source}",
+         "source_fields": {"call": lines.call_source, "liquidation": lines.liquidation_source},
          "effect": "a higher liquidation line closes accounts at a smaller fall, with more "
                    "equity left to absorb the fire-sale discount"},
         *(engine_notes or [
-            {"assumption": "participation",
+            {"key": "participation", "assumption": "participation",
              "value": "all forced sales execute at once; impact is measured in days of "
                       "normal-times volume (no participation cap)",
              "source": "toolkit assumption",
              "effect": "days of volume are a size measure, not a time to sell; no cap on the "
                        "share of stressed volume sold per day"},
-            {"assumption": "horizon", "value": "one instant: the spiral's rounds are not days",
+            {"key": "horizon", "assumption": "horizon",
+             "value": "one instant: the spiral's rounds are not days",
              "source": "toolkit assumption",
              "effect": "no daily price limits, no locked limit-down days, no T+1 settlement, no "
                        "grace period: losses on positions that cannot be sold for days are "
                        "not captured, and prices can fall further than the limits allow in a "
                        "day"},
         ]),
-        {"assumption": "instruments without volume", "value": "sold at the floor price",
+        {"key": "no_volume", "assumption": "instruments without volume",
+         "value": "sold at the floor price",
          "source": "toolkit assumption", "effect": "conservative"},
-        {"assumption": "no recovery",
+        {"key": "no_recovery", "assumption": "no recovery",
          "value": "prices stay at the peak of the impact; unsold holdings are marked there",
          "source": "toolkit assumption; fire-sale price declines reverse afterwards in the 2015 "
                    "A-share data (Bian, He, Shue & Zhou (2018), NBER WP 25040)",
          "effect": "conservative: the permanent part of impact is smaller than its peak"},
-        {"assumption": "no buyers",
+        {"key": "no_buyers", "assumption": "no buyers",
          "value": "no one buys against the fire sale (no arbitrageurs, no official support)",
          "source": "Cont & Schaanning (2017): forced sellers only",
          "effect": "conservative"},
-        {"assumption": "only the platform's own sales move prices",
+        {"key": "own_sales", "assumption": "only the platform's own sales move prices",
          "value": "other leveraged holders of the same stocks do not sell",
          "source": "toolkit assumption; stocks held by accounts near their leverage limits fell "
                    "further in 2015 (Bian, He, Shue & Zhou (2018), NBER WP 25040)",
          "effect": "not conservative: understates the fall of stocks that other leveraged "
                    "accounts also hold"},
-        {"assumption": "historical moves include that episode's fire sales",
+        {"key": "double_count", "assumption": "historical moves include that episode's fire sales",
          "value": "the platform's impact is added on top of a historical price move",
          "source": "toolkit assumption",
          "effect": "partial double counting: overstates the loss by the part of the historical "
                    "move that forced selling itself caused"},
     ]
+    if measured:
+        # NOTE: the same range as the effect's sentence, as data, so a report in another
+        # language can state it without parsing English.
+        for row in rows:
+            parameter = MEASURED.get(row.get("key"))
+            if parameter:
+                row["range"] = [{"parameter": parameter, "value": c[parameter],
+                                 "shortfall": c["shortfall"], "verdict": c["verdict"]}
+                                for c in _row(cells, default, parameter)]
     return rows
+
+
+MEASURED = {"coefficient": "coefficient", "law": "kind", "floor": "max_impact"}
+
+
+def _row(cells: list[dict[str, Any]], default: dict[str, Any], parameter: str) -> list[dict]:
+    return [c for c in cells if not c["impact_off"]
+            and all(c[p] == default[p] for p in PARAMETERS if p != parameter)]
 
 
 # --- the multi-day path's grid: the verdict LEV-004 gives ------------------------------------

@@ -95,6 +95,7 @@ class StressResult:
         rate = PARTICIPATION if o.path is None else o.path.params.participation
         return {
             "name": s.name, "title": s.title, "kind": s.kind, "source": s.source,
+            "title_zh": s.title_zh, "source_zh": s.source_zh,
             "confidence": s.confidence, "severe": s.severe,
             "dates": None if s.dates is None else {
                 "start": s.dates.start.isoformat(),

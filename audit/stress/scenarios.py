@@ -87,8 +87,12 @@ class Scenario(_Strict):
     schema_version: Literal[1] = 1
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str = Field(min_length=1)
+    # NOTE: the Chinese report shows these; a scenario without them (an auditor's own) is shown
+    # there in English, marked as such, rather than refused.
+    title_zh: str | None = Field(default=None, min_length=1)
     kind: Literal["uniform", "asset_class", "historical", "hypothetical"]
     source: str = Field(min_length=1)
+    source_zh: str | None = Field(default=None, min_length=1)
     confidence: Literal["primary", "secondary", "unconfirmed", "derived"]
     dates: Dates | None = None
     severe: bool = False
