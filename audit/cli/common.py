@@ -63,7 +63,16 @@ _NOT_SCALAR = object()
 
 DataDir = typer.Argument(..., help="Folder holding the platform's export files.",
                          exists=False, file_okay=False)
-ProfileOpt = typer.Option("seed", "--profile", "-p",
+def _profile(value):
+    from audit.cli.names import profile_name
+
+    try:
+        return profile_name(value)
+    except UsageError as err:
+        raise typer.BadParameter(str(err).split(": ", 1)[1]) from None
+
+
+ProfileOpt = typer.Option("seed", "--profile", "-p", callback=_profile,
                           help="Built-in profile name or a profile YAML file.")
 MappingOpt = typer.Option(None, "--mapping", "-m",
                           help="Mapping YAML the auditor reviewed (file names, headers, value "

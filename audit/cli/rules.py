@@ -43,11 +43,10 @@ def explain(rule_id: str, profile: str = ProfileOpt) -> None:
     """Show one rule: what it checks, why, where the requirement comes from, how to fix."""
     from audit.rules import one_line
 
+    from audit.cli.names import find_rule
+
     ruleset = _ruleset(profile)
-    try:
-        rule = ruleset.rule(rule_id)
-    except KeyError as err:
-        fail(err.args[0])
+    rule = find_rule(ruleset, rule_id)
     typer.echo(f"{rule.id}: {rule.title}" + (f" / {rule.title_zh}" if rule.title_zh else ""))
     typer.echo(f"norms: {', '.join(rule.norms)}   severity: {rule.severity}   pack: {rule.pack}"
                f"   confidence: {rule.confidence}")
