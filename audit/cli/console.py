@@ -104,3 +104,11 @@ class _StderrHandler(logging.Handler):
 def text_of(key: str, **values) -> str:
     """A catalogued message in the command's language, not printed."""
     return text(key, _state["lang"], **values)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded to ``width`` terminal cells (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    room = " " * max(0, width - cell_len(text))
+    return room + text if right else text + room

@@ -74,6 +74,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stage_stress": {"en": "stress", "zh": "压力测试"},
     "stage_rules": {"en": "rules", "zh": "规则"},
     "stage_report": {"en": "report", "zh": "报告"},
+    "stage_write": {"en": "write", "zh": "写出结果"},
     "stage_done": {"en": "{stage}: {seconds} s", "zh": "{stage}：{seconds} 秒"},
     "stage_total": {"en": "stages: {stages}; total {seconds} s",
                     "zh": "各阶段：{stages}；合计 {seconds} 秒"},

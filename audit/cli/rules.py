@@ -7,6 +7,7 @@ import json
 import typer
 
 from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, ProfileOpt, fail, info
+from audit.cli.console import summary
 
 app = typer.Typer(help="List, explain and test the rule packs.", no_args_is_help=True)
 
@@ -116,8 +117,8 @@ def coverage(profile: str = ProfileOpt,
             typer.echo(f"{norm:3} {', '.join(ids) if ids else 'NOT TESTED'}")
         places = ", ".join(ruleset.profile.jurisdictions) or "none"
         typer.echo(f"\nObligations under profile {ruleset.profile.name} (jurisdictions: {places}; "
-                   f"and the generic ones): {counts['covered']} covered, {counts['partial']} "
-                   f"partial, {counts['not_covered']} NOT COVERED (not tested, never passed)")
+                   f"and the generic ones): {counts['covered']:,} covered, {counts['partial']:,} "
+                   f"partial, {counts['not_covered']:,} NOT COVERED (not tested, never passed)")
         for status in _STATUS_TEXT:
             for ob in (o for o in obligations if o["status"] == status):
                 _echo_obligation(ob)
@@ -164,10 +165,10 @@ def test_rules(profile: str = ProfileOpt) -> None:
     for rule in rules:
         found = check_examples(rule, params)
         cases = len(rule.examples.passes) + len(rule.examples.fails)
-        info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases} example(s))")
+        info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases:,} example(s))")
         problems += found
     for p in problems:
         info(f"  {p}")
-    info(f"{len(rules) - len({p.split(':')[0] for p in problems})} of "
-         f"{len(rules)} rules' examples behave under profile {profile}")
+    summary(f"{len(rules) - len({p.split(':')[0] for p in problems}):,} of "
+            f"{len(rules):,} rules' examples behave under profile {profile}")
     raise typer.Exit(EXIT_FINDINGS if problems else 0)
