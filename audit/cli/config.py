@@ -91,7 +91,8 @@ def _check(config: Config, group, table: dict, where: list[str]) -> None:
             continue
         if _norm(key) in everywhere and not isinstance(value, dict):
             continue
-        place = "[tool.audit" + "".join(f".{w}" for w in where) + "]"
+        tables = (["tool", "audit"] if config.path.name == "pyproject.toml" else []) + where
+        place = "[" + ".".join(tables) + "]" if tables else "top level:"
         known = sorted(everywhere) + sorted(subcommands)
         raise UsageError(f"{config.path}: {place} {key!r} is no option"
                          + ("" if subcommands else f" of `audit {' '.join(where)}`")

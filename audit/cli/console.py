@@ -89,8 +89,10 @@ def count(n: int | float) -> str:
 
 def _write(message: str, fg: str | None = None) -> None:
     # NOTE: color= is explicit: click strips styles off a pipe but knows nothing of NO_COLOR.
-    use = colour()
-    typer.secho(message, err=True, fg=fg if use else None, color=use)
+    if fg is not None and colour():
+        typer.secho(message, err=True, fg=fg, color=True)
+    else:
+        typer.echo(message, err=True, color=False)
 
 
 class _StderrHandler(logging.Handler):
@@ -112,3 +114,12 @@ def pad(text: str, width: int, right: bool = False) -> str:
 
     room = " " * max(0, width - cell_len(text))
     return room + text if right else text + room
+
+
+def honour_no_color() -> None:
+    """Under NO_COLOR, typer's help and usage errors (drawn by rich) come without any style:
+    rich's own NO_COLOR support drops colours but keeps bold and dim."""
+    if os.environ.get("NO_COLOR"):
+        from typer import rich_utils
+
+        rich_utils.COLOR_SYSTEM = None

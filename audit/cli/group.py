@@ -113,6 +113,10 @@ class AuditGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         augment(self)
 
+    def main(self, *args, **kwargs):
+        console.honour_no_color()
+        return super().main(*args, **kwargs)
+
     def resolve_command(self, ctx, args):
         console.set_lang(_scan(args, "--lang") or console.lang())
         name, command, rest = super().resolve_command(ctx, args)
@@ -133,11 +137,18 @@ def _defaults(ctx, name: str, command, rest: list[str]) -> dict:
         return {}
     root = ctx.find_root().command
     cfg.check_keys(config, root)
-    path = [*ctx.command_path.split()[1:], name]
+    path, outer = [name], ctx
+    while outer.parent is not None:  # NOTE: the root's info_name is the program, not a command
+        path.insert(0, outer.info_name)
+        outer = outer.parent
     data_dir = _data_dir(ctx, name, command, rest)
     if data_dir is not None and cfg.inside(config, data_dir):
-        console.warn(console.text_of("config_in_export", path=config.path, data_dir=data_dir))
+        console.warn(console.text_of("config_in_export", path=config.path,
+                                     data_dir=data_dir.resolve()))
         return {}
+    verbose = next((p for p in command.params if p.name == "verbose"), None)
+    if verbose is not None and set(verbose.opts) & set(rest):
+        console.set_verbosity(console.VERBOSE)  # NOTE: before the command parses -v itself
     console.detail(console.text_of("config_used", path=config.path))
     return cfg.defaults_for(config, path, command)
 

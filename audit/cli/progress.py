@@ -74,7 +74,8 @@ def _bar():
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    out = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")))
+    plain = bool(os.environ.get("NO_COLOR"))
+    out = Console(stderr=True, no_color=plain, color_system=None if plain else "auto")
     if not out.is_terminal or out.is_dumb_terminal:
         return None
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
