@@ -126,8 +126,6 @@ class AuditGroup(TyperGroup):
         defaults = _defaults(ctx, name, command, rest)
         if defaults:
             ctx.default_map = {**(ctx.default_map or {}), name: defaults}
-            if "lang" in defaults and _scan(rest, "--lang") is None:
-                console.set_lang(defaults["lang"])
         return name, command, rest
 
 
@@ -149,8 +147,11 @@ def _defaults(ctx, name: str, command, rest: list[str]) -> dict:
     verbose = next((p for p in command.params if p.name == "verbose"), None)
     if verbose is not None and set(verbose.opts) & set(rest):
         console.set_verbosity(console.VERBOSE)  # NOTE: before the command parses -v itself
+    defaults = cfg.defaults_for(config, path, command)
+    if "lang" in defaults and _scan(rest, "--lang") is None:
+        console.set_lang(defaults["lang"])
     console.detail(console.text_of("config_used", path=config.path))
-    return cfg.defaults_for(config, path, command)
+    return defaults
 
 
 def _data_dir(ctx, name: str, command, rest: list[str]) -> Path | None:
