@@ -105,23 +105,34 @@ def options_under(command) -> set[str]:
     names = set()
     for sub in getattr(command, "commands", {}).values():
         names |= options_under(sub)
+    return names | set(_options(command))
+
+
+def _options(command) -> dict[str, Any]:
+    """A command's options by every name a config key may use: the parameter's name and its
+    long flag (``formats`` and ``format`` for ``--format``, ``as_json`` and ``json``)."""
+    found: dict[str, Any] = {}
     for param in getattr(command, "params", []):
-        if getattr(param, "param_type_name", "") == "option" and param.name not in NOT_CONFIGURABLE:
-            names.add(param.name)
-    return names
+        if getattr(param, "param_type_name", "") != "option" or param.name in NOT_CONFIGURABLE:
+            continue
+        found[param.name] = param
+        for opt in param.opts:
+            if opt.startswith("--"):
+                found.setdefault(_norm(opt[2:]), param)
+    return found
 
 
 def defaults_for(config: Config, path: list[str], command) -> dict[str, Any]:
     """The default_map of one command: top-level keys, then its group's table, then its own;
     the keys it has no option for are left out (they belong to other commands)."""
-    options = {p.name: p for p in command.params
-               if getattr(p, "param_type_name", "") == "option" and p.name not in NOT_CONFIGURABLE}
+    options = _options(command)
     merged: dict[str, Any] = {}
     table: Any = config.values
     for depth in range(len(path) + 1):
         for key, value in table.items():
             if not isinstance(value, dict) and _norm(key) in options:
-                merged[_norm(key)] = _resolve(value, options[_norm(key)], config.folder)
+                param = options[_norm(key)]
+                merged[param.name] = _resolve(value, param, config.folder)
         if depth < len(path):
             table = table.get(path[depth], {})
             if not isinstance(table, dict):

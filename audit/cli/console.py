@@ -27,6 +27,12 @@ def set_verbosity(level: int) -> None:
         _LOG.propagate = False
 
 
+def reset() -> None:
+    """Normal verbosity, English: the state a command starts from."""
+    set_verbosity(NORMAL)
+    _state["lang"] = "en"
+
+
 def verbosity() -> int:
     return _state["level"]
 

@@ -114,6 +114,7 @@ class AuditGroup(TyperGroup):
         augment(self)
 
     def main(self, *args, **kwargs):
+        console.reset()  # NOTE: one process may run several commands (tests, a notebook)
         console.honour_no_color()
         return super().main(*args, **kwargs)
 
