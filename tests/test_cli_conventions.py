@@ -279,3 +279,11 @@ def test_config_inside_the_export_is_never_applied(export, tmp_path):
     (tmp_path / "audit.toml").write_text('lang = "zh"\n', encoding="utf-8")
     result = cli("validate", str(data), "-q", cwd=tmp_path)
     assert re.search(r"^共 \d+ 张表", result.stderr, re.M), result.stderr
+
+
+def test_did_you_mean_on_scenarios(export, here):
+    result = cli("stress", str(export), "--out", str(here / "out"), "--scenario", "uniform-2O",
+                 cwd=here)
+    assert result.returncode == 2
+    assert "(did you mean 'uniform-20'" in result.stderr
+    assert not (here / "out").exists()
