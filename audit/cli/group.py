@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from audit.cli import config as cfg
 from audit.cli import console
+from audit.errors import UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -20,16 +21,17 @@ def _verbosity(ctx, param, value):
     if value:
         level = console.QUIET if param.name == "quiet" else console.VERBOSE
         other = "verbose" if param.name == "quiet" else "quiet"
-        if ctx.meta.get(f"audit.{other}"):
-            raise typer.BadParameter(console.text_of("quiet_and_verbose"))
+        if ctx.meta.get(f"audit.{other}") and not ctx.resilient_parsing:
+            raise UsageError(console.text_of("quiet_and_verbose"))
         ctx.meta[f"audit.{param.name}"] = True
         console.set_verbosity(level)
     return value
 
 
 def _lang(ctx, param, value):
-    if value is not None and value not in ("en", "zh"):
-        raise typer.BadParameter("use en or zh")
+    # NOTE: one line and exit 2 through cli.main, as every bad option of the commands.
+    if value is not None and value not in ("en", "zh") and not ctx.resilient_parsing:
+        raise UsageError(console.text_of("bad_lang", value=value))
     console.set_lang(value)
     return value
 
