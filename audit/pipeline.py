@@ -28,27 +28,34 @@ def run_audit(
     timezone: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     rules: list[Path] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> Run:
     """Audit the export in ``data_dir``; raises LoadError / RuleFileError for bad input.
     ``impact`` is the spiral's ImpactModel (default: the square-root law with Y = 1);
     ``timezone`` the export's zone when the auditor states it (else mapping.yaml's, else the
     profile's ``timezone`` parameter); ``limits`` the loader's caps (audit.load.limits);
-    ``rules`` the auditor's own rule folders (audit.rulesources; entry points load always)."""
+    ``rules`` the auditor's own rule folders (audit.rulesources; entry points load always);
+    ``stage`` is told each stage as it begins: load, contract, stress, rules."""
     say = progress or (lambda _msg: None)
+    begin = stage or (lambda _name: None)
+    begin("load")
     ruleset = load_ruleset(profile, rule_sources(rules, data_dir), overrides=params)
-    say(f"rules: {len(ruleset.rules)} from {len(ruleset.packs)} pack(s), profile {profile}")
+    say(f"rules: {len(ruleset.rules):,} from {len(ruleset.packs)} pack(s), profile {profile}")
     export = load_export(data_dir, mapping, timezone=timezone,
                          default_timezone=str(ruleset.params["timezone"]), limits=limits)
     for name, t in sorted(export.tables.items()):
-        say(f"loaded {name}: {t.rows_read} rows read, {t.rows_unreadable} unreadable ({t.path.name})")
+        say(f"loaded {name}: {t.rows_read:,} rows read, {t.rows_unreadable:,} unreadable ({t.path.name})")
     say(f"times read in {export.timezone} ({export.timezone_source})")
     for note in export.notes:
         say(note)
+    begin("contract")
     issues = list(export.issues) + check_contract(export)
-    say(f"data contract: {len(issues)} data-quality issue(s)")
+    say(f"data contract: {len(issues):,} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
     provided = {name: set(t.column_map.values()) for name, t in export.tables.items()}
     as_of = as_of or reference_date(tables)
+    if stress:
+        begin("stress")
     stress_result = (run_stress_analytics(tables, as_of, say, impact, ruleset.params,
                                           jurisdictions=ruleset.profile.jurisdictions)
                      if stress else None)
@@ -64,6 +71,7 @@ def run_audit(
     unread_files: dict[str, int] = {}
     for table in export.passed_over.values():
         unread_files[table] = unread_files.get(table, 0) + 1
+    begin("rules")
     ctx = Context.build(tables, ruleset.params, as_of, provided, rejected=rejected,
                         unread_files=unread_files)
     for note in ctx.notes:

@@ -9,6 +9,8 @@ import sys
 import typer
 
 from audit.cli import init as init_cmd
+from audit.cli import console
+from audit.cli.group import AuditGroup
 from audit.cli import leverage as leverage_cmd
 from audit.cli import run as run_cmd
 from audit.cli import rules as rules_cmd
@@ -22,8 +24,33 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=AuditGroup,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"audit (platform-audit) {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Audit a financing platform's data exports against declarative compliance rules."""
+
+
+def package_version() -> str:
+    """The installed distribution's version; the source tree's when run from a checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("platform-audit")
+    except PackageNotFoundError:
+        from audit import __version__
+
+        return __version__
+
 app.command("run")(run_cmd.run)
 app.command("validate")(validate_cmd.validate)
 app.command("sample-data")(sample_cmd.sample_data)
@@ -45,17 +72,15 @@ def main() -> None:
     except SystemExit:
         raise
     except (Interrupted, KeyboardInterrupt):
-        _exit("error: interrupted; nothing was left in the output folder", EXIT_ERROR)
+        _exit(console.text_of("interrupted"), EXIT_ERROR)
     except AuditError as err:
-        _exit(f"error: {err}", err.exit_code)
+        _exit(str(err), err.exit_code)
     except MemoryError:
-        _exit("error: out of memory; audit a smaller export or on a machine with more memory",
-              EXIT_ERROR)
+        _exit(console.text_of("out_of_memory"), EXIT_ERROR)
     except Exception as err:  # noqa: BLE001 - last line of defence, see docstring
         log = _crash_log()
-        _exit(f"internal error: {type(err).__name__}: {one_line(err)[:300]}. This is a bug; "
-              f"the details are in {log}; please report it with that file and the command you "
-              f"ran.", EXIT_INTERNAL)
+        _exit(console.text_of("internal", kind=type(err).__name__, detail=one_line(err)[:300],
+                              log=log), EXIT_INTERNAL, prefix=False)
     finally:
         _restore(previous)
     sys.exit(EXIT_OK)
@@ -83,10 +108,10 @@ def _restore(previous: dict) -> None:
         signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
-def _exit(message: str, code: int) -> None:
+def _exit(message: str, code: int, prefix: bool = True) -> None:
     # NOTE: printed and exited here, not through typer: outside click's context typer.Exit
     # itself ends in a traceback.
-    typer.secho(message, err=True, fg=typer.colors.RED)
+    console.error(message, prefix=prefix)
     sys.exit(code)
 
 

@@ -15,12 +15,17 @@ from audit.vocab import SEVERITIES  # noqa: F401 - re-exported for the commands
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """One line on stderr, then exit: the user sees what is wrong and what to do."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    from audit.cli.console import error
+
+    error(message)
     raise typer.Exit(code)
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    """A progress or detail line on stderr; -q leaves it out (audit.cli.console)."""
+    from audit.cli.console import info as say
+
+    say(message)
 
 
 # NOTE: a parameter is one number, date, true/false or short word; a longer value is not one,
@@ -63,7 +68,16 @@ _NOT_SCALAR = object()
 
 DataDir = typer.Argument(..., help="Folder holding the platform's export files.",
                          exists=False, file_okay=False)
-ProfileOpt = typer.Option("seed", "--profile", "-p",
+def _profile(value):
+    from audit.cli.names import profile_name
+
+    try:
+        return profile_name(value)
+    except UsageError as err:
+        raise typer.BadParameter(str(err).split(": ", 1)[1]) from None
+
+
+ProfileOpt = typer.Option("seed", "--profile", "-p", callback=_profile,
                           help="Built-in profile name or a profile YAML file.")
 RulesOpt = typer.Option(None, "--rules",
                         help="A folder of your own rule packs and profiles, laid out like the "
@@ -99,8 +113,10 @@ def limits_from(values: list[str] | None):
 
 
 def require_dir(path: Path) -> None:
+    from audit.cli.console import text_of
+
     if not path.is_dir():
-        fail(f"{path}: no such folder; give the folder that holds the export files")
+        fail(text_of("no_such_folder", path=path))
 
 
 ImpactOpt = typer.Option("sqrt", "--impact",

@@ -8,6 +8,7 @@ import typer
 
 from pathlib import Path
 from typing import Optional
+from audit.cli.console import summary
 
 from audit.cli.common import EXIT_ERROR, EXIT_FINDINGS, ProfileOpt, RulesOpt, fail, info
 
@@ -56,11 +57,10 @@ def explain(rule_id: str, profile: str = ProfileOpt,
     """Show one rule: what it checks, why, where the requirement comes from, how to fix."""
     from audit.rules import one_line
 
+    from audit.cli.names import find_rule
+
     ruleset = _ruleset(profile, rules)
-    try:
-        rule = ruleset.rule(rule_id)
-    except KeyError as err:
-        fail(err.args[0])
+    rule = find_rule(ruleset, rule_id)
     typer.echo(f"{rule.id}: {rule.title}" + (f" / {rule.title_zh}" if rule.title_zh else ""))
     typer.echo(f"norms: {', '.join(rule.norms)}   severity: {rule.severity}   pack: {rule.pack}"
                f"   confidence: {rule.confidence}")
@@ -130,8 +130,8 @@ def coverage(profile: str = ProfileOpt, rules: Optional[list[Path]] = RulesOpt,
             typer.echo(f"{norm:3} {', '.join(ids) if ids else 'NOT TESTED'}")
         places = ", ".join(ruleset.profile.jurisdictions) or "none"
         typer.echo(f"\nObligations under profile {ruleset.profile.name} (jurisdictions: {places}; "
-                   f"and the generic ones): {counts['covered']} covered, {counts['partial']} "
-                   f"partial, {counts['not_covered']} NOT COVERED (not tested, never passed)")
+                   f"and the generic ones): {counts['covered']:,} covered, {counts['partial']:,} "
+                   f"partial, {counts['not_covered']:,} NOT COVERED (not tested, never passed)")
         for status in _STATUS_TEXT:
             for ob in (o for o in obligations if o["status"] == status):
                 _echo_obligation(ob)
@@ -178,12 +178,12 @@ def test_rules(profile: str = ProfileOpt, rules: Optional[list[Path]] = RulesOpt
     for rule in every:
         found = check_examples(rule, params)
         cases = len(rule.examples.passes) + len(rule.examples.fails)
-        info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases} example(s))")
+        info(f"{'ok  ' if not found else 'FAIL'} {rule.id} ({cases:,} example(s))")
         problems += found
     for p in problems:
         info(f"  {p}")
-    info(f"{len(every) - len({p.split(':')[0] for p in problems})} of "
-         f"{len(every)} rules' examples behave under profile {profile}")
+    summary(f"{len(every) - len({p.split(':')[0] for p in problems}):,} of "
+            f"{len(every):,} rules' examples behave under profile {profile}")
     raise typer.Exit(EXIT_FINDINGS if problems else 0)
 
 

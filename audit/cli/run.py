@@ -9,6 +9,9 @@ from typing import Optional
 
 import typer
 
+from audit.cli.console import summary as summary_line
+from audit.cli.console import text_of
+from audit.cli.progress import Stages
 from audit.cli.common import (
     EXIT_ERROR, SEVERITIES, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
     ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, parse_params,
@@ -73,10 +76,10 @@ def run(
 
     require_dir(data_dir)
     if fail_on not in SEVERITIES:
-        fail(f"--fail-on {fail_on!r}: use one of {', '.join(SEVERITIES)}")
+        fail(text_of("bad_fail_on", value=fail_on, choices=", ".join(SEVERITIES)))
     reference = _parse_date(as_of) if as_of else None
     if lang not in ("en", "zh"):
-        fail(f"--lang {lang!r}: use en or zh")
+        fail(text_of("bad_lang", value=lang))
     extra = [f.value for f in formats or []]
     if as_json and "github" in extra:
         fail("--json and --format github both write to stdout; choose one (the JSON summary "
@@ -90,22 +93,26 @@ def run(
     # NOTE: the output folder is checked and its partial sibling made before the audit, so a
     # wrong --out is said at once, not after minutes of work; every output is written there
     # and moved into place only when the last one (the report) is done.
-    with OutputFolder(out, inputs=(data_dir, mapping)) as folder:
+    stages = Stages(["load", "contract", *(["stress"] if stress else []), "rules",
+                     "report" if report else "write"])
+    with OutputFolder(out, inputs=(data_dir, mapping)) as folder, stages:
         try:
             result = run_audit(data_dir, profile=profile, mapping=mapping, as_of=reference,
                                fail_on=fail_on, params=params,
                                progress=None if quiet else info, stress=stress,
                                impact=model, timezone=timezone, limits=limits,
-                               rules=rules)
+                               rules=rules, stage=stages.start)
         except (LoadError, RuleFileError) as err:
             fail(str(err), EXIT_ERROR)
+        stages.start("report" if report else "write")
         with folder.writing():
             paths = write_outputs(result, folder.path,
                                   default_formats(report=report, stress=stress) + extra, options)
         written = folder.publish(result.run_id)
     paths = {kind: written / path.relative_to(folder.path) for kind, path in paths.items()}
     if report and not quiet:
-        info("report: " + ", ".join(str(paths[k]) for k in ("html", "pdf") if k in paths))
+        info(text_of("run_report", paths=", ".join(str(paths[k]) for k in ("html", "pdf")
+                                                   if k in paths)))
     _print_summary(result, paths, quiet)
     if as_json:
         from audit.cli.summary import json_summary
@@ -118,7 +125,7 @@ def _parse_date(text: str) -> date:
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        fail(f"--as-of {text!r}: write the date as YYYY-MM-DD")
+        fail(text_of("bad_date", value=text))
 
 
 def _print_summary(result, paths, quiet: bool) -> None:
@@ -129,14 +136,13 @@ def _print_summary(result, paths, quiet: bool) -> None:
         for r in result.results:
             mark = {"passed": "PASS", "failed": "FAIL", "incomplete": "INCMP", "error": "ERROR",
                     "not_evaluable": "N/E", "not_applicable": "N/A"}[r.status]
-            detail = f"{r.violations}/{r.checked}" if r.checked else (r.message or "")
+            detail = f"{r.violations:,}/{r.checked:,}" if r.checked else (r.message or "")
             if r.checked and r.not_evaluable:
-                detail += f", {r.not_evaluable} not evaluable"
+                detail += f", {r.not_evaluable:,} not evaluable"
             if r.unreadable:
-                detail += f", {r.unreadable} unreadable"
+                detail += f", {r.unreadable:,} unreadable"
             info(f"  {mark:5} {r.rule.id:8} {r.rule.severity:8} {r.rule.title} [{detail}]")
-    info(f"{s['rules']} rules: {s['passed']} passed, {s['failed']} failed, "
-         f"{s['incomplete']} incomplete, {s['error']} error, "
-         f"{s['not_evaluable']} not evaluable, {s['not_applicable']} not applicable; "
-         f"{s['violations']} violation(s), "
-         f"{s['data_issues']} data issue(s); findings in {paths['findings'].parent}")
+    counts = {k: f"{s[k]:,}" for k in ("rules", "passed", "failed", "incomplete", "error",
+                                        "not_evaluable", "not_applicable", "violations",
+                                        "data_issues")}
+    summary_line(text_of("run_summary", folder=paths["findings"].parent, **counts))

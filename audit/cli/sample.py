@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from audit.cli.common import fail, info
+from audit.cli.common import fail
+from audit.cli.console import summary as done
 
 
 def sample_data(
@@ -78,7 +79,7 @@ def sample_data(
     else:
         fail(f"--profile {profile!r}: sample books exist for seed, us, eu and cn")
     rows = sum(summary["rows"].values())
-    planted = ", ".join(f"{k} {v}" for k, v in summary["violations_by_profile"].items()) or "none"
-    info(f"wrote {out_dir}: {len(summary['rows'])} tables, {rows:,} rows, "
-         f"{summary['violations']} planted violations of {len(summary['violations_by_rule'])} rules "
+    planted = ", ".join(f"{k} {v:,}" for k, v in summary["violations_by_profile"].items()) or "none"
+    done(f"wrote {out_dir}: {len(summary['rows']):,} tables, {rows:,} rows, "
+         f"{summary['violations']:,} planted violations of {len(summary['violations_by_rule']):,} rules "
          f"(by profile: {planted}); see expected_violations.json")

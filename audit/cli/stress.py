@@ -10,6 +10,10 @@ from typing import Optional
 import polars as pl
 import typer
 
+from audit.cli.console import summary as summary_line
+from audit.cli.console import lang, pad, text_of
+from audit.cli.messages import MESSAGES
+from audit.cli.progress import Stages
 from audit.cli.common import (
     EXIT_ERROR, EXIT_FINDINGS, DataDir, ImpactCoefficientOpt, ImpactOpt, LimitOpt, MappingOpt,
     ProfileOpt, RulesOpt, TimezoneOpt, fail, impact_model, info, limits_from, require_dir,
@@ -61,16 +65,20 @@ def stress(
         jurisdictions = find_profile(profile, rule_sources(rules, data_dir)).jurisdictions
     except RuleFileError as err:
         fail(str(err), EXIT_ERROR)
-    with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
+    stages = Stages(["load", "stress", "write"])
+    with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder, stages:
         try:
+            stages.start("load")
             scenarios = load_scenarios(scenario or None, jurisdictions=jurisdictions)
             tables = _load_tables(data_dir, mapping, timezone, limits)
             at = reference or reference_date(tables)
+            stages.start("stress")
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
                                 impact=model,
                                 line_inclusive=bool(BUILTINS["line_inclusive"].default))
         except (ScenarioError, StressError) as err:
             fail(str(err), EXIT_ERROR)
+        stages.start("write")
         with folder.writing():
             staged = write_stress(result, folder.path)
         # NOTE: stress.json has no run id of its own (findings.json's is a hash of the
@@ -104,41 +112,43 @@ def _parse_date(text: str) -> date:
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        fail(f"--as-of {text!r}: write the date as YYYY-MM-DD")
+        fail(text_of("bad_date", value=text))
 
 
 def _print_summary(summary: dict, path: Path) -> None:
     book = summary["book"]
     from audit.stress.multiday import PARTICIPATION
 
-    days_label = f"days @{PARTICIPATION:.0%}"
-    info(f"book on {summary['as_of']}: {book['accounts']:,} accounts "
-         f"({book['leveraged_accounts']:,} with debt), market value {book['market_value']:,.2f}, "
-         f"debt {book['debt']:,.2f}; {book['in_call']:,} in call, {book['near_call']:,} near it")
+    names = [n.format(p=f"{PARTICIPATION:.0%}") for n in MESSAGES["stress_header"][lang()]]
+    info(text_of("stress_book", as_of=summary["as_of"], accounts=f"{book['accounts']:,}",
+                 leveraged=f"{book['leveraged_accounts']:,}",
+                 value=f"{book['market_value']:,.2f}", debt=f"{book['debt']:,.2f}",
+                 in_call=f"{book['in_call']:,}", near_call=f"{book['near_call']:,}"))
     # NOTE: the path (10 days within the daily price limits) is the verdict; the one-instant
     # spiral, every forced sale at once with a price floor, is shown as a sensitivity.
-    header = f"  {'scenario':26} {'in call':>8} {'static':>15} {'10-day path':>15} " \
-             f"{'spiral (sens.)':>15} {days_label:>10}"
+    header = "  " + " ".join(pad(n, w, right=i > 0) for i, (n, w) in
+                             enumerate(zip(names, (26, 8, 15, 15, 15, 10))))
     info(header)
     for s in summary["scenarios"]:
         days = s.get("path_days_to_liquidate", s.get("max_days_at_participation"))
-        days = "no ADV" if days is None else f"{days:.1f}"
+        days = text_of("no_adv") if days is None else f"{days:,.1f}"
         stressed = s.get("stressed_shortfall", s["spiral_shortfall"])
         mark = "*" if s["severe"] else " "
         info(f"{mark} {s['name']:26} {s['accounts_in_call']:>8,} {s['shortfall']:>15,.2f} "
              f"{stressed:>15,.2f} {s['spiral_shortfall']:>15,.2f} {days:>10}")
     capital = summary["capital"]["net_capital"]
     if capital is None:
-        info("no capital table: cannot say whether capital covers the stressed shortfall")
+        summary_line(text_of("stress_no_capital"))
     else:
         for s in _severe(summary):
-            verdict = "covers" if s["covered_by_capital"] else "does NOT cover"
-            stable = {True: "whatever the model's settings", False: "a verdict the model's "
-                      "settings can change", None: "no model grid"}[s.get("verdict_stable")]
-            info(f"net capital {capital:,.2f} {verdict} the stressed shortfall of "
-                 f"{s['name']} ({s.get('stressed_shortfall', s['spiral_shortfall']):,.2f}; "
-                 f"{stable})")
-    info(f"stress results in {path}")
+            verdict = text_of("covers" if s["covered_by_capital"] else "does_not_cover")
+            stable = text_of({True: "stable_true", False: "stable_false",
+                              None: "stable_none"}[s.get("verdict_stable")])
+            summary_line(text_of(
+                "stress_covers", capital=f"{capital:,.2f}", verdict=verdict, scenario=s["name"],
+                shortfall=f"{s.get('stressed_shortfall', s['spiral_shortfall']):,.2f}",
+                stable=stable))
+    summary_line(text_of("stress_results", path=path))
 
 
 def _severe(summary: dict) -> list[dict]:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from audit.cli.console import summary, text_of
 from audit.cli.common import (
     EXIT_ERROR, EXIT_FINDINGS, DataDir, LimitOpt, MappingOpt, ProfileOpt, RulesOpt, TimezoneOpt,
     fail, info, limits_from, require_dir,
@@ -50,13 +51,14 @@ def validate(
         where = f"{Path(issue.file).name}, row {issue.row}, column {issue.column}"
         info(f"  {where}: {issue.problem}" + (f" (value {issue.value!r})" if issue.value else ""))
     if len(issues) > show:
-        info(f"  ... and {len(issues) - show} more")
+        info(text_of("validate_more", n=f"{len(issues) - show:,}"))
     if export.unrecognised_files:
         info(f"not recognised as any table: {', '.join(export.unrecognised_files)}")
     for s in export.unloaded_sheets:
         info(f"not loaded: {s.file}" + (f", sheet {s.sheet!r} ({s.rows:,} rows, {s.state})"
                                         if s.sheet is not None else "") + f": {s.reason}")
-    info(f"{len(export.tables)} table(s), {len(issues)} data-quality issue(s)")
+    summary(text_of("validate_summary", tables=f"{len(export.tables):,}",
+                    issues=f"{len(issues):,}"))
     code = EXIT_FINDINGS if issues else 0
     if as_json:
         from audit.cli.summary import validate_summary

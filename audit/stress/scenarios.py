@@ -238,7 +238,10 @@ def load_scenarios(names: list[str] | None = None, jurisdictions=None,
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:
-            raise ScenarioError(f"unknown scenario(s) {unknown}; known: "
+            from audit.suggest import did_you_mean
+
+            hint = did_you_mean(unknown[0], available)
+            raise ScenarioError(f"unknown scenario(s) {unknown}{hint}; known: "
                                 f"{', '.join(available) or '(none)'} (files in {directory})")
         return [load_scenario(available[n]) for n in dict.fromkeys(names)]
     scenarios = [load_scenario(p) for p in available.values()]
