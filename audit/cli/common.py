@@ -66,7 +66,8 @@ def parse_params(values: list[str] | None) -> dict[str, object]:
 _NOT_SCALAR = object()
 
 
-DataDir = typer.Argument(..., help="Folder holding the platform's export files.",
+DataDir = typer.Argument(..., metavar="DATA_DIR",
+                         help="Folder holding the platform's export files.",
                          exists=False, file_okay=False)
 def _profile(value):
     from audit.cli.names import profile_name
