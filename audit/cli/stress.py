@@ -62,7 +62,7 @@ def stress(
     with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
         try:
             scenarios = load_scenarios(scenario or None, jurisdictions=jurisdictions)
-            tables = _load_tables(data_dir, mapping, timezone, limits)
+            tables = _load_tables(data_dir, mapping, timezone, limits, reference)
             at = reference or reference_date(tables)
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
                                 impact=model,
@@ -85,17 +85,22 @@ def stress(
 
 
 def _load_tables(data_dir: Path, mapping: Optional[Path], timezone: Optional[str],
-                 limits) -> dict[str, pl.DataFrame]:
-    """The export's tables; a LoadError ends the command with exit code 2."""
+                 limits, as_of: Optional[date] = None) -> dict[str, pl.DataFrame]:
+    """The export's tables; a LoadError (no export file, an as-of outside the data's dates
+    included: audit.load.preflight, as in `audit run`) ends the command with exit code 2."""
     from audit.load import LoadError, load_export
+    from audit.load.preflight import check_as_of, require_export_files
     from audit.rules import BUILTINS
 
     try:
         export = load_export(data_dir, mapping, timezone=timezone,
                              default_timezone=str(BUILTINS["timezone"].default), limits=limits)
+        require_export_files(export, data_dir)
+        tables = {name: t.frame for name, t in export.tables.items()}
+        check_as_of(as_of, tables)
     except LoadError as err:
         fail(str(err), EXIT_ERROR)
-    return {name: t.frame for name, t in export.tables.items()}
+    return tables
 
 
 def _parse_date(text: str) -> date:
