@@ -139,3 +139,7 @@ def _print_summary(result, paths, quiet: bool) -> None:
          f"{s['not_evaluable']} not evaluable, {s['not_applicable']} not applicable; "
          f"{s['violations']} violation(s), "
          f"{s['data_issues']} data issue(s); findings in {paths['findings'].parent}")
+    from audit.load.preflight import not_tested_lines
+
+    for line in not_tested_lines(result.missing_tables, result.ruleset.rules):
+        info(line)

@@ -205,3 +205,11 @@ def check_as_of(as_of: date | None, tables: dict[str, pl.DataFrame], option: str
             f"{option} {as_of} is not a snapshot date of the accounts table (the nearest are "
             f"{dates.snapshots[at - 1]} and {dates.snapshots[at]}; {dates.describe()}); give "
             f"one of them, or {default}", code="as-of-outside-data")
+
+
+def not_tested_lines(missing: list[MissingTable], rules) -> list[str]:
+    """The CLI's closing lines on what the missing tables left not tested, one per norm."""
+    return [f"not tested: {row['norm']}, {len(row['rules']):,} of {row['of']:,} rule(s) "
+            f"({', '.join(row['rules'])}): the export has no {', '.join(row['tables'])} table; "
+            f"not tested is never a pass"
+            for row in norms_not_tested(missing, rules)]
