@@ -45,6 +45,8 @@ def stress(
     """
     from audit.disclosure import in_force_at
     from audit.evaluate import reference_date
+    from audit.load import LoadError
+    from audit.load.preflight import check_as_of
     from audit.outputs import OutputFolder
     from audit.load.types import file_sha256
     from audit.rules import BUILTINS, RuleFileError, load_profile
@@ -62,12 +64,13 @@ def stress(
     with OutputFolder(out, inputs=(data_dir, mapping), command="stress") as folder:
         try:
             scenarios = load_scenarios(scenario or None, jurisdictions=jurisdictions)
-            tables = _load_tables(data_dir, mapping, timezone, limits, reference)
+            tables = _load_tables(data_dir, mapping, timezone, limits)
+            check_as_of(reference, tables)  # NOTE: exit 2 naming the data's dates, as in run
             at = reference or reference_date(tables)
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
                                 impact=model,
                                 line_inclusive=bool(BUILTINS["line_inclusive"].default))
-        except (ScenarioError, StressError) as err:
+        except (ScenarioError, StressError, LoadError) as err:
             fail(str(err), EXIT_ERROR)
         with folder.writing():
             staged = write_stress(result, folder.path)
@@ -85,22 +88,20 @@ def stress(
 
 
 def _load_tables(data_dir: Path, mapping: Optional[Path], timezone: Optional[str],
-                 limits, as_of: Optional[date] = None) -> dict[str, pl.DataFrame]:
-    """The export's tables; a LoadError (no export file, an as-of outside the data's dates
-    included: audit.load.preflight, as in `audit run`) ends the command with exit code 2."""
+                 limits) -> dict[str, pl.DataFrame]:
+    """The export's tables; a LoadError (no export file found included: audit.load.preflight,
+    as in `audit run`) ends the command with exit code 2."""
     from audit.load import LoadError, load_export
-    from audit.load.preflight import check_as_of, require_export_files
+    from audit.load.preflight import require_export_files
     from audit.rules import BUILTINS
 
     try:
         export = load_export(data_dir, mapping, timezone=timezone,
                              default_timezone=str(BUILTINS["timezone"].default), limits=limits)
         require_export_files(export, data_dir)
-        tables = {name: t.frame for name, t in export.tables.items()}
-        check_as_of(as_of, tables)
     except LoadError as err:
         fail(str(err), EXIT_ERROR)
-    return tables
+    return {name: t.frame for name, t in export.tables.items()}
 
 
 def _parse_date(text: str) -> date:
