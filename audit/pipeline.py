@@ -11,7 +11,9 @@ from audit.evaluate import Context, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
 from audit.load.limits import DEFAULT_LIMITS, Limits
-from audit.load.preflight import check_as_of, missing_tables, require_export_files
+from audit.load.preflight import (
+    check_as_of, missing_tables, provided_columns, require_export_files,
+)
 from audit.rules import load_ruleset
 from audit.validate import check_contract
 
@@ -44,7 +46,7 @@ def run_audit(
     check_as_of(as_of or ruleset.params.get("as_of"),
                 {name: t.frame for name, t in export.tables.items()},
                 "--as-of" if as_of else "--param as_of")
-    missing = missing_tables(export.tables, ruleset, stress)
+    missing = missing_tables(export.tables, ruleset, stress, provided_columns(export))
     for m in missing:
         say(f"warning: {m.message()}")
     for name, t in sorted(export.tables.items()):

@@ -300,3 +300,20 @@ def test_the_report_says_not_tested_on_the_cover_and_in_the_scorecard(
     # NOTE: in the scorecard each rule id is a link to its finding.
     assert '<a href="#finding-KYC-001">KYC-001</a>' in html
     assert scorecard in re.sub(r"<[^>]+>", "", html)
+
+
+def test_a_table_derived_from_version_1_columns_is_not_missing():
+    """A version-1 export has no kyc_events: the toolkit derives them from the clients table's
+    step dates (audit.compat), so its rules run and nothing is said missing."""
+    from audit import contract
+    from audit.load.preflight import missing_tables
+    from audit.rules import load_ruleset
+
+    ruleset = load_ruleset("seed")
+    present = [t.name for t in contract.TABLES if t.name != "kyc_events"]
+    provided = {name: set(contract.table(name).column_names) for name in present}
+    provided["clients"] = {"client_id", "category", "verified_at"}
+    assert missing_tables(present, ruleset, provided=provided) == []
+    provided["clients"] = {"client_id", "category"}  # no step date: nothing to derive from
+    assert [m.table for m in missing_tables(present, ruleset, provided=provided)] == [
+        "kyc_events"]

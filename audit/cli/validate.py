@@ -32,7 +32,7 @@ def validate(
     from audit.cli.run import _parse_date
     from audit.load import LoadError, load_export
     from audit.load.preflight import (
-        check_as_of, missing_table_issues, missing_tables, require_export_files,
+        check_as_of, missing_table_issues, missing_tables, provided_columns, require_export_files,
     )
     from audit.rules import RuleFileError, load_ruleset
     from audit.validate import check_contract
@@ -51,7 +51,7 @@ def validate(
     except (LoadError, RuleFileError) as err:
         fail(str(err), EXIT_ERROR)
     info(f"times read in {export.timezone} ({export.timezone_source})")
-    missing = missing_tables(export.tables, ruleset)
+    missing = missing_tables(export.tables, ruleset, provided=provided_columns(export))
     issues = (missing_table_issues(missing, data_dir.name) + list(export.issues)
               + check_contract(export))
     for name, t in sorted(export.tables.items()):

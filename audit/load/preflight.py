@@ -105,15 +105,26 @@ def tables_needed(ruleset: "RuleSet", stress: bool = True) -> dict[str, list[str
     return needed
 
 
-def missing_tables(present: Iterable[str], ruleset: "RuleSet",
-                   stress: bool = True) -> list[MissingTable]:
-    """The tables the enabled rules need that ``present`` lacks, in contract order."""
+def missing_tables(present: Iterable[str], ruleset: "RuleSet", stress: bool = True,
+                   provided: dict[str, set[str]] | None = None) -> list[MissingTable]:
+    """The tables the enabled rules need that ``present`` lacks, in contract order.
+    ``provided``: table -> the columns its file gives, when known; a table the toolkit derives
+    from them (kyc_events from a version-1 clients table: audit.compat) is not missing."""
+    from audit.compat import EVENTS, derives_events
+
     have = set(present)
+    if provided is not None and derives_events(provided):
+        have.add(EVENTS)
     needed = tables_needed(ruleset, stress)
     norms = {r.id: r.norms for r in ruleset.rules}
     return [MissingTable(t.name, tuple(sorted(needed[t.name])),
                          tuple(sorted({n for r in needed[t.name] for n in norms[r]})))
             for t in contract.TABLES if t.name in needed and t.name not in have]
+
+
+def provided_columns(export: "Export") -> dict[str, set[str]]:
+    """Table -> the contract columns its file gives (what the evaluator is told, too)."""
+    return {name: set(t.column_map.values()) for name, t in export.tables.items()}
 
 
 def missing_table_issues(missing: list[MissingTable], folder: str) -> list[DataIssue]:
