@@ -32,6 +32,13 @@ _V1_EVENTS: tuple[tuple[str, str, pl.Expr, dict[str, str]], ...] = (
 )
 
 
+def derives_events(provided: dict[str, set[str]]) -> bool:
+    """Whether ``upgrade`` derives ``kyc_events`` for an export whose tables give these columns:
+    no kyc_events table, a clients table with a version-1 step date."""
+    return (EVENTS not in provided and "clients" in provided
+            and any(when in provided["clients"] for _, when, _, _ in _V1_EVENTS))
+
+
 def upgrade(tables: dict[str, pl.DataFrame],
             provided: dict[str, set[str]] | None) -> tuple[dict[str, pl.DataFrame], list[str]]:
     """Tables with ``kyc_events`` derived from version-1 ``clients`` when the export has none

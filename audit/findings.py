@@ -19,10 +19,10 @@ from typing import Any, Iterator
 
 from audit import __version__, contract
 from audit.evaluate import SEVERITY, RuleResult
-from audit.vocab import ERROR, FAILED, INCOMPLETE, NOT_EVALUABLE, SEVERITIES, STATUSES
+from audit.vocab import ERROR, FAILED, INCOMPLETE, NOT_EVALUABLE, PASSED, SEVERITIES, STATUSES
 from audit.load import DataIssue, Export
 from audit.mask import mask_issue
-from audit.rules import PROFILES_DIR, RuleSet, pack_hash
+from audit.rules import NORM_IDS, PROFILES_DIR, RuleSet, pack_hash
 
 FINDINGS_SCHEMA_VERSION = 3
 SEVERITY_ORDER = SEVERITIES
@@ -44,6 +44,7 @@ class Run:
     stress: Any = None  # audit.stress.StressResult when the stress analytics ran
     notes: list[str] = field(default_factory=list)  # how the export was read (derived tables ...)
     calendar: str | None = None  # the trading calendar the deadlines were counted on, described
+    missing_tables: list = field(default_factory=list)  # audit.load.preflight.MissingTable
 
     @property
     def run_id(self) -> str:
@@ -93,9 +94,20 @@ def summary(run: Run) -> dict[str, Any]:
         "rows_unreadable": sum(t.rows_unreadable for t in run.export.tables.values()),
         "rows_partly_unreadable": sum(t.rows_partly_unreadable
                                       for t in run.export.tables.values()),
+        # NOTE: what the export lacks is said, never left to be read as a pass.
+        "tables_missing": [m.table for m in run.missing_tables],
+        "norms_not_tested": _norms_not_tested(run),
         "fail_on": run.fail_on,
         "exit_code": run.exit_code(),
     }
+
+
+def _norms_not_tested(run: Run) -> list[str]:
+    """The norms no rule of which was evaluated (passed, failed or incomplete) on this export."""
+    tested = {n for r in run.results if r.status in (PASSED, FAILED, INCOMPLETE)
+              for n in r.rule.norms}
+    cited = {n for r in run.results for n in r.rule.norms}
+    return [n for n in NORM_IDS if n in cited and n not in tested]
 
 
 def findings_document(run: Run) -> dict[str, Any]:
@@ -120,6 +132,7 @@ def findings_document(run: Run) -> dict[str, Any]:
         },
         "inputs": [_input(t) for _, t in sorted(run.export.tables.items())],
         "unrecognised_files": sorted(run.export.unrecognised_files),
+        "missing_tables": [m.to_dict() for m in run.missing_tables],
         "mapping": getattr(run.export, "mapping", None),
         "unloaded_sheets": [
             {"file": s.file, "sheet": s.sheet, "rows": s.rows, "state": s.state,

@@ -11,6 +11,9 @@ from audit.evaluate import Context, evaluate, reference_date
 from audit.findings import Run
 from audit.load import load_export
 from audit.load.limits import DEFAULT_LIMITS, Limits
+from audit.load.preflight import (
+    check_as_of, missing_tables, provided_columns, require_export_files,
+)
 from audit.rulesources import load_ruleset, rule_sources
 from audit.validate import check_contract
 
@@ -43,6 +46,15 @@ def run_audit(
     say(f"rules: {len(ruleset.rules):,} from {len(ruleset.packs)} pack(s), profile {profile}")
     export = load_export(data_dir, mapping, timezone=timezone,
                          default_timezone=str(ruleset.params["timezone"]), limits=limits)
+    # NOTE: nothing is audited about nothing: no table file, or an as-of outside the data's
+    # dates, ends the run here (exit code 2); a missing table is said up front.
+    require_export_files(export, data_dir)
+    check_as_of(as_of or ruleset.params.get("as_of"),
+                {name: t.frame for name, t in export.tables.items()},
+                "--as-of" if as_of else "--param as_of")
+    missing = missing_tables(export.tables, ruleset, stress, provided_columns(export))
+    for m in missing:
+        say(f"warning: {m.message()}")
     for name, t in sorted(export.tables.items()):
         say(f"loaded {name}: {t.rows_read:,} rows read, {t.rows_unreadable:,} unreadable ({t.path.name})")
     say(f"times read in {export.timezone} ({export.timezone_source})")
@@ -53,7 +65,7 @@ def run_audit(
     say(f"data contract: {len(issues):,} data-quality issue(s)")
     tables = {name: t.frame for name, t in export.tables.items()}
     provided = {name: set(t.column_map.values()) for name, t in export.tables.items()}
-    as_of = as_of or reference_date(tables)
+    as_of = as_of or ruleset.params.get("as_of") or reference_date(tables)
     if stress:
         begin("stress")
     stress_result = (run_stress_analytics(tables, as_of, say, impact, ruleset.params,
@@ -80,7 +92,8 @@ def run_audit(
     return Run(export=export, ruleset=ruleset, results=results, data_issues=issues,
                as_of=as_of, fail_on=fail_on, stress=stress_result,
                notes=list(export.notes) + ctx.notes,
-               calendar=ctx.calendar.describe() if ctx.calendar else None)
+               calendar=ctx.calendar.describe() if ctx.calendar else None,
+               missing_tables=missing)
 
 
 STRESS_INPUTS = ("accounts", "positions", "instruments", "capital", "platform")

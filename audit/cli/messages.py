@@ -41,8 +41,9 @@ MESSAGES: dict[str, dict[str, str]] = {
               "违规 {violations} 项，数据问题 {data_issues} 项；结果见 {folder}"},
     "run_report": {"en": "report: {paths}", "zh": "报告：{paths}"},
     # validate
-    "validate_summary": {"en": "{tables} table(s), {issues} data-quality issue(s)",
-                         "zh": "共 {tables} 张表，数据质量问题 {issues} 项"},
+    "validate_summary": {"en": "{tables} table(s), {missing} missing, {issues} data-quality "
+                               "issue(s)",
+                         "zh": "共 {tables} 张表，缺失 {missing} 张，数据质量问题 {issues} 项"},
     "validate_more": {"en": "  ... and {n} more", "zh": "  …… 另有 {n} 项"},
     # stress
     "stress_book": {

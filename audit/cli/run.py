@@ -146,3 +146,8 @@ def _print_summary(result, paths, quiet: bool) -> None:
                                         "not_evaluable", "not_applicable", "violations",
                                         "data_issues")}
     summary_line(text_of("run_summary", folder=paths["findings"].parent, **counts))
+    from audit.load.preflight import not_tested_lines
+
+    # NOTE: printed even with -q: "not tested" must never read as "passed".
+    for line in not_tested_lines(result.missing_tables, result.ruleset.rules):
+        summary_line(line)

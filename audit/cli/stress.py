@@ -50,6 +50,8 @@ def stress(
     """
     from audit.disclosure import in_force_at
     from audit.evaluate import reference_date
+    from audit.load import LoadError
+    from audit.load.preflight import check_as_of
     from audit.outputs import OutputFolder
     from audit.load.types import file_sha256
     from audit.rules import BUILTINS, RuleFileError
@@ -71,12 +73,13 @@ def stress(
             stages.start("load")
             scenarios = load_scenarios(scenario or None, jurisdictions=jurisdictions)
             tables = _load_tables(data_dir, mapping, timezone, limits)
+            check_as_of(reference, tables)  # NOTE: exit 2 naming the data's dates, as in run
             at = reference or reference_date(tables)
             stages.start("stress")
             result = run_stress(tables, in_force_at(tables, at), scenarios, as_of=at,
                                 impact=model,
                                 line_inclusive=bool(BUILTINS["line_inclusive"].default))
-        except (ScenarioError, StressError) as err:
+        except (ScenarioError, StressError, LoadError) as err:
             fail(str(err), EXIT_ERROR)
         stages.start("write")
         with folder.writing():
@@ -96,13 +99,16 @@ def stress(
 
 def _load_tables(data_dir: Path, mapping: Optional[Path], timezone: Optional[str],
                  limits) -> dict[str, pl.DataFrame]:
-    """The export's tables; a LoadError ends the command with exit code 2."""
+    """The export's tables; a LoadError (no export file found included: audit.load.preflight,
+    as in `audit run`) ends the command with exit code 2."""
     from audit.load import LoadError, load_export
+    from audit.load.preflight import require_export_files
     from audit.rules import BUILTINS
 
     try:
         export = load_export(data_dir, mapping, timezone=timezone,
                              default_timezone=str(BUILTINS["timezone"].default), limits=limits)
+        require_export_files(export, data_dir)
     except LoadError as err:
         fail(str(err), EXIT_ERROR)
     return {name: t.frame for name, t in export.tables.items()}

@@ -45,6 +45,7 @@ ISSUE_CODES: dict[str, str] = {
     "file-not-loaded": "a file named like a table that another file was read for; its rows are not audited",
     "orphan-key": "an identifier naming no record of the table it refers to; the row is set aside",
     "contract-check": "another contract check failed",
+    "table-missing": "a table the profile's rules need is not in the export; those rules are not tested",
 }
 
 

@@ -25,6 +25,7 @@ from audit.evaluate import (
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.browser import violation_lookup
+from audit.load.preflight import ACTIVITY_DATES, norms_not_tested
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
 from audit.report.stress_lang import localise_stress
@@ -45,12 +46,6 @@ NEAR_CALL_FALLS = (0.05, 0.10, 0.20)  # "a fall of x% would put the account in c
 WIPEOUT_FALLS = (0.10, 0.20, 0.30)
 LEVERAGE_BUCKETS = ((0, 1), (1, 2), (2, 3), (3, 5), (5, 10), (10, math.inf))
 CURVE_MAX_FALL = 0.5
-# The activity dates that bound the audit period (reference dates such as a birth date or a
-# disclosure date do not).
-ACTIVITY_DATES = {
-    "accounts": "date", "positions": "date", "ledger": "date", "custody": "date",
-    "fees": "date", "capital": "date", "financings": "opened_at", "margin_events": "event_at",
-}
 
 
 @dataclass(frozen=True)
@@ -97,10 +92,11 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
             "run_id": doc["run"]["id"],
         },
         "cover": _cover(doc, disclosure, tables, options),
+        "not_tested": _not_tested(run, t),
         "rating": _rating(entries),
         "summary": doc["summary"],
         "severity_rows": _severity_rows(entries),
-        "scorecard": _scorecard(entries, run.fail_on, t),
+        "scorecard": _scorecard(entries, run.fail_on, t, run.missing_tables),
         "top_findings": [f for f in findings if f["status"] == FAILED][:TOP_FINDINGS]
                         or findings[:TOP_FINDINGS],
         "findings": findings,
@@ -191,14 +187,25 @@ def _severity_rows(entries: list[dict]) -> list[dict[str, Any]]:
     return rows
 
 
-def _scorecard(entries: list[dict], fail_on: str, t: Translator) -> list[dict[str, Any]]:
-    """One row per norm and risk source: pass / warning / fail / not tested, and why."""
+def _not_tested(run: "Run", t: Translator) -> list[dict[str, Any]]:
+    """For the cover: each norm with rules the export's missing tables leave not tested."""
+    return [{**row, "title": t(f"norms.{row['norm']}")}
+            for row in norms_not_tested(run.missing_tables, run.ruleset.rules)]
+
+
+def _scorecard(entries: list[dict], fail_on: str, t: Translator,
+               missing=()) -> list[dict[str, Any]]:
+    """One row per norm and risk source: pass / warning / fail / not tested, and why. A rule
+    a missing table leaves not evaluable is listed as not tested with the table, never dropped."""
     threshold = SEVERITY_ORDER.index(fail_on)
+    untestable = {r: m.table for m in missing for r in m.rules}
     rows = []
     for norm in NORM_IDS:
         mine = [e for e in entries if norm in e["norms"]]
         failed = [e for e in mine if e["status"] == FAILED]
         errors = [e for e in mine if e["status"] in (ERROR, NOT_EVALUABLE, INCOMPLETE)]
+        untested = [e["id"] for e in errors
+                    if e["status"] == NOT_EVALUABLE and e["id"] in untestable]
         evaluated = [e for e in mine if e["status"] in (PASSED, FAILED, INCOMPLETE)]
         serious = [e for e in failed if SEVERITY_ORDER.index(e["severity"]) <= threshold]
         if serious:
@@ -215,7 +222,9 @@ def _scorecard(entries: list[dict], fail_on: str, t: Translator) -> list[dict[st
             "mark": mark,
             "rules": [e["id"] for e in mine],
             "failed_rules": [e["id"] for e in failed],
-            "error_rules": [e["id"] for e in errors],
+            "error_rules": [e["id"] for e in errors if e["id"] not in untested],
+            "untested_rules": untested,
+            "missing_tables": [m.table for m in missing if set(m.rules) & set(untested)],
             "evaluated": len(evaluated),
             "passed": sum(1 for e in evaluated if e["status"] == PASSED),
         })

@@ -174,11 +174,11 @@ def test_the_manifest_lists_every_output_with_its_sha256_and_is_written_last(exp
 def test_an_earlier_run_in_out_is_replaced_as_a_whole(export, tmp_path):
     first = audit(export, tmp_path / "out", "--format", "junit")
     assert first.code == 1 and (first.out / "rules.junit.xml").is_file()
-    second = audit(export, tmp_path / "out", "--as-of", "2025-05-28")
+    second = audit(export, tmp_path / "out", "--as-of", "2025-06-27")  # an earlier snapshot
     assert second.code == 1, second.stderr
     # Nothing of the first run survives next to the second: its JUnit file is gone.
     assert not (second.out / "rules.junit.xml").exists()
-    assert second.findings["run"]["as_of"] == "2025-05-28"
+    assert second.findings["run"]["as_of"] == "2025-06-27"
     assert [f["path"] for f in _assert_whole(second.out)["files"]] == [
         "data_issues.csv", "findings.json", "violations.csv"]
     assert _leftovers(tmp_path) == []
