@@ -108,7 +108,8 @@ def test_an_empty_folder_exits_2_naming_the_folder_and_the_files_expected(comman
                            "contract expects files named after its tables, such as platform.csv, "
                            "clients.csv, kyc_events.csv, accounts.csv, positions.csv")
     assert line.endswith("(or .xlsx, .parquet); give the folder that holds the export, rename "
-                         "the files, or map the files with --mapping")
+                         f"the files, or map the files with --mapping (`audit init {data}` "
+                         "drafts the mapping)")
     assert not out.exists()  # no report, rated or not, about nothing
 
 

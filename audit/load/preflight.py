@@ -66,7 +66,7 @@ def require_export_files(export: "Export", folder: Path | None = None) -> None:
         f"{where}: no export file found ({holds}); the data contract expects files named "
         f"after its tables, such as {', '.join(expected_file_names())} (or .xlsx, .parquet); "
         f"give the folder that holds the export, rename the files, or map the files with "
-        f"--mapping", code="no-export-files")
+        f"--mapping (`audit init {where}` drafts the mapping)", code="no-export-files")
 
 
 # --- missing tables -------------------------------------------------------------------------
