@@ -204,7 +204,8 @@ def test_validate_counts_and_quiet(export, here):
     assert rows and any("," in r for r in rows), rows
     quiet = cli("validate", str(export), "-q", cwd=here)
     assert len(quiet.stderr.strip().splitlines()) == 1
-    assert re.fullmatch(r"\d+ table\(s\), [\d,]+ data-quality issue\(s\)", quiet.stderr.strip())
+    assert re.fullmatch(r"\d+ table\(s\), [\d,]+ missing, [\d,]+ data-quality issue\(s\)",
+                        quiet.stderr.strip())
 
 
 # --- Chinese messages ------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def test_chinese_errors_and_summaries(export, here):
     assert result.returncode == 2
     assert result.stderr.strip() == "错误：no-such-folder：文件夹不存在；请给出存放导出文件的文件夹"
     result = cli("validate", str(export), "-q", "--lang", "zh", cwd=here)
-    assert re.fullmatch(r"共 \d+ 张表，数据质量问题 [\d,]+ 项", result.stderr.strip())
+    assert re.fullmatch(r"共 \d+ 张表，缺失 [\d,]+ 张，数据质量问题 [\d,]+ 项", result.stderr.strip())
 
 
 # --- config file -----------------------------------------------------------------------------
