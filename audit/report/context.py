@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -109,7 +110,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "leverage": _labelled(leverage_book(tables, disclosure, run.as_of, run.ruleset.params), t),
         "stress": stress_view(localised),
         "stress_sections": stress_sections(localised),
-        "methodology": _methodology(run, rows),
+        "methodology": _methodology(run, rows, t),
         "appendix": _appendix(run, doc, options),
         "lookup": violation_lookup(run, options, t),  # report.html's lookup: every violation
     }
@@ -246,6 +247,16 @@ def rule_text(rule: Rule, field: str, lang: str) -> str:
     return one_line(getattr(rule, field))
 
 
+def reference_view(ref: dict, lang: str) -> dict[str, Any]:
+    """A reference for the page: a published source stays as published (a citation, its
+    language marked); a statement of the toolkit's own (``source_zh``) is shown in Chinese."""
+    cited = f"{ref.get('source', '')} {ref.get('clause') or ''}"
+    return {"source": ref.get("source"), "clause": ref.get("clause"), "url": ref.get("url"),
+            "confidence": ref.get("confidence"),
+            "text": ref.get("source_zh") if lang == "zh" else None,
+            "lang": "en" if re.search(r"[A-Za-z]{4,}", cited) else "zh"}
+
+
 def _finding(result, entry: dict, tables, options: Options, t: Translator,
              rows: int) -> dict[str, Any]:
     rule = result.rule
@@ -261,8 +272,7 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "pack": rule.pack,
         "rationale": rule_text(rule, "rationale", options.lang),
         "remediation": rule_text(rule, "remediation", options.lang),
-        "references": [{"source": r.get("source"), "clause": r.get("clause"), "url": r.get("url"),
-                        "confidence": r.get("confidence")} for r in entry["references"]],
+        "references": [reference_view(r, options.lang) for r in entry["references"]],
         "message": entry["message"],
         "caveats": entry.get("caveats", []),
         "checked": entry["checked"],
@@ -329,12 +339,13 @@ def _column_order(columns: list[str], rule: Rule) -> list[str]:
 def column_label(name: str, lang: str, t: Translator) -> dict[str, str | None]:
     """Header of an evidence column: the contract name, with its Chinese header in zh."""
     if name in (ROW, SEVERITY):
-        return {"main": t(f"columns.{name.lstrip('_')}"), "sub": None}
+        return {"main": t(f"columns.{name.lstrip('_')}"), "sub": None, "column": False}
     if lang == "zh":
         local = _chinese_alias(name)
         if local:
-            return {"main": local, "sub": name}
-    return {"main": name, "sub": None}
+            return {"main": local, "sub": name, "column": False}
+    # NOTE: "column": the header is the column's own name, marked as such in the page.
+    return {"main": name, "sub": None, "column": True}
 
 
 @lru_cache(maxsize=None)
@@ -365,7 +376,9 @@ def format_cell(value: Any, column: str, t: Translator) -> dict[str, str]:
         return {"text": value.isoformat(), "cls": ""}
     if column == SEVERITY:
         return {"text": t(f"severity.{value}"), "cls": f"sev-text sev-{value}"}
-    return {"text": str(value), "cls": ""}
+    # NOTE: a text value is shown as exported (an id, a code, an enum of the export), marked
+    # as a data value ("id") so the Chinese report does not take it for an untranslated word.
+    return {"text": str(value), "cls": "id"}
 
 
 def format_number(value: float) -> str:
@@ -619,8 +632,9 @@ def rule_kinds(rule: Rule) -> list[str]:
     return kinds
 
 
-def _methodology(run, rows: int) -> dict[str, Any]:
+def _methodology(run, rows: int, t: Translator) -> dict[str, Any]:
     ruleset = run.ruleset
+    zh = t.lang == "zh"
     described = {name: (p, pack.name) for pack in ruleset.packs
                  for name, p in pack.parameters.items()}
     params = []
@@ -628,13 +642,17 @@ def _methodology(run, rows: int) -> dict[str, Any]:
         spec, pack = described.get(name, (None, None))
         params.append({
             "name": name,
-            "value": format_parameter(value),
-            "unit": spec.unit if spec else None,
-            "description": one_line(spec.description) if spec else BUILTIN_PARAMS.get(name),
+            "value": t(f"cell.{str(value).lower()}") if isinstance(value, bool)
+            else format_parameter(value),
+            "unit": ((spec.unit_zh or spec.unit) if zh else spec.unit) if spec else None,
+            "description": (one_line(spec.description_zh or spec.description, chinese=True)
+                            if zh else one_line(spec.description)) if spec
+            else _builtin(name, t),
             "pack": pack,
         })
     params.append({"name": "as_of", "value": run.as_of.isoformat() if run.as_of else None,
-                   "unit": "date", "description": BUILTIN_PARAMS["as_of"], "pack": None})
+                   "unit": t("method.unit_date"), "description": _builtin("as_of", t),
+                   "pack": None})
     kinds: dict[str, list[str]] = {k: [] for k in ("row", "aggregate", "join", "asof")}
     for rule in ruleset.rules:
         for kind in rule_kinds(rule):
@@ -650,6 +668,14 @@ def _methodology(run, rows: int) -> dict[str, Any]:
                  "zone_source": getattr(run.export, "timezone_source", None),
                  "calendar": run.calendar, "notes": list(run.notes)},
     }
+
+
+def _builtin(name: str, t: Translator) -> str | None:
+    """A built-in parameter's description: the engine's own words, or its Chinese."""
+    if name not in BUILTIN_PARAMS:
+        return None
+    key = f"method.builtin.{name}"
+    return t(key, text=BUILTIN_PARAMS[name]) if t.has(key) else BUILTIN_PARAMS[name]
 
 
 def _appendix(run, doc, options: Options) -> dict[str, Any]:
