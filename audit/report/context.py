@@ -26,6 +26,7 @@ from audit.evaluate import (
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.browser import violation_lookup
+from audit.report.engine_text import calendar_fields, engine_text
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
 from audit.report.stress_lang import localise_stress
@@ -111,7 +112,7 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "stress": stress_view(localised),
         "stress_sections": stress_sections(localised),
         "methodology": _methodology(run, rows, t),
-        "appendix": _appendix(run, doc, options),
+        "appendix": _appendix(run, doc, options, t),
         "lookup": violation_lookup(run, options, t),  # report.html's lookup: every violation
     }
 
@@ -273,8 +274,9 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "rationale": rule_text(rule, "rationale", options.lang),
         "remediation": rule_text(rule, "remediation", options.lang),
         "references": [reference_view(r, options.lang) for r in entry["references"]],
-        "message": entry["message"],
-        "caveats": entry.get("caveats", []),
+        "message": engine_text(entry["message"], t)["text"] if entry["message"] else None,
+        "message_lang": engine_text(entry["message"], t)["lang"] if entry["message"] else None,
+        "caveats": [engine_text(c, t) for c in entry.get("caveats", [])],
         "checked": entry["checked"],
         "violations": entry["violations"],
         "rate": entry["rate"],
@@ -666,7 +668,7 @@ def _methodology(run, rows: int, t: Translator) -> dict[str, Any]:
         "evidence_rows": rows,
         "time": {"zone": getattr(run.export, "timezone", None),
                  "zone_source": getattr(run.export, "timezone_source", None),
-                 "calendar": run.calendar, "notes": list(run.notes)},
+                 "calendar": calendar_fields(run.calendar), "notes": [engine_text(n, t) for n in run.notes]},
     }
 
 
@@ -675,18 +677,22 @@ def _builtin(name: str, t: Translator) -> str | None:
     if name not in BUILTIN_PARAMS:
         return None
     key = f"method.builtin.{name}"
-    return t(key, text=BUILTIN_PARAMS[name]) if t.has(key) else BUILTIN_PARAMS[name]
+    # NOTE: the raw catalogue sentence, its ⟦...⟧ marks kept for the template's `cited`.
+    return t.messages[key].format(text=BUILTIN_PARAMS[name]) if t.has(key) else BUILTIN_PARAMS[name]
 
 
-def _appendix(run, doc, options: Options) -> dict[str, Any]:
+def _appendix(run, doc, options: Options, t: Translator) -> dict[str, Any]:
     quality = doc["data_quality"]
     issues = [mask_issue(i) if options.mask else i for i in quality["sample"][:DATA_ISSUE_ROWS]]
+    issues = [{**i, "problem": engine_text(i.get("problem"), t)} for i in issues]
     results = {r.rule.id: r for r in run.results}
     rules = []
     for e in doc["rules"]:
         # NOTE: rule ids link to their finding, without target-counter page numbers (the
         # contents page has them): each one makes WeasyPrint lay pages out again.
+        said = engine_text(e.get("message"), t) if e.get("message") else {"text": None, "lang": None}
         rules.append({**e, "title": rule_title(results[e["id"]].rule, options.lang),
+                      "message": said["text"], "message_lang": said["lang"],
                       "anchor": f"finding-{e['id']}"
                       if e["status"] in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
                       else None})
