@@ -378,7 +378,12 @@ def format_cell(value: Any, column: str, t: Translator) -> dict[str, str]:
         return {"text": value.isoformat(), "cls": ""}
     if column == SEVERITY:
         return {"text": t(f"severity.{value}"), "cls": f"sev-text sev-{value}"}
-    # NOTE: a text value is shown as exported (an id, a code, an enum of the export), marked
+    if " " in str(value):
+        # NOTE: a sentence (the stress model's label, say) is written in the report's
+        # language when the catalogues know it, else shown as written and marked English.
+        said = engine_text(value, t)
+        return {"text": said["text"], "cls": "", "lang": said["lang"]}
+    # NOTE: a single token is shown as exported (an id, a code, an enum of the export), marked
     # as a data value ("id") so the Chinese report does not take it for an untranslated word.
     return {"text": str(value), "cls": "id"}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from audit.report.i18n import Translator
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _COLUMN = r"column '(?P<column>[^']+)'"
 PATTERNS = (
     (re.compile(rf"^{_COLUMN}: every value carries the time-zone offset (?P<offset>\S+) while "
@@ -27,6 +28,17 @@ PATTERNS = (
                 r"and pass --mapping <export folder>/(?P=file) to apply it$"), "mapping_ignored"),
     (re.compile(r"^(?P<table>\w+)\.(?P<column>\w+) is not in the export: (?P=table)\."
                 r"(?P<computed>\w+) assumes (?P<assumed>.+)$"), "assumes"),
+    # NOTE: the stress model's label, carried by every stress-table row (audit.stress).
+    (re.compile(r"^this toolkit's deleveraging spiral: (?P<law>square-root|linear) price impact, "
+                r"Y = (?P<y>\S+), sales at the integrated average of the impact curve, price "
+                r"floor (?P<floor>\S+) of the shocked price$"), "spiral"),
+    (re.compile(r"^this toolkit's multi-day stress path: (?P<horizon>\d+) trading days, the "
+                r"scenario's move within the exchanges' daily price limits, forced sales at most "
+                r"(?P<participation>\S+) of average daily volume a day at the integrated "
+                r"(?P<law>square-root|linear) price impact \(Y = (?P<y>[^)]+)\), locked "
+                r"limit-down days trading nothing, unsold holdings marked at the horizon, "
+                r"(?P<grace>\d+) grace day\(s\) after a call; sensitivity: (?P<spiral>.+)$"),
+     "path"),
 )
 # NOTE: what a computed column assumes without an optional one (audit.contract, ``assumes``).
 ASSUMED = {"no short positions": "no_short", "no accrued interest or fees": "no_interest"}
@@ -47,9 +59,17 @@ def engine_text(text: Any, t: Translator) -> dict[str, Any]:
             if fields["assumed"] not in ASSUMED:
                 break
             fields["assumed"] = t(f"engine.assumed.{ASSUMED[fields['assumed']]}")
+        if "law" in fields:
+            fields["law"] = t(f"engine.law.{'sqrt' if fields['law'] == 'square-root' else 'linear'}")
+        if "spiral" in fields:
+            spiral = engine_text(fields["spiral"], t)
+            if spiral["lang"]:
+                break
+            fields["spiral"] = spiral["text"]
         # NOTE: the raw catalogue sentence, its ⟪...⟫ marks kept for the template's `cited`.
         return {"text": t.messages[f"engine.{key}"].format(**fields), "lang": None}
-    return {"text": text, "lang": "en"}
+    # NOTE: a text already in Chinese (a value of the export) needs no mark.
+    return {"text": text, "lang": None if _CJK.search(text) else "en"}
 
 
 _CALENDAR = re.compile(r"^(?P<name>.+?), (?P<first>\d{4}-\d\d-\d\d) to (?P<last>\d{4}-\d\d-\d\d)$")
