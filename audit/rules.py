@@ -81,7 +81,7 @@ class _Strict(BaseModel):
 class Reference(_Strict):
     source: str  # regulation, standard or seed document
     clause: str | None = None
-    source_zh: str | None = None  # a toolkit's own statement (no published title) in Chinese
+    source_zh: str | None = None  # zh report: a Chinese source cited in Chinese, or own words
     url: str | None = None
     # NOTE: required: a reader must see whether a finding rests on the law itself (primary), on
     # a reading of it or of practice (secondary), on the toolkit's own model or choice

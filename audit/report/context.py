@@ -250,7 +250,8 @@ def rule_text(rule: Rule, field: str, lang: str) -> str:
 
 def reference_view(ref: dict, lang: str) -> dict[str, Any]:
     """A reference for the page: a published source stays as published (a citation, its
-    language marked); a statement of the toolkit's own (``source_zh``) is shown in Chinese."""
+    language marked); where the rule pack gives ``source_zh`` (a Chinese source cited in
+    Chinese, a statement of the toolkit's own), the Chinese report shows that."""
     cited = f"{ref.get('source', '')} {ref.get('clause') or ''}"
     return {"source": ref.get("source"), "clause": ref.get("clause"), "url": ref.get("url"),
             "confidence": ref.get("confidence"),
