@@ -305,3 +305,14 @@ def test_pdf_has_no_oblique_or_italic_cjk_font(tmp_path):
     assert any("CJK" in f for f in fonts), fonts
     slanted = [f for f in fonts if "CJK" in f and re.search("Oblique|Italic", f)]
     assert slanted == [], slanted
+
+
+def test_marked_names_and_citations_stay_escaped():
+    from audit.report.i18n import Translator, cited
+
+    html = str(cited("见 ⟪<b>x</b>.csv⟫ 与 ⟦<script>alert(1)</script>⟧"))
+    assert html == ('见 <code class="id">&lt;b&gt;x&lt;/b&gt;.csv</code> 与 <span class="cite" '
+                    'lang="en">&lt;script&gt;alert(1)&lt;/script&gt;</span>')
+    assert cited("plain & simple") == "plain & simple"  # unmarked text is left to autoescape
+    # as plain text (charts, terminal) the marks go
+    assert "⟪" not in Translator("zh")("method.masking")
