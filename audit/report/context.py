@@ -259,6 +259,11 @@ def reference_view(ref: dict, lang: str) -> dict[str, Any]:
             "lang": "en" if re.search(r"[A-Za-z]{4,}", cited) else "zh"}
 
 
+def _message(message: str | None, t: Translator) -> dict[str, Any]:
+    said = engine_text(message, t) if message else {"text": None, "lang": None}
+    return {"message": said["text"], "message_lang": said["lang"]}
+
+
 def _finding(result, entry: dict, tables, options: Options, t: Translator,
              rows: int) -> dict[str, Any]:
     rule = result.rule
@@ -275,8 +280,7 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "rationale": rule_text(rule, "rationale", options.lang),
         "remediation": rule_text(rule, "remediation", options.lang),
         "references": [reference_view(r, options.lang) for r in entry["references"]],
-        "message": engine_text(entry["message"], t)["text"] if entry["message"] else None,
-        "message_lang": engine_text(entry["message"], t)["lang"] if entry["message"] else None,
+        **_message(entry["message"], t),
         "caveats": [engine_text(c, t) for c in entry.get("caveats", [])],
         "checked": entry["checked"],
         "violations": entry["violations"],
@@ -650,7 +654,7 @@ def _methodology(run, rows: int, t: Translator) -> dict[str, Any]:
         spec, pack = described.get(name, (None, None))
         params.append({
             "name": name,
-            "value": t(f"cell.{str(value).lower()}") if isinstance(value, bool)
+            "value": t(f"cell.{str(value).lower()}") if zh and isinstance(value, bool)
             else format_parameter(value),
             "unit": ((spec.unit_zh or spec.unit) if zh else spec.unit) if spec else None,
             "description": (one_line(spec.description_zh or spec.description, chinese=True)
@@ -674,7 +678,8 @@ def _methodology(run, rows: int, t: Translator) -> dict[str, Any]:
         "evidence_rows": rows,
         "time": {"zone": getattr(run.export, "timezone", None),
                  "zone_source": getattr(run.export, "timezone_source", None),
-                 "calendar": calendar_fields(run.calendar), "notes": [engine_text(n, t) for n in run.notes]},
+                 "calendar": calendar_fields(run.calendar),
+                 "notes": [engine_text(n, t) for n in run.notes]},
     }
 
 
@@ -684,7 +689,8 @@ def _builtin(name: str, t: Translator) -> str | None:
         return None
     key = f"method.builtin.{name}"
     # NOTE: the raw catalogue sentence, its ⟦...⟧ marks kept for the template's `cited`.
-    return t.messages[key].format(text=BUILTIN_PARAMS[name]) if t.has(key) else BUILTIN_PARAMS[name]
+    return (t.messages[key].format(text=BUILTIN_PARAMS[name]) if t.has(key)
+            else BUILTIN_PARAMS[name])
 
 
 def _appendix(run, doc, options: Options, t: Translator) -> dict[str, Any]:
@@ -696,9 +702,8 @@ def _appendix(run, doc, options: Options, t: Translator) -> dict[str, Any]:
     for e in doc["rules"]:
         # NOTE: rule ids link to their finding, without target-counter page numbers (the
         # contents page has them): each one makes WeasyPrint lay pages out again.
-        said = engine_text(e.get("message"), t) if e.get("message") else {"text": None, "lang": None}
         rules.append({**e, "title": rule_title(results[e["id"]].rule, options.lang),
-                      "message": said["text"], "message_lang": said["lang"],
+                      **_message(e.get("message"), t),
                       "anchor": f"finding-{e['id']}"
                       if e["status"] in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
                       else None})

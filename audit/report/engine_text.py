@@ -60,7 +60,8 @@ def engine_text(text: Any, t: Translator) -> dict[str, Any]:
                 break
             fields["assumed"] = t(f"engine.assumed.{ASSUMED[fields['assumed']]}")
         if "law" in fields:
-            fields["law"] = t(f"engine.law.{'sqrt' if fields['law'] == 'square-root' else 'linear'}")
+            law = "sqrt" if fields["law"] == "square-root" else "linear"
+            fields["law"] = t(f"engine.law.{law}")
         if "spiral" in fields:
             spiral = engine_text(fields["spiral"], t)
             if spiral["lang"]:
