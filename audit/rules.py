@@ -81,6 +81,7 @@ class _Strict(BaseModel):
 class Reference(_Strict):
     source: str  # regulation, standard or seed document
     clause: str | None = None
+    source_zh: str | None = None  # zh report: a Chinese source cited in Chinese, or own words
     url: str | None = None
     # NOTE: required: a reader must see whether a finding rests on the law itself (primary), on
     # a reading of it or of practice (secondary), on the toolkit's own model or choice
@@ -306,6 +307,8 @@ class Parameter(_Strict):
     default: Any
     description: str
     unit: str | None = None
+    description_zh: str | None = None  # the Chinese report's methodology uses these
+    unit_zh: str | None = None
 
 
 class Pack(_Strict):

@@ -131,10 +131,7 @@ def test_the_latin_run_rule_catches_what_it_should():
 
 
 def test_stress_pages_have_no_english_outside_citations_ids_and_columns(sample_zh):
-    # NOTE: the "Model and assumptions" key/value table (class kv) is the one part left out:
-    # it is being rewritten as prose and a labelled table by another part of this issue; drop
-    # this exemption when it is.
-    text = visible_text(stress_pages(sample_zh["html"]), drop={"kv"})
+    text = visible_text(stress_pages(sample_zh["html"]))
     assert latin_runs(text) == []
     # the pages are really there, in Chinese
     for term in ("压力情景", "全部持仓下跌10%", "2015年A股股灾", "标普道琼斯指数公司",
@@ -145,15 +142,15 @@ def test_stress_pages_have_no_english_outside_citations_ids_and_columns(sample_z
 
 def test_exemptions_are_marked_and_few(sample_zh):
     pages = stress_pages(sample_zh["html"])
-    everything = visible_text(pages, exempt=False, drop={"kv"})
-    shown = visible_text(pages, drop={"kv"})
+    everything = visible_text(pages, exempt=False)
+    shown = visible_text(pages)
     # NOTE: citations and ids are a small part of the pages, not a way around the rule.
     assert len(shown) > 0.75 * len(everything)
     assert 'class="cite" lang="en"' in pages and 'class="id" lang="en"' in pages
 
 
 def test_money_has_its_unit(sample_zh):
-    pages = visible_text(stress_pages(sample_zh["html"]), drop={"kv"})
+    pages = visible_text(stress_pages(sample_zh["html"]))
     # NOTE: on these pages a figure of a million or more is an amount of money (counts of
     # accounts and shares are smaller on the sample); each must say 元.
     amounts = list(re.finditer(r"\d{1,3}(?:,\d{3}){2,}(?:\.\d+)?", pages))
@@ -236,11 +233,60 @@ def test_a_scenario_without_chinese_is_shown_in_english_and_marked():
     assert localise_stress(stress, "en") is stress
 
 
-@pytest.mark.xfail(strict=True, reason="the findings, methodology and appendix still carry the "
-                   "rule packs' English texts (other parts of this issue); when they are Chinese "
-                   "this passes and the mark must go")
 def test_the_whole_report_has_no_english_outside_citations_ids_and_columns(sample_zh):
-    assert latin_runs(visible_text(sample_zh["html"])) == []
+    runs = latin_runs(visible_text(sample_zh["html"]))
+    print(f"Latin runs in the zh report: {len(runs)}")
+    assert runs == []
+
+
+def test_the_whole_report_is_mostly_shown_not_exempted(sample_zh):
+    html = sample_zh["html"]
+    body = html[html.index("<body"):]
+    everything, shown = visible_text(body, exempt=False), visible_text(body)
+    # NOTE: ids, column names and citations are part of an audit report, not a way around the
+    # rule: most of what a reader sees is held to it.
+    assert len(shown) > 0.7 * len(everything)
+    # what was English in the findings, methodology and appendix reads in Chinese
+    for term in ("比较金额时视为舍入误差的最大差额", "法院认定场外配资的特征", "本工具的多日压力路径",
+                 "这些值已由 +00:00 换算为", "导出数据中没有", "平方根价格冲击"):
+        assert term in html, term
+    # the toolkit's own statements are never passed off as citations
+    assert "this toolkit&#39;s choice" not in html and "Court hallmarks" not in html
+
+
+def test_every_parameter_of_the_rule_packs_is_described_in_chinese():
+    from audit.rules import load_packs
+
+    missing = [f"{pack.name}.{name}" for pack in load_packs()
+               for name, p in pack.parameters.items()
+               if not CJK.search(p.description_zh or "") or (p.unit and not p.unit_zh)]
+    assert missing == []
+
+
+def test_every_reference_of_the_toolkit_itself_is_written_in_chinese():
+    from audit.rules import load_packs
+
+    # NOTE: a statement of the toolkit's (or of practice) rather than a published title.
+    own = re.compile(r"^(The |Toolkit|CN broker practice|Court hallmarks|Review intervals|"
+                     r"Validity period)")
+    missing = [f"{rule.id}: {ref.source[:40]}" for pack in load_packs() for rule in pack.rules
+               for ref in rule.references if own.match(ref.source) and not ref.source_zh]
+    assert missing == []
+
+
+def test_an_engine_sentence_the_catalogues_do_not_know_is_marked_english():
+    from audit.report.engine_text import engine_text
+    from audit.report.i18n import Translator
+
+    zh = Translator("zh")
+    known = engine_text("column 'event_at': every value carries the time-zone offset +00:00 "
+                        "while the export's time zone is Asia/Shanghai; the values were converted "
+                        "from +00:00 to Asia/Shanghai time", zh)
+    assert known["lang"] is None and "⟪event_at⟫ 列" in known["text"]
+    assert engine_text("something new went wrong", zh) == {"text": "something new went wrong",
+                                                           "lang": "en"}
+    assert engine_text("平台 > 中国结算", zh)["lang"] is None
+    assert engine_text("anything", Translator("en")) == {"text": "anything", "lang": None}
 
 
 def test_pdf_has_no_oblique_or_italic_cjk_font(tmp_path):
@@ -259,3 +305,14 @@ def test_pdf_has_no_oblique_or_italic_cjk_font(tmp_path):
     assert any("CJK" in f for f in fonts), fonts
     slanted = [f for f in fonts if "CJK" in f and re.search("Oblique|Italic", f)]
     assert slanted == [], slanted
+
+
+def test_marked_names_and_citations_stay_escaped():
+    from audit.report.i18n import Translator, cited
+
+    html = str(cited("见 ⟪<b>x</b>.csv⟫ 与 ⟦<script>alert(1)</script>⟧"))
+    assert html == ('见 <code class="id">&lt;b&gt;x&lt;/b&gt;.csv</code> 与 <span class="cite" '
+                    'lang="en">&lt;script&gt;alert(1)&lt;/script&gt;</span>')
+    assert cited("plain & simple") == "plain & simple"  # unmarked text is left to autoescape
+    # as plain text (charts, terminal) the marks go
+    assert "⟪" not in Translator("zh")("method.masking")

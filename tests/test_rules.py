@@ -74,7 +74,7 @@ def _break(rules_dir: Path, rule_file: str, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("rule_file, old, new, expected", [
-    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:12: severity"),
+    ("CON-001.yaml", "severity: high", "severity: urgent", "CON-001.yaml:13: severity"),
     ("CON-001.yaml", "table: margin_events", "tabel: margin_events", "unknown key"),
     ("KYC-001.yaml", "norms: [N1]", "norms: [N9]", "unknown norm id"),
     ("SEG-002.yaml", "amount < 0", "amount < __import__('os')", "unknown function"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -26,6 +27,7 @@ from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.browser import violation_lookup
 from audit.load.preflight import ACTIVITY_DATES, norms_not_tested
+from audit.report.engine_text import calendar_fields, engine_text
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
 from audit.report.stress_lang import localise_stress
@@ -105,8 +107,8 @@ def build_context(run: "Run", options: Options, stress: dict | None = None) -> d
         "leverage": _labelled(leverage_book(tables, disclosure, run.as_of, run.ruleset.params), t),
         "stress": stress_view(localised),
         "stress_sections": stress_sections(localised),
-        "methodology": _methodology(run, rows),
-        "appendix": _appendix(run, doc, options),
+        "methodology": _methodology(run, rows, t),
+        "appendix": _appendix(run, doc, options, t),
         "lookup": violation_lookup(run, options, t),  # report.html's lookup: every violation
     }
 
@@ -255,6 +257,22 @@ def rule_text(rule: Rule, field: str, lang: str) -> str:
     return one_line(getattr(rule, field))
 
 
+def reference_view(ref: dict, lang: str) -> dict[str, Any]:
+    """A reference for the page: a published source stays as published (a citation, its
+    language marked); where the rule pack gives ``source_zh`` (a Chinese source cited in
+    Chinese, a statement of the toolkit's own), the Chinese report shows that."""
+    cited = f"{ref.get('source', '')} {ref.get('clause') or ''}"
+    return {"source": ref.get("source"), "clause": ref.get("clause"), "url": ref.get("url"),
+            "confidence": ref.get("confidence"),
+            "text": ref.get("source_zh") if lang == "zh" else None,
+            "lang": "en" if re.search(r"[A-Za-z]{4,}", cited) else "zh"}
+
+
+def _message(message: str | None, t: Translator) -> dict[str, Any]:
+    said = engine_text(message, t) if message else {"text": None, "lang": None}
+    return {"message": said["text"], "message_lang": said["lang"]}
+
+
 def _finding(result, entry: dict, tables, options: Options, t: Translator,
              rows: int) -> dict[str, Any]:
     rule = result.rule
@@ -270,10 +288,9 @@ def _finding(result, entry: dict, tables, options: Options, t: Translator,
         "pack": rule.pack,
         "rationale": rule_text(rule, "rationale", options.lang),
         "remediation": rule_text(rule, "remediation", options.lang),
-        "references": [{"source": r.get("source"), "clause": r.get("clause"), "url": r.get("url"),
-                        "confidence": r.get("confidence")} for r in entry["references"]],
-        "message": entry["message"],
-        "caveats": entry.get("caveats", []),
+        "references": [reference_view(r, options.lang) for r in entry["references"]],
+        **_message(entry["message"], t),
+        "caveats": [engine_text(c, t) for c in entry.get("caveats", [])],
         "checked": entry["checked"],
         "violations": entry["violations"],
         "rate": entry["rate"],
@@ -338,12 +355,13 @@ def _column_order(columns: list[str], rule: Rule) -> list[str]:
 def column_label(name: str, lang: str, t: Translator) -> dict[str, str | None]:
     """Header of an evidence column: the contract name, with its Chinese header in zh."""
     if name in (ROW, SEVERITY):
-        return {"main": t(f"columns.{name.lstrip('_')}"), "sub": None}
+        return {"main": t(f"columns.{name.lstrip('_')}"), "sub": None, "column": False}
     if lang == "zh":
         local = _chinese_alias(name)
         if local:
-            return {"main": local, "sub": name}
-    return {"main": name, "sub": None}
+            return {"main": local, "sub": name, "column": False}
+    # NOTE: "column": the header is the column's own name, marked as such in the page.
+    return {"main": name, "sub": None, "column": True}
 
 
 @lru_cache(maxsize=None)
@@ -374,7 +392,14 @@ def format_cell(value: Any, column: str, t: Translator) -> dict[str, str]:
         return {"text": value.isoformat(), "cls": ""}
     if column == SEVERITY:
         return {"text": t(f"severity.{value}"), "cls": f"sev-text sev-{value}"}
-    return {"text": str(value), "cls": ""}
+    if " " in str(value):
+        # NOTE: a sentence (the stress model's label, say) is written in the report's
+        # language when the catalogues know it, else shown as written and marked English.
+        said = engine_text(value, t)
+        return {"text": said["text"], "cls": "", "lang": said["lang"]}
+    # NOTE: a single token is shown as exported (an id, a code, an enum of the export), marked
+    # as a data value ("id") so the Chinese report does not take it for an untranslated word.
+    return {"text": str(value), "cls": "id"}
 
 
 def format_number(value: float) -> str:
@@ -628,8 +653,9 @@ def rule_kinds(rule: Rule) -> list[str]:
     return kinds
 
 
-def _methodology(run, rows: int) -> dict[str, Any]:
+def _methodology(run, rows: int, t: Translator) -> dict[str, Any]:
     ruleset = run.ruleset
+    zh = t.lang == "zh"
     described = {name: (p, pack.name) for pack in ruleset.packs
                  for name, p in pack.parameters.items()}
     params = []
@@ -637,13 +663,17 @@ def _methodology(run, rows: int) -> dict[str, Any]:
         spec, pack = described.get(name, (None, None))
         params.append({
             "name": name,
-            "value": format_parameter(value),
-            "unit": spec.unit if spec else None,
-            "description": one_line(spec.description) if spec else BUILTIN_PARAMS.get(name),
+            "value": t(f"cell.{str(value).lower()}") if zh and isinstance(value, bool)
+            else format_parameter(value),
+            "unit": ((spec.unit_zh or spec.unit) if zh else spec.unit) if spec else None,
+            "description": (one_line(spec.description_zh or spec.description, chinese=True)
+                            if zh else one_line(spec.description)) if spec
+            else _builtin(name, t),
             "pack": pack,
         })
     params.append({"name": "as_of", "value": run.as_of.isoformat() if run.as_of else None,
-                   "unit": "date", "description": BUILTIN_PARAMS["as_of"], "pack": None})
+                   "unit": t("method.unit_date"), "description": _builtin("as_of", t),
+                   "pack": None})
     kinds: dict[str, list[str]] = {k: [] for k in ("row", "aggregate", "join", "asof")}
     for rule in ruleset.rules:
         for kind in rule_kinds(rule):
@@ -657,19 +687,32 @@ def _methodology(run, rows: int) -> dict[str, Any]:
         "evidence_rows": rows,
         "time": {"zone": getattr(run.export, "timezone", None),
                  "zone_source": getattr(run.export, "timezone_source", None),
-                 "calendar": run.calendar, "notes": list(run.notes)},
+                 "calendar": calendar_fields(run.calendar),
+                 "notes": [engine_text(n, t) for n in run.notes]},
     }
 
 
-def _appendix(run, doc, options: Options) -> dict[str, Any]:
+def _builtin(name: str, t: Translator) -> str | None:
+    """A built-in parameter's description: the engine's own words, or its Chinese."""
+    if name not in BUILTIN_PARAMS:
+        return None
+    key = f"method.builtin.{name}"
+    # NOTE: the raw catalogue sentence, its ⟦...⟧ marks kept for the template's `cited`.
+    return (t.messages[key].format(text=BUILTIN_PARAMS[name]) if t.has(key)
+            else BUILTIN_PARAMS[name])
+
+
+def _appendix(run, doc, options: Options, t: Translator) -> dict[str, Any]:
     quality = doc["data_quality"]
     issues = [mask_issue(i) if options.mask else i for i in quality["sample"][:DATA_ISSUE_ROWS]]
+    issues = [{**i, "problem": engine_text(i.get("problem"), t)} for i in issues]
     results = {r.rule.id: r for r in run.results}
     rules = []
     for e in doc["rules"]:
         # NOTE: rule ids link to their finding, without target-counter page numbers (the
         # contents page has them): each one makes WeasyPrint lay pages out again.
         rules.append({**e, "title": rule_title(results[e["id"]].rule, options.lang),
+                      **_message(e.get("message"), t),
                       "anchor": f"finding-{e['id']}"
                       if e["status"] in (FAILED, INCOMPLETE, ERROR, NOT_EVALUABLE)
                       else None})

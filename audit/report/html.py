@@ -18,7 +18,7 @@ from markupsafe import Markup
 from audit.report import charts
 from audit.report.assets import TEMPLATES_DIR
 from audit.report.browser import browser_assets
-from audit.report.i18n import HtmlTranslator, Translator
+from audit.report.i18n import HtmlTranslator, Translator, cited
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -45,7 +45,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(num=fmt_int, pct=fmt_pct, money=fmt_money, ratio=fmt_ratio,
-                       dec=fmt_decimal)
+                       dec=fmt_decimal, cited=cited)
     return env
 
 

@@ -20,6 +20,11 @@ HTML_LANG = {"en": "en", "zh": "zh-CN"}  # BCP 47 tag: picks Simplified Chinese 
 
 
 CITE_OPEN, CITE_CLOSE = "⟦", "⟧"
+# NOTE: a name the reader types or finds as written (a file, a command-line option) is marked
+# ⟪...⟫ in a catalogue sentence: in the HTML it becomes <code class="id">, as plain text the
+# marks go.
+CODE_OPEN, CODE_CLOSE = "⟪", "⟫"
+MARKS = (CITE_OPEN, CITE_CLOSE, CODE_OPEN, CODE_CLOSE)
 
 
 class CatalogueError(KeyError):
@@ -62,7 +67,10 @@ class Translator:
         text = text.format(**fields) if fields else text
         # NOTE: a citation inside a sentence is marked ⟦...⟧ in the catalogue; as plain text
         # (charts, terminal) the marks go, in the HTML (HtmlTranslator) they become a span.
-        return text.replace(CITE_OPEN, "").replace(CITE_CLOSE, "") if CITE_OPEN in text else text
+        if isinstance(text, str) and any(mark in text for mark in MARKS):
+            for mark in MARKS:
+                text = text.replace(mark, "")
+        return text
 
     def has(self, key: str) -> bool:
         return key in self.messages
@@ -74,11 +82,20 @@ class HtmlTranslator(Translator):
     everything else escaped."""
 
     def __call__(self, key: str, **fields: Any):
-        from markupsafe import Markup, escape
-
         text = self.messages.get(key)
-        if text is None or CITE_OPEN not in str(text):
+        if text is None or not any(mark in str(text) for mark in MARKS):
             return super().__call__(key, **fields)
-        safe = str(escape(text.format(**fields) if fields else text))
-        return Markup(safe.replace(CITE_OPEN, '<span class="cite" lang="en">')
-                      .replace(CITE_CLOSE, "</span>"))
+        return cited(text.format(**fields) if fields else text)
+
+
+def cited(text: Any):
+    """A text of a rule pack (a parameter's Chinese description, say) for the page: a citation
+    marked ⟦...⟧ in it becomes ``<span class="cite" lang="en">``, a name marked ⟪...⟫
+    ``<code class="id">``, everything else escaped."""
+    from markupsafe import Markup, escape
+
+    if text is None or not any(mark in str(text) for mark in MARKS):
+        return text
+    return Markup(str(escape(str(text))).replace(CITE_OPEN, '<span class="cite" lang="en">')
+                  .replace(CITE_CLOSE, "</span>").replace(CODE_OPEN, '<code class="id">')
+                  .replace(CODE_CLOSE, "</code>"))

@@ -22,6 +22,17 @@ LINE_SOURCES = {
     "1 / (1 - disclosure.maintenance_margin)": "from_maintenance",
 }
 LINE_DEFAULT_PREFIXES = (("default: FINRA", "finra_default"), ("default: the call line", "call_line_default"))
+# NOTE: each record source reads "citation: what the model takes from it"; the citation stays
+# as published, the topic is a sentence of the catalogues (model.topic.*) in the report's
+# language. A quotation of the source is part of the citation.
+TOPICS = {
+    "square-root impact": "sqrt_impact",
+    "fire-sale rounds, price floor": "fire_sale",
+    "impact-adjusted valuation, the integral of the impact curve": "impact_valuation",
+    "linear impact": "linear_impact",
+    "daily price limits": "price_limits",
+    "forced sellers only, no recovery": "forced_only",
+}
 VOL_ORDER = ("equity", "etf", "index", "bond", "gold", "commodity", "fx", "crypto", "other")
 
 
@@ -39,6 +50,15 @@ def _line_source(text: Any) -> tuple[str, str | None]:
         if text.startswith(prefix):
             return key, None
     return "as_recorded", text  # NOTE: a source this module does not know is shown as given
+
+
+def reference(source: str) -> dict[str, str | None]:
+    """A model source split into its citation and the topic the model takes from it."""
+    cite, sep, topic = source.rpartition(": ")
+    if not sep or topic.startswith('"'):
+        return {"cite": source, "topic": None, "raw": None}
+    return {"cite": cite, "topic": TOPICS.get(topic),
+            "raw": None if topic in TOPICS else topic}
 
 
 def model_view(stress: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -89,4 +109,5 @@ def model_view(stress: dict[str, Any] | None) -> dict[str, Any] | None:
         "path": bool(params),
         "rows": rows,
         "sources": list(dict.fromkeys(sources)),
+        "references": [reference(s) for s in dict.fromkeys(sources)],
     }
