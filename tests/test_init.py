@@ -78,7 +78,7 @@ def test_draft_lists_what_is_left_and_review_makes_validate_clean(unknown, tmp_p
     final.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     result = runner.invoke(app, ["validate", str(unknown), "--mapping", str(final)])
     # NOTE: the sample's own three notes (margin-event times carry +00:00) are all that is left.
-    assert "15 table(s), 3 data-quality issue(s)" in result.output, result.output[-2000:]
+    assert "15 table(s), 0 missing, 3 data-quality issue(s)" in result.output, result.output[-2000:]
 
 
 def test_chinese_headers_and_names(tmp_path):

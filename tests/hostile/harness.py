@@ -99,7 +99,7 @@ def audit(data: Path, out: Path, *extra: str, stress: bool = False, report: bool
         outcome.findings = json.loads(findings.read_text(encoding="utf-8"))
     issues = out / "data_issues.csv"
     if issues.is_file():
-        with issues.open(encoding="utf-8", newline="") as fh:
+        with issues.open(encoding="utf-8-sig", newline="") as fh:
             outcome.issues = list(csv.DictReader(fh))
     _log(outcome)
     return outcome
