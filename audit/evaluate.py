@@ -507,7 +507,7 @@ def evaluate_rule(rule: Rule, ctx: Context) -> RuleResult:
             return RuleResult(rule, status, not_evaluable=set_aside,
                               not_evaluable_reasons=reasons, caveats=caveats,
                               unreadable=unreadable,
-                              message=f"no record could be judged: " + _reasons_text(reasons))
+                              message="no record could be judged: " + _reasons_text(reasons))
         why = " inside its effective dates" if rule.effective else ""
         return RuleResult(rule, NOT_APPLICABLE, message=f"no records this rule applies to{why}",
                           caveats=caveats)
