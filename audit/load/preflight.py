@@ -178,6 +178,14 @@ def data_dates(tables: dict[str, pl.DataFrame]) -> DataDates | None:
         snaps = tuple(d for d in accounts["date"].drop_nulls().unique().sort().to_list())
         if snaps:
             return DataDates("snapshots", snaps[0], snaps[-1], snaps)
+    first, last = activity_span(tables)
+    if first is None:
+        return None
+    return DataDates("activity", first, last)
+
+
+def activity_span(tables: dict[str, pl.DataFrame]) -> tuple[date | None, date | None]:
+    """First and last activity date in the export (ACTIVITY_DATES), or (None, None)."""
     firsts, lasts = [], []
     for name, column in ACTIVITY_DATES.items():
         frame = tables.get(name)
@@ -188,9 +196,7 @@ def data_dates(tables: dict[str, pl.DataFrame]) -> DataDates | None:
             continue
         firsts.append(_as_date(values.min()))
         lasts.append(_as_date(values.max()))
-    if not firsts:
-        return None
-    return DataDates("activity", min(firsts), max(lasts))
+    return (min(firsts), max(lasts)) if firsts else (None, None)
 
 
 def check_as_of(as_of: date | None, tables: dict[str, pl.DataFrame], option: str = "--as-of",

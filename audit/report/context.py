@@ -26,7 +26,7 @@ from audit.evaluate import (
 from audit.expr import names_used
 from audit.findings import SEVERITY_ORDER, findings_document, generated_at
 from audit.report.browser import violation_lookup
-from audit.load.preflight import ACTIVITY_DATES, norms_not_tested
+from audit.load.preflight import activity_span, norms_not_tested
 from audit.report.engine_text import calendar_fields, engine_text
 from audit.report.i18n import HTML_LANG, Translator
 from audit.report.stress_path import scenario_verdict
@@ -122,18 +122,7 @@ def _source_date_epoch_set() -> bool:
 
 def audit_period(tables: dict[str, pl.DataFrame]) -> tuple[date | None, date | None]:
     """First and last activity date in the export."""
-    firsts, lasts = [], []
-    for name, column in ACTIVITY_DATES.items():
-        frame = tables.get(name)
-        if frame is None or column not in frame.columns or frame.height == 0:
-            continue
-        values = frame[column].drop_nulls()
-        if values.is_empty():
-            continue
-        lo, hi = values.min(), values.max()
-        firsts.append(lo.date() if isinstance(lo, datetime) else lo)
-        lasts.append(hi.date() if isinstance(hi, datetime) else hi)
-    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+    return activity_span(tables)
 
 
 def _cover(doc, disclosure, tables, options: Options) -> dict[str, Any]:
